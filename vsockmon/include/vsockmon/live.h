@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* live.h: live capture from vsock-type interfaces through libpcap. */
+#ifndef VSOCKMON_LIVE_H
+#define VSOCKMON_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vsockmon/pcap.h>
+
+struct vsm_filter;
+struct vsm_live;
+
+struct vsm_live_opts {
+	const char *ifname;
+	uint32_t snaplen;		/* 0: VSM_DEFAULT_SNAPLEN */
+	uint32_t buffer_bytes;		/* kernel ring; 0: 32 MiB */
+	const struct vsm_filter *filter;	/* NULL: everything; installed in the kernel */
+};
+
+struct vsm_live_stats {
+	uint64_t received;		/* packets the kernel's filter accepted */
+	uint64_t dropped;		/* dropped by the kernel (ring full) */
+	uint64_t if_dropped;		/* dropped by the interface */
+};
+
+/* Opens the interface in immediate mode, non-blocking. Returns 0 or -errno with a message. */
+int vsm_live_open(const struct vsm_live_opts *opts, struct vsm_live **ret_live, char *errbuf, size_t errlen);
+/* A descriptor to poll(2) for readability. */
+int vsm_live_fd(const struct vsm_live *live);
+/* 1 and *ret_rec when a frame is ready, 0 when none is, <0 on an error (vsm_live_error). */
+int vsm_live_next(struct vsm_live *live, struct vsm_rec *ret_rec);
+int vsm_live_stats(struct vsm_live *live, struct vsm_live_stats *ret_stats);
+const char *vsm_live_error(const struct vsm_live *live);
+void vsm_live_close(struct vsm_live *live);
+
+struct vsm_iface {
+	char name[64];
+	char description[128];
+	bool up;
+};
+/*
+ * Lists the interfaces whose link type is vsock (ARPHRD_VSOCKMON): up to max entries,
+ * returns how many there are, or -errno.
+ */
+int vsm_live_list(struct vsm_iface *ifaces, size_t max);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vsockmon.h: libvsockmon, everything at once. */
+#ifndef VSOCKMON_VSOCKMON_H
+#define VSOCKMON_VSOCKMON_H
+
+#include <vsockmon/wire.h>
+#include <vsockmon/decode.h>
+#include <vsockmon/fields.h>
+#include <vsockmon/strbuf.h>
+#include <vsockmon/pcap.h>
+#include <vsockmon/rotate.h>
+#include <vsockmon/filter.h>
+#include <vsockmon/live.h>
+#include <vsockmon/flow.h>
+#include <vsockmon/print.h>
+
+#define VSM_VERSION "0.1.0"
+
+#endif
