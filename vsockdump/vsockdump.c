@@ -1,3 +1,641 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vsockdump.c: placeholder until written. */
-int main(void) { return 1; }
+/* vsockdump.c: tcpdump for vsock: capture, filter, decode, save; a thin front end on libvsockmon. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vsockmon/vsockmon.h>
+
+#define EXIT_USAGE 2
+#define ERRLEN 512
+
+struct options {
+	const char *ifname;
+	const char *read_path;
+	const char *write_path;
+	const char *user;
+	const char *filter_file;
+	char *filter_expr;
+	uint64_t count;			/* -c: 0 = unlimited */
+	uint64_t file_size;		/* -C in bytes */
+	uint32_t rotate_seconds;	/* -G */
+	uint32_t file_count;		/* -W */
+	uint32_t snaplen;
+	uint32_t buffer_kib;		/* -B */
+	bool packet_buffered;		/* -U */
+	bool line_buffered;		/* -l */
+	bool json;
+	bool print;			/* --print: decode even while writing */
+	bool number;			/* -#: frame numbers */
+	bool list_ifaces;		/* -D */
+	bool dump_filter;		/* -d: show the compiled filter and exit */
+	struct vsm_print_opts print_opts;
+};
+
+/* Everything one run holds; no state lives outside it. */
+struct run {
+	const struct options *opts;
+	struct vsm_pcap_reader *reader;
+	struct vsm_live *live;
+	struct vsm_rotator *rotator;
+	struct vsm_filter *filter;
+	struct vsm_flows *flows;
+	struct vsm_strbuf out;
+	int sigfd;
+	uint64_t seen;			/* frames read from the source */
+	uint64_t matched;		/* frames that passed the filter and were handled */
+	struct timespec prev_ts, first_ts;
+	bool stop;
+	int status;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vsockdump [-DdhlnNqStUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
+		"                 [-r file] [-s snaplen] [-w file] [-W filecount] [-Z user] [-B KiB] [-F file]\n"
+		"                 [--json] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
+		"\n"
+		"Capture, decode and save vsock traffic (LINKTYPE_VSOCK): the virtio-vsock header\n"
+		"with SEQPACKET, flags by meaning and the credit of each sender.\n"
+		"\n"
+		"Source:\n"
+		"  -i IFACE        capture live on a vsock-type interface (default: the first one; -D lists them)\n"
+		"  -r FILE         read a pcap or pcapng capture (- for stdin)\n"
+		"  -D              list vsock-type interfaces and exit\n"
+		"  -c COUNT        stop after COUNT packets\n"
+		"  -s SNAPLEN      bytes kept of each packet (default 262144; 0 = default)\n"
+		"  -B KIB          kernel capture buffer in KiB (default 32768)\n"
+		"  -Z USER         drop privileges to USER once the capture and output are open\n"
+		"Output:\n"
+		"  -w FILE         write raw packets to a pcap file (- for stdout) instead of printing them\n"
+		"  -U              with -w, write each packet to the file at once\n"
+		"  -C SIZE         with -w, start a new file when it would exceed SIZE million bytes\n"
+		"  -G SECONDS      with -w, start a new file every SECONDS (FILE is a strftime pattern)\n"
+		"  -W COUNT        with -C, keep a ring of COUNT files; with -G, stop after COUNT files\n"
+		"  --print         with -w, also print the decoded packets\n"
+		"Decoding:\n"
+		"  -v              add buf_alloc and fwd_cnt\n"
+		"  -vv             add the vsockmon header (mon_op, transport, tp_len) and frame lengths\n"
+		"  -vvv            add the sender's credit (what its peer can still accept) and flag a full\n"
+		"                  window or a sender exceeding its credit\n"
+		"  -n              print CIDs as numbers (no host/local/hypervisor names)\n"
+		"  -q              quiet: addresses, op and length only\n"
+		"  -x, -X          payload in hex (-X: and ASCII); -xx, -XX: the whole frame\n"
+		"  -#              print frame numbers\n"
+		"  -t, -tt, -ttt, -tttt, -ttttt\n"
+		"                  no time, epoch seconds, delta, date and time, since the first packet\n"
+		"  --time-stamp-precision=micro|nano\n"
+		"  --local-time    print clock times in the local time zone (default UTC)\n"
+		"  -l              line-buffered output\n"
+		"  --json          NDJSON: one object per packet (see vsockmon-json(5))\n"
+		"Filter:\n"
+		"  expression      vsock filter (see vsockmon-filter(7)), e.g. 'port 1024 and op rw';\n"
+		"                  compiled to BPF, so live captures filter in the kernel\n"
+		"  -F FILE         read the filter expression from FILE\n"
+		"  -d              print the libpcap filter the expression compiles to, and exit\n"
+		"  -h, --help      this help;  --version  the version\n");
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vsockdump: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vsockdump --help' for more information.\n");
+	exit(EXIT_USAGE);
+}
+
+static uint64_t number_arg(const char *opt, const char *arg, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_u64(arg, max, &v) < 0) {
+		fprintf(stderr, "vsockdump: invalid %s argument '%s': expected a number from 0 to %llu\n"
+			"Try 'vsockdump --help' for more information.\n", opt, arg, (unsigned long long)max);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static char *read_filter_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	if (!f) {
+		fprintf(stderr, "vsockdump: cannot read filter file %s: %s\n", path, strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+	n = getdelim(&buf, &len, '\0', f);
+	fclose(f);
+	if (n < 0)
+		return strdup("");
+	/* '#' starts a comment to the end of the line, as in tcpdump -F files. */
+	for (char *p = buf; *p; p++) {
+		if (*p == '#')
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		if (*p == '\n')
+			*p = ' ';
+		if (!*p)
+			break;
+	}
+	return buf;
+}
+
+enum { OPT_JSON = 1000, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME };
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "print", no_argument, NULL, OPT_PRINT },
+		{ "time-stamp-precision", required_argument, NULL, OPT_TSPREC },
+		{ "local-time", no_argument, NULL, OPT_LOCALTIME },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "number", no_argument, NULL, '#' },
+		{ "list-interfaces", no_argument, NULL, 'D' },
+		{ "snapshot-length", required_argument, NULL, 's' },
+		{ "packet-buffered", no_argument, NULL, 'U' },
+		{ "buffer-size", required_argument, NULL, 'B' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int tflag = 0, xflag = 0, c;
+
+	memset(o, 0, sizeof(*o));
+	o->snaplen = VSM_DEFAULT_SNAPLEN;
+	while ((c = getopt_long(argc, argv, "#B:c:C:dDF:G:hi:lnNqr:s:tUvw:W:xXZ:", longopts, NULL)) != -1) {
+		switch (c) {
+		case '#': o->number = true; break;
+		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, 4u << 20); break;
+		case 'c':
+			o->count = number_arg("-c", optarg, UINT64_MAX);
+			if (!o->count)
+				die_usage("invalid -c argument '%s': the count must be at least 1", optarg);
+			break;
+		case 'C':
+			o->file_size = number_arg("-C", optarg, UINT64_MAX / 1000000) * 1000000;
+			if (!o->file_size)
+				die_usage("invalid -C argument '%s': the size must be at least 1", optarg);
+			break;
+		case 'd': o->dump_filter = true; break;
+		case 'D': o->list_ifaces = true; break;
+		case 'F': o->filter_file = optarg; break;
+		case 'G':
+			o->rotate_seconds = (uint32_t)number_arg("-G", optarg, UINT32_MAX);
+			if (!o->rotate_seconds)
+				die_usage("invalid -G argument '%s': the interval must be at least 1 second", optarg);
+			break;
+		case 'h': usage(stdout); exit(EXIT_SUCCESS);
+		case 'i': o->ifname = optarg; break;
+		case 'l': o->line_buffered = true; break;
+		case 'n': case 'N': o->print_opts.numeric = true; break;
+		case 'q': o->print_opts.quiet = true; break;
+		case 'r': o->read_path = optarg; break;
+		case 's':
+			o->snaplen = (uint32_t)number_arg("-s", optarg, VSM_DEFAULT_SNAPLEN);
+			if (!o->snaplen)
+				o->snaplen = VSM_DEFAULT_SNAPLEN;
+			if (o->snaplen < VSM_MON_HDR_LEN)
+				die_usage("invalid -s argument '%s': at least 32 bytes (the vsockmon header)", optarg);
+			break;
+		case 't': tflag++; break;
+		case 'U': o->packet_buffered = true; break;
+		case 'v': o->print_opts.verbose++; break;
+		case 'w': o->write_path = optarg; break;
+		case 'W':
+			o->file_count = (uint32_t)number_arg("-W", optarg, 1000000);
+			if (!o->file_count)
+				die_usage("invalid -W argument '%s': at least 1 file", optarg);
+			break;
+		case 'x': xflag++; break;
+		case 'X': xflag += 0x10; break;
+		case 'Z': o->user = optarg; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_PRINT: o->print = true; break;
+		case OPT_VERSION: printf("vsockdump %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
+		case OPT_TSPREC:
+			if (strcmp(optarg, "nano") == 0 || strcmp(optarg, "nanoseconds") == 0)
+				o->print_opts.nsec = true;
+			else if (strcmp(optarg, "micro") && strcmp(optarg, "microseconds"))
+				die_usage("invalid --time-stamp-precision '%s': use micro or nano", optarg);
+			break;
+		case OPT_LOCALTIME: o->print_opts.local_time = true; break;
+		default:
+			fprintf(stderr, "Try 'vsockdump --help' for more information.\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	{
+		static const enum vsm_ts_format tformats[] = { VSM_TS_TIME, VSM_TS_NONE, VSM_TS_EPOCH,
+			VSM_TS_DELTA, VSM_TS_DATE, VSM_TS_SINCE_FIRST };
+
+		if (tflag > 5)
+			die_usage("%s", "too many -t flags (at most -ttttt)");
+		o->print_opts.ts_format = tformats[tflag];
+	}
+	/* -x/-xx: hex of payload/frame; -X/-XX: with ASCII. */
+	{
+		int x = xflag & 0xf, big_x = xflag >> 4;
+		int n = x > big_x ? x : big_x;
+
+		if (n)
+			o->print_opts.hex = (n >= 2 ? 3 : 1) + (big_x ? 1 : 0);
+	}
+	if (o->print_opts.verbose > 3)
+		o->print_opts.verbose = 3;
+	if (o->read_path && o->ifname)
+		die_usage("%s", "-r and -i are exclusive: read a file or capture live, not both");
+	if ((o->file_size || o->rotate_seconds || o->file_count || o->packet_buffered) && !o->write_path)
+		die_usage("%s", "-C, -G, -W and -U go with -w FILE");
+	if (o->print && !o->write_path)
+		die_usage("%s", "--print goes with -w FILE");
+	if (o->write_path && strcmp(o->write_path, "-") == 0 && (o->file_size || o->rotate_seconds))
+		die_usage("%s", "-C and -G need a file name, not - (stdout)");
+	if (o->filter_file && optind < argc)
+		die_usage("%s", "give the filter either with -F FILE or as arguments, not both");
+	o->filter_expr = o->filter_file ? read_filter_file(o->filter_file) : join_args(argc - optind, argv + optind);
+	if (!o->filter_expr) {
+		fprintf(stderr, "vsockdump: out of memory\n");
+		exit(EXIT_FAILURE);
+	}
+}
+
+static int list_interfaces(void)
+{
+	struct vsm_iface ifaces[64];
+	int n = vsm_live_list(ifaces, 64);
+
+	if (n < 0) {
+		fprintf(stderr, "vsockdump: cannot list interfaces: %s\n", strerror(-n));
+		return EXIT_FAILURE;
+	}
+	if (n == 0) {
+		fprintf(stderr, "vsockdump: no vsock-type interface here. Create one with\n"
+			"  modprobe vsockmon && ip link add type vsockmon && ip link set vsockmon0 up\n"
+			"or feed a test interface from a capture with vsockreplay(1).\n");
+		return EXIT_FAILURE;
+	}
+	for (int i = 0; i < n && i < 64; i++)
+		printf("%d.%s%s%s\n", i + 1, ifaces[i].name, ifaces[i].up ? "" : " [Down]",
+		       ifaces[i].description[0] ? ifaces[i].description : "");
+	return EXIT_SUCCESS;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		fprintf(stderr, "vsockdump: -Z %s: no such user\n", user);
+		return -ENOENT;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "vsockdump: -Z %s: cannot drop privileges: %s\n", user, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the main loop ends cleanly. */
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static bool signalled(struct run *r)
+{
+	struct signalfd_siginfo si;
+
+	if (r->sigfd >= 0 && read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		r->stop = true;
+	return r->stop;
+}
+
+static int flush_output(struct run *r)
+{
+	int ret = vsm_sb_flush(&r->out, stdout);
+
+	if (ret == 0 && fflush(stdout) != 0)
+		ret = -errno;
+	if (ret < 0 && ret != -EPIPE) {
+		fprintf(stderr, "vsockdump: writing the output: %s\n", strerror(-ret));
+		r->status = EXIT_FAILURE;
+	}
+	if (ret < 0)
+		r->stop = true;
+	return ret;
+}
+
+/* Handles one frame that passed the filter: write it, print it, or both. */
+static void handle(struct run *r, const struct vsm_rec *rec)
+{
+	const struct options *o = r->opts;
+
+	r->matched++;
+	if (r->matched == 1)
+		r->first_ts = r->prev_ts = rec->ts;
+	if (r->rotator) {
+		int ret = vsm_rotate_write(r->rotator, rec);
+
+		if (ret < 0) {
+			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r->rotator));
+			r->status = EXIT_FAILURE;
+			r->stop = true;
+			return;
+		}
+		if (ret == 1)
+			r->stop = true;
+	}
+	if (!r->rotator || o->print) {
+		struct vsm_pkt pkt;
+		struct vsm_credit_view view;
+		struct vsm_pkt_ctx ctx = {
+			.num = o->json || o->number ? r->seen : 0,
+			.ts = rec->ts,
+			.prev_ts = r->prev_ts,
+			.first_ts = r->first_ts,
+		};
+
+		vsm_decode(rec->data, rec->cap_len, rec->wire_len, &pkt);
+		if (r->flows) {
+			ctx.flow = vsm_flows_update(r->flows, &pkt, &rec->ts, &view);
+			ctx.credit = &view;
+		}
+		if (o->json) {
+			vsm_print_json(&r->out, &pkt, &ctx, &o->print_opts);
+		} else {
+			if (o->number) {
+				vsm_sb_u64_pad(&r->out, r->seen, 1);
+				vsm_sb_puts(&r->out, "  ");
+			}
+			vsm_print_text(&r->out, &pkt, &ctx, &o->print_opts);
+		}
+		if (o->line_buffered || r->live || r->out.len >= 1 << 16)
+			flush_output(r);
+	}
+	r->prev_ts = rec->ts;
+	if (o->count && r->matched >= o->count)
+		r->stop = true;
+}
+
+static void read_file_loop(struct run *r)
+{
+	struct vsm_rec rec;
+	int ret;
+
+	while (!r->stop && (ret = vsm_pcap_next(r->reader, &rec)) > 0) {
+		r->seen++;
+		if (r->filter && !vsm_filter_match(r->filter, &rec))
+			continue;
+		handle(r, &rec);
+		if ((r->seen & 1023) == 0)
+			signalled(r);
+	}
+	if (!r->stop && ret < 0) {
+		flush_output(r);
+		fprintf(stderr, "vsockdump: %s\n", vsm_pcap_error(r->reader));
+		r->status = EXIT_FAILURE;
+	}
+}
+
+static void live_loop(struct run *r)
+{
+	struct pollfd fds[2] = {
+		{ .fd = vsm_live_fd(r->live), .events = POLLIN },
+		{ .fd = r->sigfd, .events = POLLIN },
+	};
+
+	while (!r->stop) {
+		struct vsm_rec rec;
+		int ret;
+
+		/* The timeout bounds how late -U data and -G rotation checks can be. */
+		if (poll(fds, 2, 200) < 0 && errno != EINTR) {
+			fprintf(stderr, "vsockdump: poll: %s\n", strerror(errno));
+			r->status = EXIT_FAILURE;
+			break;
+		}
+		if (signalled(r))
+			break;
+		while (!r->stop && (ret = vsm_live_next(r->live, &rec)) > 0) {
+			r->seen++;
+			handle(r, &rec);
+		}
+		if (ret < 0 && !r->stop) {
+			fprintf(stderr, "vsockdump: %s\n", vsm_live_error(r->live));
+			r->status = EXIT_FAILURE;
+			break;
+		}
+		if (r->rotator && r->opts->packet_buffered)
+			vsm_rotate_flush(r->rotator);
+	}
+}
+
+static int open_source(struct run *r, char *err)
+{
+	const struct options *o = r->opts;
+	int ret;
+
+	if (o->read_path) {
+		ret = vsm_pcap_open(o->read_path, &r->reader, err, ERRLEN);
+		return ret;
+	}
+	{
+		struct vsm_live_opts lo = {
+			.ifname = o->ifname,
+			.snaplen = o->snaplen,
+			.buffer_bytes = o->buffer_kib * 1024u,
+			.filter = r->filter,
+		};
+		struct vsm_iface ifaces[8];
+
+		if (!lo.ifname) {
+			int n = vsm_live_list(ifaces, 8);
+
+			if (n <= 0) {
+				snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, read a file with -r,\n"
+					 "or create one (modprobe vsockmon && ip link add type vsockmon && "
+					 "ip link set vsockmon0 up, or vsockreplay(1) for a test interface)");
+				return -ENODEV;
+			}
+			lo.ifname = ifaces[0].name;
+		}
+		ret = vsm_live_open(&lo, &r->live, err, ERRLEN);
+		if (ret == 0 && !o->json)
+			fprintf(stderr, "vsockdump: listening on %s, link-type VSOCK (Linux vsock), snapshot length %u bytes\n",
+				lo.ifname, o->snaplen);
+		return ret;
+	}
+}
+
+static int open_output(struct run *r, char *err)
+{
+	const struct options *o = r->opts;
+	struct vsm_rotate_opts ro = {
+		.path = o->write_path,
+		.pcap = { .snaplen = o->snaplen, .nsec = o->print_opts.nsec, .flush_each = o->packet_buffered },
+		.max_bytes = o->file_size,
+		.seconds = o->rotate_seconds,
+		.max_files = o->file_count,
+	};
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return vsm_rotate_open(&ro, &now, &r->rotator, err, ERRLEN);
+}
+
+static void print_stats(struct run *r)
+{
+	struct vsm_live_stats st;
+
+	if (!r->live)
+		return;
+	if (vsm_live_stats(r->live, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	fprintf(stderr, "%llu packet%s captured\n%llu packet%s received by filter\n%llu packet%s dropped by kernel\n",
+		(unsigned long long)r->matched, r->matched == 1 ? "" : "s",
+		(unsigned long long)st.received, st.received == 1 ? "" : "s",
+		(unsigned long long)st.dropped, st.dropped == 1 ? "" : "s");
+	if (st.if_dropped)
+		fprintf(stderr, "%llu packet%s dropped by interface\n", (unsigned long long)st.if_dropped,
+			st.if_dropped == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct run r = { .opts = &o, .sigfd = -1, .status = EXIT_SUCCESS };
+	char err[ERRLEN] = "";
+	struct vsm_filter_error ferr;
+	int ret;
+
+	parse_options(argc, argv, &o);
+	if (o.list_ifaces)
+		return list_interfaces();
+	ret = vsm_filter_compile(o.filter_expr, o.snaplen, &r.filter, &ferr);
+	if (ret < 0) {
+		char msg[1024];
+
+		vsm_filter_error_format(o.filter_expr, &ferr, msg, sizeof(msg));
+		fprintf(stderr, "vsockdump: %s\n", msg);
+		return EXIT_USAGE;
+	}
+	if (o.dump_filter) {
+		const char *text = vsm_filter_pcap_text(r.filter);
+
+		printf("%s\n", *text ? text : "(empty: every packet matches)");
+		vsm_filter_free(r.filter);
+		return EXIT_SUCCESS;
+	}
+	if (!*vsm_filter_pcap_text(r.filter)) {
+		vsm_filter_free(r.filter);
+		r.filter = NULL;
+	}
+	r.sigfd = setup_signals();
+	vsm_sb_init(&r.out);
+	if (o.json || o.print_opts.verbose >= 3) {
+		ret = vsm_flows_new(0, &r.flows);
+		if (ret < 0) {
+			fprintf(stderr, "vsockdump: %s\n", strerror(-ret));
+			return EXIT_FAILURE;
+		}
+	}
+	ret = open_source(&r, err);
+	if (ret == 0 && o.write_path)
+		ret = open_output(&r, err);
+	if (ret == 0 && o.user)
+		ret = drop_privileges(o.user) < 0 ? -EPERM : 0;
+	if (ret < 0) {
+		if (err[0])
+			fprintf(stderr, "vsockdump: %s\n", err);
+		r.status = EXIT_FAILURE;
+		goto out;
+	}
+	if (r.reader)
+		read_file_loop(&r);
+	else
+		live_loop(&r);
+	flush_output(&r);
+	print_stats(&r);
+out:
+	if (r.rotator) {
+		ret = vsm_rotate_close(r.rotator);
+		if (ret < 0 && r.status == EXIT_SUCCESS) {
+			fprintf(stderr, "vsockdump: closing the output: %s\n", strerror(-ret));
+			r.status = EXIT_FAILURE;
+		}
+	}
+	vsm_pcap_close(r.reader);
+	vsm_live_close(r.live);
+	vsm_filter_free(r.filter);
+	vsm_flows_free(r.flows);
+	vsm_sb_free(&r.out);
+	free(o.filter_expr);
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	return r.status;
+}

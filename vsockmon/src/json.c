@@ -1,2 +1,172 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* json.c: placeholder until written. */
+/* json.c: one NDJSON object per packet, keys and their order from fields.def. */
+#include <vsockmon/fields.h>
+#include <vsockmon/print.h>
+#include <vsockmon/wire.h>
+
+#include "printutil.h"
+
+void vsm_json_string(struct vsm_strbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	vsm_sb_putc(out, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			vsm_sb_putc(out, '\\');
+			vsm_sb_putc(out, (char)c);
+		} else if (c < 0x20) {
+			vsm_sb_puts(out, "\\u00");
+			vsm_sb_putc(out, hex[c >> 4]);
+			vsm_sb_putc(out, hex[c & 0xf]);
+		} else {
+			vsm_sb_putc(out, (char)c);
+		}
+	}
+	vsm_sb_putc(out, '"');
+}
+
+static void key(struct vsm_strbuf *out, enum vsm_field field)
+{
+	vsm_sb_puts(out, ",\"");
+	vsm_sb_puts(out, vsm_fields[field].key);
+	vsm_sb_puts(out, "\":");
+}
+
+static void u64_field(struct vsm_strbuf *out, enum vsm_field field, uint64_t v)
+{
+	key(out, field);
+	vsm_sb_u64(out, v);
+}
+
+static void null_field(struct vsm_strbuf *out, enum vsm_field field)
+{
+	key(out, field);
+	vsm_sb_puts(out, "null");
+}
+
+static void bool_field(struct vsm_strbuf *out, enum vsm_field field, bool v)
+{
+	key(out, field);
+	vsm_sb_puts(out, v ? "true" : "false");
+}
+
+/* Names as strings; a value with no name is written "what(N)" like the text printer does. */
+static void name_field(struct vsm_strbuf *out, enum vsm_field field, const char *name, const char *what,
+		       uint32_t v)
+{
+	key(out, field);
+	vsm_sb_putc(out, '"');
+	vsm_put_name(out, name, what, v);
+	vsm_sb_putc(out, '"');
+}
+
+static void flag_names_field(struct vsm_strbuf *out, const struct vsm_virtio_hdr *h)
+{
+	const char *names[32];
+	char scratch[32][12];
+	size_t n = h->flags ? vsm_flag_names(h->op, h->type, h->flags, names, 32, scratch) : 0;
+
+	key(out, VSM_F_FLAG_NAMES);
+	vsm_sb_putc(out, '[');
+	for (size_t i = 0; i < n && i < 32; i++) {
+		if (i)
+			vsm_sb_putc(out, ',');
+		vsm_json_string(out, names[i]);
+	}
+	vsm_sb_putc(out, ']');
+}
+
+static void problems_field(struct vsm_strbuf *out, uint32_t problems)
+{
+	bool first = true;
+
+	key(out, VSM_F_PROBLEMS);
+	vsm_sb_putc(out, '[');
+	for (unsigned i = 0; i < VSM_PROB_COUNT; i++) {
+		if (!(problems & (1u << i)))
+			continue;
+		if (!first)
+			vsm_sb_putc(out, ',');
+		vsm_json_string(out, vsm_problem_name(1u << i));
+		first = false;
+	}
+	vsm_sb_putc(out, ']');
+}
+
+static void payload_field(struct vsm_strbuf *out, const uint8_t *p, uint32_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	key(out, VSM_F_PAYLOAD);
+	vsm_sb_putc(out, '"');
+	if (vsm_sb_reserve(out, 2 * (size_t)n) == 0) {
+		for (uint32_t i = 0; i < n; i++) {
+			out->data[out->len++] = hex[p[i] >> 4];
+			out->data[out->len++] = hex[p[i] & 0xf];
+		}
+	}
+	vsm_sb_putc(out, '"');
+}
+
+void vsm_print_json(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const struct vsm_pkt_ctx *ctx,
+		    const struct vsm_print_opts *opts)
+{
+	const struct vsm_virtio_hdr *h = &pkt->virtio;
+	const struct vsm_credit_view *cv = ctx->credit;
+	bool mon = pkt->cap_len >= VSM_MON_HDR_LEN;
+
+	vsm_sb_puts(out, "{\"schema\":");
+	vsm_sb_u64(out, VSM_JSON_SCHEMA);
+	u64_field(out, VSM_F_NUM, ctx->num);
+	key(out, VSM_F_TS);
+	vsm_sb_u64(out, (uint64_t)ctx->ts.tv_sec);
+	vsm_sb_putc(out, '.');
+	if (opts->nsec)
+		vsm_sb_u64_pad(out, (uint64_t)ctx->ts.tv_nsec, 9);
+	else
+		vsm_sb_u64_pad(out, (uint64_t)ctx->ts.tv_nsec / 1000, 6);
+	u64_field(out, VSM_F_CAPLEN, pkt->cap_len);
+	u64_field(out, VSM_F_WIRELEN, pkt->wire_len);
+	if (mon) {
+		u64_field(out, VSM_F_SRC_CID, pkt->src_cid);
+		u64_field(out, VSM_F_SRC_PORT, pkt->src_port);
+		u64_field(out, VSM_F_DST_CID, pkt->dst_cid);
+		u64_field(out, VSM_F_DST_PORT, pkt->dst_port);
+		name_field(out, VSM_F_MON_OP, vsm_mon_op_name(pkt->mon_op), "mon_op", pkt->mon_op);
+		name_field(out, VSM_F_TRANSPORT, vsm_transport_name(pkt->transport), "transport", pkt->transport);
+		u64_field(out, VSM_F_TP_LEN, pkt->tp_len);
+	} else {
+		for (enum vsm_field f = VSM_F_SRC_CID; f <= VSM_F_TP_LEN; f++)
+			null_field(out, f);
+	}
+	if (pkt->has_virtio) {
+		name_field(out, VSM_F_TYPE, vsm_type_name(h->type), "type", h->type);
+		name_field(out, VSM_F_OP, vsm_op_name(h->op), "op", h->op);
+		u64_field(out, VSM_F_FLAGS, h->flags);
+		flag_names_field(out, h);
+		u64_field(out, VSM_F_LEN, h->len);
+		u64_field(out, VSM_F_BUF_ALLOC, h->buf_alloc);
+		u64_field(out, VSM_F_FWD_CNT, h->fwd_cnt);
+	} else {
+		for (enum vsm_field f = VSM_F_TYPE; f <= VSM_F_FWD_CNT; f++)
+			null_field(out, f);
+	}
+	u64_field(out, VSM_F_PAYLOAD_CAPLEN, pkt->payload_caplen);
+	if (cv && cv->known) {
+		key(out, VSM_F_CREDIT);
+		vsm_sb_i64(out, cv->credit);
+		u64_field(out, VSM_F_IN_FLIGHT, cv->in_flight);
+	} else {
+		null_field(out, VSM_F_CREDIT);
+		null_field(out, VSM_F_IN_FLIGHT);
+	}
+	bool_field(out, VSM_F_WINDOW_FULL, cv && cv->window_full);
+	bool_field(out, VSM_F_CREDIT_EXCEEDED, cv && cv->exceeded);
+	problems_field(out, pkt->problems);
+	if (opts->hex && pkt->payload)
+		payload_field(out, pkt->payload, pkt->payload_caplen);
+	vsm_sb_puts(out, "}\n");
+}

@@ -41,6 +41,7 @@ struct vsm_pkt {
 	uint16_t mon_op, transport, tp_len;
 	bool has_virtio;		/* transport is VIRTIO and its 44 bytes were captured */
 	struct vsm_virtio_hdr virtio;
+	const uint8_t *frame;		/* the whole captured frame */
 	const uint8_t *payload;		/* captured payload bytes */
 	uint32_t payload_caplen;	/* bytes of payload in the capture */
 	uint32_t payload_wirelen;	/* bytes of payload on the wire (from the frame length) */
