@@ -63,7 +63,7 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vsockdump [-DdhlnNqStUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
+		"Usage: vsockdump [-DdhlnNqtUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
 		"                 [-r file] [-s snaplen] [-w file] [-W filecount] [-Z user] [-B KiB] [-F file]\n"
 		"                 [--json] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
 		"\n"
@@ -221,7 +221,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "#B:c:C:dDF:G:hi:lnNqr:s:tUvw:W:xXZ:", longopts, NULL)) != -1) {
 		switch (c) {
 		case '#': o->number = true; break;
-		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, 4u << 20); break;
+		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, (4u << 20) - 1); break;
 		case 'c':
 			o->count = number_arg("-c", optarg, UINT64_MAX);
 			if (!o->count)
@@ -331,8 +331,9 @@ static int list_interfaces(void)
 		return EXIT_FAILURE;
 	}
 	for (int i = 0; i < n && i < 64; i++)
-		printf("%d.%s%s%s\n", i + 1, ifaces[i].name, ifaces[i].up ? "" : " [Down]",
-		       ifaces[i].description[0] ? ifaces[i].description : "");
+		printf("%d.%s%s%s%s%s\n", i + 1, ifaces[i].name, ifaces[i].up ? "" : " [Down]",
+		       ifaces[i].description[0] ? " (" : "", ifaces[i].description,
+		       ifaces[i].description[0] ? ")" : "");
 	return EXIT_SUCCESS;
 }
 
@@ -445,7 +446,7 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 static void read_file_loop(struct run *r)
 {
 	struct vsm_rec rec;
-	int ret;
+	int ret = 0;
 
 	while (!r->stop && (ret = vsm_pcap_next(r->reader, &rec)) > 0) {
 		r->seen++;
@@ -471,9 +472,9 @@ static void live_loop(struct run *r)
 
 	while (!r->stop) {
 		struct vsm_rec rec;
-		int ret;
+		int ret = 0;
 
-		/* The timeout bounds how late -U data and -G rotation checks can be. */
+		/* The timeout bounds how late -U data reaches the file and how late a signal is seen. */
 		if (poll(fds, 2, 200) < 0 && errno != EINTR) {
 			fprintf(stderr, "vsockdump: poll: %s\n", strerror(errno));
 			r->status = EXIT_FAILURE;

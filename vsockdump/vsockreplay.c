@@ -1,3 +1,727 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vsockreplay.c: placeholder until written. */
-int main(void) { return 1; }
+/* vsockreplay.c: replays vsock captures into a vsock-type TUN interface, so live capture can be tested without vsock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+
+#include <vsockmon/vsockmon.h>
+
+#define EXIT_USAGE 2
+#define ERRLEN 512
+#define NSEC_PER_SEC 1000000000LL
+/* What the kernel's vsockmon uses: VIRTIO_VSOCK_MAX_PKT_BUF_SIZE + sizeof(struct af_vsockmon_hdr). */
+#define VSOCKMON_MTU (65536 + 32)
+/* TUN's own limit (MAX_MTU in drivers/net/tun.c). Writes are not bound by the MTU anyway. */
+#define TUN_MAX_MTU 65535
+/* Captures are found bound before they have set their filter: give them this long to finish. */
+#define CAPTURE_SETTLE_NS (250 * 1000000LL)
+/* Longest sleep between two looks at the signalfd, i.e. the latency of SIGINT. */
+#define SIGNAL_POLL_NS (100 * 1000000LL)
+
+struct options {
+	const char *ifname;		/* -i; may hold %d for the kernel to number */
+	const char *netns;		/* --netns NAME or PATH */
+	bool fast;			/* --pace fast: no sleeping */
+	double multiplier;		/* -x: speed factor on recorded gaps */
+	uint64_t loops;			/* -l: passes over the files, 0 = until stopped */
+	bool keep;			/* --keep: TUNSETPERSIST */
+	double start_delay;		/* --start-delay seconds */
+	unsigned wait_captures;		/* --wait-capture: captures to wait for, 0 = none */
+	double wait_timeout;		/* --wait-timeout seconds */
+	double linger;			/* --linger seconds after the last frame */
+	bool quiet;
+	char **files;
+	int nfiles;
+};
+
+/* Counters of one capture file over all passes. */
+struct file_stats {
+	uint64_t frames, bytes;		/* written to the interface */
+	uint64_t rejected;		/* frames the interface refused */
+	uint64_t truncated;		/* frames shorter in the file than on the wire */
+	uint32_t largest_rejected;
+	int rejected_errno;		/* errno of the last refusal */
+};
+
+/* Everything one run holds; no state lives outside it. */
+struct replay {
+	const struct options *opts;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	int tun_fd;
+	int sigfd;
+	bool stop;			/* SIGINT or SIGTERM */
+	bool start_now;			/* SIGUSR1: skip the remaining waits */
+	uint64_t passes;		/* completed passes over all files */
+	struct file_stats *stats;	/* one per file */
+	/* Pacing: frame time base_ts is sent at monotonic time base_mono. */
+	bool based;
+	int64_t base_ts;
+	int64_t base_mono;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vsockreplay [-qt] [-i IFACE] [--netns NAME|PATH] [--pace recorded|fast] [-x FACTOR]\n"
+		"                   [-l COUNT] [--keep] [--start-delay SECONDS] [--wait-capture[=N]]\n"
+		"                   [--wait-timeout SECONDS] [--linger SECONDS] FILE...\n"
+		"\n"
+		"Create a vsock-type interface (a TUN device with link type ARPHRD_VSOCKMON, which libpcap,\n"
+		"tcpdump, tshark and vsockdump capture as LINKTYPE_VSOCK like a kernel vsockmon0) and replay\n"
+		"the frames of pcap/pcapng vsock captures into it. Needs root or CAP_NET_ADMIN.\n"
+		"\n"
+		"Interface:\n"
+		"  -i, --interface IFACE   name of the interface (default vsockmon0; a %%d lets the kernel\n"
+		"                          number it). It is created, brought up and removed at exit.\n"
+		"      --netns NAME|PATH   create it in the network namespace NAME (/var/run/netns/NAME, as made\n"
+		"                          by ip netns add) or PATH (e.g. /proc/PID/ns/net); default: the current one\n"
+		"      --keep              keep the interface after exit (persistent TUN; ip link del IFACE removes it)\n"
+		"Timing:\n"
+		"      --pace recorded     keep the recorded gaps between frames (default)\n"
+		"      --pace fast, -t, --topspeed\n"
+		"                          write the frames as fast as possible\n"
+		"  -x, --multiplier F      replay F times faster than recorded (0.5 = half speed; default 1)\n"
+		"  -l, --loop COUNT        replay the files COUNT times (default 1; 0 = until interrupted)\n"
+		"Start and end:\n"
+		"      --start-delay S     after the interface is up (\"vsockreplay: IFACE ready\" on stderr),\n"
+		"                          wait S seconds before the first frame (default 0)\n"
+		"      --wait-capture[=N]  before that, wait until N captures (default 1) are open on the interface,\n"
+		"                          then %.2f s more for them to install their filters\n"
+		"      --wait-timeout S    give up waiting for captures after S seconds (default 60; exit 1)\n"
+		"      --linger S          keep the interface S seconds after the last frame, so captures can\n"
+		"                          read what is still in their buffers (default 2: tcpdump without\n"
+		"                          --immediate-mode holds frames for up to 1 s)\n"
+		"  SIGUSR1 ends the waits before the first frame at once; SIGINT or SIGTERM stop cleanly.\n"
+		"Output:\n"
+		"  -q, --quiet             print only errors and warnings\n"
+		"  -h, --help              this help\n"
+		"      --version           the version\n"
+		"\n"
+		"On exit, \"N frames (B bytes) replayed from FILE\" for each file. Frames the interface refuses\n"
+		"(too large) are counted and reported, not fatal. Captured frames appear as incoming (-Q in)\n"
+		"on the TUN interface, where a kernel vsockmon shows them as outgoing.\n"
+		"Exit status: 0 done (also when stopped by a signal), 1 runtime error, 2 usage error.\n",
+		CAPTURE_SETTLE_NS / 1e9);
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vsockreplay: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vsockreplay --help' for more information.\n");
+	exit(EXIT_USAGE);
+}
+
+static double seconds_arg(const char *opt, const char *arg, bool positive)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < 0 || (positive && v == 0) || v > 1e9)
+		die_usage("invalid %s argument '%s': expected a %s number", opt, arg,
+			  positive ? "positive" : "non-negative");
+	return v;
+}
+
+static uint64_t count_arg(const char *opt, const char *arg, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v > max)
+		die_usage("invalid %s argument '%s': expected a whole number from 0 to %llu", opt, arg,
+			  (unsigned long long)max);
+	return v;
+}
+
+enum {
+	OPT_NETNS = 1000, OPT_PACE, OPT_KEEP, OPT_START_DELAY, OPT_WAIT_CAPTURE, OPT_WAIT_TIMEOUT,
+	OPT_LINGER, OPT_VERSION,
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		{ "pace", required_argument, NULL, OPT_PACE },
+		{ "topspeed", no_argument, NULL, 't' },
+		{ "multiplier", required_argument, NULL, 'x' },
+		{ "loop", required_argument, NULL, 'l' },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "start-delay", required_argument, NULL, OPT_START_DELAY },
+		{ "wait-capture", optional_argument, NULL, OPT_WAIT_CAPTURE },
+		{ "wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT },
+		{ "linger", required_argument, NULL, OPT_LINGER },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct options){
+		.ifname = "vsockmon0",
+		.multiplier = 1.0,
+		.loops = 1,
+		.wait_timeout = 60,
+		.linger = 2,
+	};
+	while ((c = getopt_long(argc, argv, "i:tx:l:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!*optarg || strlen(optarg) >= IF_NAMESIZE || strchr(optarg, '/') || strpbrk(optarg, " \t\n"))
+				die_usage("invalid interface name '%s': up to %d characters, no '/' or spaces",
+					  optarg, IF_NAMESIZE - 1);
+			o->ifname = optarg;
+			break;
+		case OPT_NETNS:
+			if (!*optarg)
+				die_usage("%s", "--netns needs a namespace name or a path");
+			o->netns = optarg;
+			break;
+		case OPT_PACE:
+			if (!strcmp(optarg, "fast"))
+				o->fast = true;
+			else if (!strcmp(optarg, "recorded"))
+				o->fast = false;
+			else
+				die_usage("invalid --pace '%s': expected recorded or fast", optarg);
+			break;
+		case 't': o->fast = true; break;
+		case 'x': o->multiplier = seconds_arg("-x", optarg, true); break;
+		case 'l': o->loops = count_arg("-l", optarg, UINT64_MAX); break;
+		case OPT_KEEP: o->keep = true; break;
+		case OPT_START_DELAY: o->start_delay = seconds_arg("--start-delay", optarg, false); break;
+		case OPT_WAIT_CAPTURE:
+			o->wait_captures = optarg ? (unsigned)count_arg("--wait-capture", optarg, 1024) : 1;
+			break;
+		case OPT_WAIT_TIMEOUT: o->wait_timeout = seconds_arg("--wait-timeout", optarg, true); break;
+		case OPT_LINGER: o->linger = seconds_arg("--linger", optarg, false); break;
+		case 'q': o->quiet = true; break;
+		case 'h': usage(stdout); exit(EXIT_SUCCESS);
+		case OPT_VERSION: printf("vsockreplay (vsockmon) %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
+		default:
+			fprintf(stderr, "Try 'vsockreplay --help' for more information.\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind == argc)
+		die_usage("%s", "no capture file given");
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
+	for (int i = 0; i < o->nfiles; i++)
+		if (!strcmp(o->files[i], "-") && o->loops != 1)
+			die_usage("%s", "standard input can be replayed only once: give a file to use -l");
+}
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	/* Blocked, so they are only ever read from the signalfd: no handler, no global flag. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reads pending signals; returns true once a stop was asked for. */
+static bool signalled(struct replay *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			r->start_now = true;
+		else
+			r->stop = true;
+	}
+	return r->stop;
+}
+
+/*
+ * Sleeps until the absolute CLOCK_MONOTONIC time deadline (ns). Absolute deadlines keep a long
+ * replay from drifting: a late wake-up shortens the next sleep instead of delaying everything after.
+ * Sleeps in slices to look at the signalfd. Returns false when stopped (or SIGUSR1, if wake_on_usr1).
+ */
+static bool sleep_until(struct replay *r, int64_t deadline, bool wake_on_usr1)
+{
+	for (;;) {
+		int64_t now = mono_now(), until;
+		struct timespec ts;
+
+		if (signalled(r) || (wake_on_usr1 && r->start_now))
+			return false;
+		if (now >= deadline)
+			return true;
+		until = deadline - now > SIGNAL_POLL_NS ? now + SIGNAL_POLL_NS : deadline;
+		ts.tv_sec = until / NSEC_PER_SEC;
+		ts.tv_nsec = until % NSEC_PER_SEC;
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+}
+
+static int enter_netns(const char *ns, char *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (strchr(ns, '/'))
+		snprintf(path, sizeof(path), "%s", ns);
+	else
+		snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT && !strchr(ns, '/'))
+			snprintf(err, ERRLEN, "network namespace %.100s not found (%.200s): create it with: ip netns add %.100s",
+				 ns, path, ns);
+		else
+			snprintf(err, ERRLEN, "cannot open network namespace %.300s: %s", path, strerror(e));
+		return -e;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		int e = errno;
+
+		if (e == EINVAL)
+			snprintf(err, ERRLEN, "%.300s is not a network namespace", path);
+		else
+			snprintf(err, ERRLEN, "cannot enter network namespace %.300s: %s%s", path, strerror(e),
+				 e == EPERM ? " (run as root: needs CAP_SYS_ADMIN)" : "");
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+static int tun_error(int e, const char *what, const char *ifname, char *err)
+{
+	if (e == EPERM || e == EACCES)
+		snprintf(err, ERRLEN, "%s %s: %s (run as root or give CAP_NET_ADMIN)", what, ifname, strerror(e));
+	else
+		snprintf(err, ERRLEN, "%s %s: %s", what, ifname, strerror(e));
+	return -e;
+}
+
+/*
+ * Creates (or attaches to a left-over persistent) TUN device with packet information, gives it
+ * the vsockmon link type, a vsockmon-sized MTU, and brings it up. The device lives as long as
+ * tun_fd is open unless it is persistent, so even a crash removes it.
+ */
+static int create_iface(struct replay *r, char *err)
+{
+	const struct options *o = r->opts;
+	struct ifreq ifr = { 0 };
+	bool existed = !strchr(o->ifname, '%') && if_nametoindex(o->ifname) != 0;
+	int ctl = -1, ret;
+
+	r->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (r->tun_fd < 0) {
+		int e = errno;
+
+		snprintf(err, ERRLEN, "cannot open /dev/net/tun: %s (%s)", strerror(e),
+			 e == ENOENT || e == ENODEV ? "load the tun module: modprobe tun" :
+			 e == EACCES || e == EPERM ? "run as root" : "load the tun module / run as root");
+		return -e;
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o->ifname);
+	/* IFF_TUN without IFF_NO_PI: each write starts with a struct tun_pi, so any first byte is fine. */
+	ifr.ifr_flags = IFF_TUN;
+	if (ioctl(r->tun_fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+
+		if (e == EBUSY)
+			snprintf(err, ERRLEN, "%s is in use by another process (another vsockreplay?): choose another name with -i",
+				 o->ifname);
+		else if (e == EINVAL && existed)
+			snprintf(err, ERRLEN, "%s exists and is not a TUN device this program can use: choose another name with -i",
+				 o->ifname);
+		else
+			return tun_error(e, "cannot create TUN interface", o->ifname, err);
+		return -e;
+	}
+	snprintf(r->ifname, sizeof(r->ifname), "%s", ifr.ifr_name);
+
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl < 0) {
+		ret = -errno;
+		snprintf(err, ERRLEN, "cannot open a control socket: %s", strerror(-ret));
+		goto out;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
+	if (ioctl(ctl, SIOCGIFHWADDR, &ifr) < 0) {
+		ret = tun_error(errno, "cannot read the link type of", r->ifname, err);
+		goto out;
+	}
+	if (ifr.ifr_hwaddr.sa_family != VSM_ARPHRD_VSOCKMON) {
+		/* The kernel changes the link type only while the interface is down. */
+		if (ioctl(r->tun_fd, TUNSETLINK, (unsigned long)VSM_ARPHRD_VSOCKMON) < 0) {
+			int e = errno;
+
+			if (e == EBUSY)
+				snprintf(err, ERRLEN, "%s is up with link type %u: take it down (ip link set %s down) "
+					 "or choose another name with -i", r->ifname, ifr.ifr_hwaddr.sa_family, r->ifname);
+			else
+				tun_error(e, "cannot set the vsock link type on", r->ifname, err);
+			ret = -e;
+			goto out;
+		}
+	}
+	if (o->keep && ioctl(r->tun_fd, TUNSETPERSIST, 1UL) < 0) {
+		ret = tun_error(errno, "cannot make persistent (--keep)", r->ifname, err);
+		goto out;
+	}
+	/* The MTU does not limit what a TUN write accepts; it only makes ip link show a vsockmon-like value. */
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
+	ifr.ifr_mtu = VSOCKMON_MTU;
+	if (ioctl(ctl, SIOCSIFMTU, &ifr) < 0) {
+		ifr.ifr_mtu = TUN_MAX_MTU;
+		if (ioctl(ctl, SIOCSIFMTU, &ifr) < 0) {
+			ret = tun_error(errno, "cannot set the MTU of", r->ifname, err);
+			goto out;
+		}
+	}
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
+	if (ioctl(ctl, SIOCGIFFLAGS, &ifr) < 0) {
+		ret = tun_error(errno, "cannot read the flags of", r->ifname, err);
+		goto out;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(ctl, SIOCSIFFLAGS, &ifr) < 0) {
+		ret = tun_error(errno, "cannot bring up", r->ifname, err);
+		goto out;
+	}
+	if (ioctl(ctl, SIOCGIFINDEX, &ifr) < 0) {
+		ret = tun_error(errno, "cannot find the index of", r->ifname, err);
+		goto out;
+	}
+	r->ifindex = ifr.ifr_ifindex;
+	ret = 0;
+out:
+	if (ctl >= 0)
+		close(ctl);
+	return ret;
+}
+
+/*
+ * Counts the packet sockets (libpcap captures) bound to our interface, from /proc/net/packet,
+ * which shows the caller's network namespace. Returns the count or -errno.
+ */
+static int count_captures(int ifindex)
+{
+	FILE *f = fopen("/proc/net/packet", "re");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	/* Columns: sk RefCnt Type Proto Iface R Rmem User Inode; the first line is the header. */
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char sk[32];
+		int refcnt, type, iface;
+		unsigned proto;
+
+		if (sscanf(line, "%31s %d %d %x %d", sk, &refcnt, &type, &proto, &iface) == 5 && iface == ifindex)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The waits between "ready" and the first frame. Returns 0 to go on, 1 when stopped, -errno on failure. */
+static int wait_for_start(struct replay *r, char *err)
+{
+	const struct options *o = r->opts;
+
+	if (o->wait_captures) {
+		int64_t give_up = mono_now() + (int64_t)(o->wait_timeout * NSEC_PER_SEC);
+
+		for (;;) {
+			int n = count_captures(r->ifindex);
+
+			if (n < 0) {
+				snprintf(err, ERRLEN, "cannot read /proc/net/packet to see captures: %s", strerror(-n));
+				return n;
+			}
+			if ((unsigned)n >= o->wait_captures)
+				break;
+			if (mono_now() >= give_up) {
+				snprintf(err, ERRLEN, "%u capture%s on %s after %g s, %u expected (--wait-capture): "
+					 "start them with e.g. vsockdump -i %s", (unsigned)n, n == 1 ? "" : "s",
+					 r->ifname, o->wait_timeout, o->wait_captures, r->ifname);
+				return -ETIMEDOUT;
+			}
+			if (!sleep_until(r, mono_now() + 10 * 1000000LL, true))
+				return r->stop ? 1 : 0;
+		}
+		if (!sleep_until(r, mono_now() + CAPTURE_SETTLE_NS, true))
+			return r->stop ? 1 : 0;
+	}
+	if (o->start_delay > 0 && !sleep_until(r, mono_now() + (int64_t)(o->start_delay * NSEC_PER_SEC), true))
+		return r->stop ? 1 : 0;
+	return 0;
+}
+
+/* Waits until the frame's recorded offset from the first frame of this pass, scaled by -x. */
+static bool pace(struct replay *r, const struct vsm_rec *rec)
+{
+	int64_t ts = (int64_t)rec->ts.tv_sec * NSEC_PER_SEC + rec->ts.tv_nsec;
+	int64_t off;
+
+	if (r->opts->fast)
+		return true;
+	if (!r->based) {
+		r->based = true;
+		r->base_ts = ts;
+		r->base_mono = mono_now();
+		return true;
+	}
+	off = ts - r->base_ts;
+	if (off <= 0)	/* time went backwards in the file: send now, keep the schedule */
+		return true;
+	return sleep_until(r, r->base_mono + (int64_t)((double)off / r->opts->multiplier), false);
+}
+
+/* Writes one frame behind its struct tun_pi. Returns 0 (written or counted as refused) or -errno. */
+static int write_frame(struct replay *r, const struct vsm_rec *rec, struct file_stats *st, char *err)
+{
+	/* proto 0, like the skbs a kernel vsockmon sees: no protocol handler claims them after the taps. */
+	struct tun_pi pi = { .flags = 0, .proto = 0 };
+	struct iovec iov[2] = {
+		{ .iov_base = &pi, .iov_len = sizeof(pi) },
+		{ .iov_base = (void *)rec->data, .iov_len = rec->cap_len },
+	};
+	ssize_t n;
+
+	if (rec->cap_len < rec->wire_len)
+		st->truncated++;
+	do
+		n = writev(r->tun_fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		st->frames++;
+		st->bytes += rec->cap_len;
+		return 0;
+	}
+	switch (errno) {
+	case EMSGSIZE:
+	case ENOBUFS:
+	case ENOMEM:
+	case EINVAL:
+		/* Too large (or empty) for the interface: that frame is lost, the replay goes on. */
+		st->rejected++;
+		st->rejected_errno = errno;
+		if (rec->cap_len > st->largest_rejected)
+			st->largest_rejected = rec->cap_len;
+		return 0;
+	case EIO:
+		snprintf(err, ERRLEN, "writing to %s: %s (was it taken down? ip link set %s up)",
+			 r->ifname, strerror(errno), r->ifname);
+		return -EIO;
+	case EBADFD:
+	case ENODEV:
+		snprintf(err, ERRLEN, "writing to %s: %s (was it deleted?)", r->ifname, strerror(errno));
+		return -errno;
+	default:
+		snprintf(err, ERRLEN, "writing to %s: %s", r->ifname, strerror(errno));
+		return -errno;
+	}
+}
+
+/* Replays one file once. Returns 0, 1 when stopped, or -errno. */
+static int replay_file(struct replay *r, struct vsm_pcap_reader *reader, const char *path,
+		       struct file_stats *st, char *err)
+{
+	struct vsm_rec rec;
+	uint64_t n = 0;
+	int ret;
+
+	r->based = false;	/* each pass of each file starts right after the previous one ends */
+	while ((ret = vsm_pcap_next(reader, &rec)) > 0) {
+		if (!pace(r, &rec))
+			return 1;
+		ret = write_frame(r, &rec, st, err);
+		if (ret < 0)
+			return ret;
+		/* With --pace fast nothing else looks at the signalfd. */
+		if ((++n & 255) == 0 && signalled(r))
+			return 1;
+	}
+	if (ret < 0) {
+		snprintf(err, ERRLEN, "%s: %s", path, vsm_pcap_error(reader));
+		return ret;
+	}
+	return 0;
+}
+
+static int open_file(const char *path, struct vsm_pcap_reader **ret_reader, char *err)
+{
+	char msg[ERRLEN];
+	int ret = vsm_pcap_open(path, ret_reader, msg, sizeof(msg));
+
+	if (ret < 0)
+		snprintf(err, ERRLEN, "%s", msg[0] ? msg : strerror(-ret));
+	return ret;
+}
+
+static void report(const struct replay *r)
+{
+	const struct options *o = r->opts;
+
+	for (int i = 0; i < o->nfiles; i++) {
+		const struct file_stats *st = &r->stats[i];
+
+		if (!o->quiet) {
+			fprintf(stderr, "vsockreplay: %llu frame%s (%llu bytes) replayed from %s",
+				(unsigned long long)st->frames, st->frames == 1 ? "" : "s",
+				(unsigned long long)st->bytes, o->files[i]);
+			if (r->passes > 1)
+				fprintf(stderr, " in %llu passes", (unsigned long long)r->passes);
+			fputc('\n', stderr);
+		}
+		if (st->rejected)
+			fprintf(stderr, "vsockreplay: warning: %llu frame%s from %s refused by %s (largest %u bytes: %s)\n",
+				(unsigned long long)st->rejected, st->rejected == 1 ? "" : "s", o->files[i],
+				r->ifname, st->largest_rejected, strerror(st->rejected_errno));
+		if (st->truncated && !o->quiet)
+			fprintf(stderr, "vsockreplay: %llu frame%s from %s had been cut short by the capture's snaplen: "
+				"replayed as captured\n", (unsigned long long)st->truncated,
+				st->truncated == 1 ? "" : "s", o->files[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct replay r = { .opts = &o, .tun_fd = -1, .sigfd = -1 };
+	struct vsm_pcap_reader **readers = NULL;
+	char err[ERRLEN] = "";
+	int status = EXIT_FAILURE, ret;
+
+	parse_options(argc, argv, &o);
+	r.stats = calloc((size_t)o.nfiles, sizeof(*r.stats));
+	readers = calloc((size_t)o.nfiles, sizeof(*readers));
+	if (!r.stats || !readers) {
+		fprintf(stderr, "vsockreplay: out of memory\n");
+		goto out;
+	}
+	r.sigfd = setup_signals();
+	if (r.sigfd < 0) {
+		fprintf(stderr, "vsockreplay: cannot set up signals: %s\n", strerror(-r.sigfd));
+		goto out;
+	}
+	/* Every file must open before anything is created: a typo should not leave an interface behind. */
+	for (int i = 0; i < o.nfiles; i++) {
+		if (open_file(o.files[i], &readers[i], err) < 0) {
+			fprintf(stderr, "vsockreplay: %s\n", err);
+			goto out;
+		}
+	}
+	if (o.netns && enter_netns(o.netns, err) < 0) {
+		fprintf(stderr, "vsockreplay: %s\n", err);
+		goto out;
+	}
+	if (create_iface(&r, err) < 0) {
+		fprintf(stderr, "vsockreplay: %s\n", err);
+		goto out;
+	}
+	if (!o.quiet)
+		fprintf(stderr, "vsockreplay: %s ready\n", r.ifname);
+
+	ret = wait_for_start(&r, err);
+	if (ret < 0) {
+		fprintf(stderr, "vsockreplay: %s\n", err);
+		goto out;
+	}
+	status = EXIT_SUCCESS;
+	while (ret == 0 && (o.loops == 0 || r.passes < o.loops)) {
+		for (int i = 0; ret == 0 && i < o.nfiles; i++) {
+			if (!readers[i]) {
+				ret = open_file(o.files[i], &readers[i], err);
+				if (ret < 0)
+					break;
+			}
+			ret = replay_file(&r, readers[i], o.files[i], &r.stats[i], err);
+			if (readers[i])
+				vsm_pcap_close(readers[i]);
+			readers[i] = NULL;
+		}
+		if (ret == 0)
+			r.passes++;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "vsockreplay: %s\n", err);
+		status = EXIT_FAILURE;
+	}
+	/* Let captures drain their rings before the interface vanishes under them. */
+	if (ret == 0 && !o.keep && o.linger > 0)
+		sleep_until(&r, mono_now() + (int64_t)(o.linger * NSEC_PER_SEC), false);
+	report(&r);
+out:
+	if (readers)
+		for (int i = 0; i < o.nfiles; i++)
+			if (readers[i])
+				vsm_pcap_close(readers[i]);
+	free(readers);
+	free(r.stats);
+	if (r.tun_fd >= 0)
+		close(r.tun_fd);	/* removes the interface unless persistent (--keep, or found so) */
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	return status;
+}

@@ -149,8 +149,11 @@ static void test_truncated_everywhere(void **state)
 		else
 			assert_int_equal(p.problems, 0);
 		assert_int_equal(p.has_virtio, cap >= 76);
-		if (cap >= 32)
+		/* what was captured of the monitor header is kept */
+		assert_int_equal(p.mon_caplen, cap < 32 ? cap : 32);
+		if (cap >= 8)
 			assert_int_equal(p.src_cid, 3);
+		assert_int_equal(vsm_pkt_has_mon_field(&p, 16, 4), cap >= 20);
 		free(copy);
 	}
 }

@@ -84,9 +84,22 @@ int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct
 	p->cap_len = cap_len;
 	p->wire_len = wire_len;
 	if (cap_len < VSM_MON_HDR_LEN) {
+		uint8_t hdr[VSM_MON_HDR_LEN] = { 0 };
+
+		/* Keep what was captured of the header; the rest reads as zero and is marked missing. */
+		memcpy(hdr, frame, cap_len);
+		p->mon_caplen = cap_len;
+		p->src_cid = vsm_le64(hdr + VSM_OFF_MON_SRC_CID);
+		p->dst_cid = vsm_le64(hdr + VSM_OFF_MON_DST_CID);
+		p->src_port = vsm_le32(hdr + VSM_OFF_MON_SRC_PORT);
+		p->dst_port = vsm_le32(hdr + VSM_OFF_MON_DST_PORT);
+		p->mon_op = vsm_le16(hdr + VSM_OFF_MON_OP);
+		p->transport = vsm_le16(hdr + VSM_OFF_MON_TRANSPORT);
+		p->tp_len = vsm_le16(hdr + VSM_OFF_MON_LEN);
 		p->problems = VSM_PROB_TRUNCATED;
 		return 0;
 	}
+	p->mon_caplen = VSM_MON_HDR_LEN;
 	p->src_cid = vsm_le64(frame + VSM_OFF_MON_SRC_CID);
 	p->dst_cid = vsm_le64(frame + VSM_OFF_MON_DST_CID);
 	p->src_port = vsm_le32(frame + VSM_OFF_MON_SRC_PORT);

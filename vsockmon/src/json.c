@@ -116,7 +116,13 @@ void vsm_print_json(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const str
 {
 	const struct vsm_virtio_hdr *h = &pkt->virtio;
 	const struct vsm_credit_view *cv = ctx->credit;
-	bool mon = pkt->cap_len >= VSM_MON_HDR_LEN;
+	/* Each monitor field whose bytes were captured, null for the others. */
+	static const struct { enum vsm_field field; uint32_t off, size; } mon_fields[] = {
+		{ VSM_F_SRC_CID, VSM_OFF_MON_SRC_CID, 8 }, { VSM_F_SRC_PORT, VSM_OFF_MON_SRC_PORT, 4 },
+		{ VSM_F_DST_CID, VSM_OFF_MON_DST_CID, 8 }, { VSM_F_DST_PORT, VSM_OFF_MON_DST_PORT, 4 },
+		{ VSM_F_MON_OP, VSM_OFF_MON_OP, 2 }, { VSM_F_TRANSPORT, VSM_OFF_MON_TRANSPORT, 2 },
+		{ VSM_F_TP_LEN, VSM_OFF_MON_LEN, 2 },
+	};
 
 	vsm_sb_puts(out, "{\"schema\":");
 	vsm_sb_u64(out, VSM_JSON_SCHEMA);
@@ -130,17 +136,19 @@ void vsm_print_json(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const str
 		vsm_sb_u64_pad(out, (uint64_t)ctx->ts.tv_nsec / 1000, 6);
 	u64_field(out, VSM_F_CAPLEN, pkt->cap_len);
 	u64_field(out, VSM_F_WIRELEN, pkt->wire_len);
-	if (mon) {
-		u64_field(out, VSM_F_SRC_CID, pkt->src_cid);
-		u64_field(out, VSM_F_SRC_PORT, pkt->src_port);
-		u64_field(out, VSM_F_DST_CID, pkt->dst_cid);
-		u64_field(out, VSM_F_DST_PORT, pkt->dst_port);
-		name_field(out, VSM_F_MON_OP, vsm_mon_op_name(pkt->mon_op), "mon_op", pkt->mon_op);
-		name_field(out, VSM_F_TRANSPORT, vsm_transport_name(pkt->transport), "transport", pkt->transport);
-		u64_field(out, VSM_F_TP_LEN, pkt->tp_len);
-	} else {
-		for (enum vsm_field f = VSM_F_SRC_CID; f <= VSM_F_TP_LEN; f++)
+	for (size_t i = 0; i < sizeof(mon_fields) / sizeof(mon_fields[0]); i++) {
+		enum vsm_field f = mon_fields[i].field;
+
+		if (!vsm_pkt_has_mon_field(pkt, mon_fields[i].off, mon_fields[i].size))
 			null_field(out, f);
+		else if (f == VSM_F_MON_OP)
+			name_field(out, f, vsm_mon_op_name(pkt->mon_op), "mon_op", pkt->mon_op);
+		else if (f == VSM_F_TRANSPORT)
+			name_field(out, f, vsm_transport_name(pkt->transport), "transport", pkt->transport);
+		else
+			u64_field(out, f, f == VSM_F_SRC_CID ? pkt->src_cid : f == VSM_F_DST_CID ? pkt->dst_cid :
+				  f == VSM_F_SRC_PORT ? pkt->src_port : f == VSM_F_DST_PORT ? pkt->dst_port :
+				  pkt->tp_len);
 	}
 	if (pkt->has_virtio) {
 		name_field(out, VSM_F_TYPE, vsm_type_name(h->type), "type", h->type);

@@ -231,6 +231,27 @@ static void put_hex_dump(struct vsm_strbuf *out, const uint8_t *p, uint32_t n, b
 	}
 }
 
+/* What a frame cut inside the vsockmon header still tells: "3:1 > 2:? " with '?' for the missing. */
+static void put_partial_addresses(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const struct vsm_print_opts *o)
+{
+	static const uint32_t offs[4] = { VSM_OFF_MON_SRC_CID, VSM_OFF_MON_SRC_PORT, VSM_OFF_MON_DST_CID,
+					  VSM_OFF_MON_DST_PORT };
+	static const uint32_t sizes[4] = { 8, 4, 8, 4 };
+	static const char *const seps[4] = { ":", " > ", ":", " " };
+
+	if (!vsm_pkt_has_mon_field(pkt, 0, 8))
+		return;
+	for (int i = 0; i < 4; i++) {
+		if (!vsm_pkt_has_mon_field(pkt, offs[i], sizes[i]))
+			vsm_sb_putc(out, '?');
+		else if (i % 2 == 0)
+			vsm_print_cid(out, i == 0 ? pkt->src_cid : pkt->dst_cid, o->numeric);
+		else
+			vsm_sb_u64(out, i == 1 ? pkt->src_port : pkt->dst_port);
+		vsm_sb_puts(out, seps[i]);
+	}
+}
+
 void vsm_print_text(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const struct vsm_pkt_ctx *ctx,
 		    const struct vsm_print_opts *opts)
 {
@@ -238,6 +259,7 @@ void vsm_print_text(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const str
 
 	put_timestamp(out, ctx, opts);
 	if (pkt->cap_len < VSM_MON_HDR_LEN) {
+		put_partial_addresses(out, pkt, opts);
 		vsm_sb_puts(out, "[|vsock] caplen ");
 		vsm_sb_u64(out, pkt->cap_len);
 		vsm_sb_puts(out, " [problems: truncated]\n");

@@ -39,6 +39,7 @@ struct vsm_pkt {
 	uint64_t src_cid, dst_cid;
 	uint32_t src_port, dst_port;
 	uint16_t mon_op, transport, tp_len;
+	uint32_t mon_caplen;		/* bytes of the 32-byte vsockmon header captured: fields past it are 0 */
 	bool has_virtio;		/* transport is VIRTIO and its 44 bytes were captured */
 	struct vsm_virtio_hdr virtio;
 	const uint8_t *frame;		/* the whole captured frame */
@@ -54,6 +55,12 @@ struct vsm_pkt {
  * returns 0 and sets pkt->problems. Returns -EINVAL only for a NULL argument.
  */
 int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct vsm_pkt *ret_pkt);
+
+/* Whether a vsockmon header field at byte offset off, size bytes long, was captured. */
+static inline bool vsm_pkt_has_mon_field(const struct vsm_pkt *pkt, uint32_t off, uint32_t size)
+{
+	return pkt->mon_caplen >= off + size;
+}
 
 /* Payload length the packet really carries: the virtio len when present, else the frame's. */
 uint32_t vsm_pkt_payload_len(const struct vsm_pkt *pkt);

@@ -12,7 +12,7 @@
 
 /* tcpdump's -t family. */
 enum vsm_ts_format {
-	VSM_TS_TIME,		/* default: 12:24:26.293638 (UTC unless the caller sets TZ) */
+	VSM_TS_TIME,		/* default: 12:24:26.293638, UTC (local time with local_time) */
 	VSM_TS_NONE,		/* -t */
 	VSM_TS_EPOCH,		/* -tt: 1700000000.293638 */
 	VSM_TS_DELTA,		/* -ttt: since the previous packet */
