@@ -28,11 +28,19 @@ void vsm_json_string(struct vsm_strbuf *out, const char *s)
 	vsm_sb_putc(out, '"');
 }
 
+/* ,"key": for every field, made at compile time from the same table. */
+static const struct {
+	const char *text;
+	size_t len;
+} json_keys[VSM_F_COUNT] = {
+#define X(id, key, kind, desc) [VSM_F_##id] = { ",\"" key "\":", sizeof(",\"" key "\":") - 1 },
+#include <vsockmon/fields.def>
+#undef X
+};
+
 static void key(struct vsm_strbuf *out, enum vsm_field field)
 {
-	vsm_sb_puts(out, ",\"");
-	vsm_sb_puts(out, vsm_fields[field].key);
-	vsm_sb_puts(out, "\":");
+	vsm_sb_putn(out, json_keys[field].text, json_keys[field].len);
 }
 
 static void u64_field(struct vsm_strbuf *out, enum vsm_field field, uint64_t v)

@@ -23,7 +23,7 @@ void vsm_sb_reset(struct vsm_strbuf *sb)
 	sb->len = 0;
 }
 
-int vsm_sb_reserve(struct vsm_strbuf *sb, size_t more)
+int vsm_sb_grow(struct vsm_strbuf *sb, size_t more)
 {
 	size_t cap;
 	char *data;
@@ -45,37 +45,29 @@ int vsm_sb_reserve(struct vsm_strbuf *sb, size_t more)
 	return 0;
 }
 
-void vsm_sb_putn(struct vsm_strbuf *sb, const char *s, size_t n)
-{
-	if (vsm_sb_reserve(sb, n) < 0)
-		return;
-	memcpy(sb->data + sb->len, s, n);
-	sb->len += n;
-	sb->data[sb->len] = '\0';
-}
-
-void vsm_sb_putc(struct vsm_strbuf *sb, char c)
-{
-	if (vsm_sb_reserve(sb, 1) < 0)
-		return;
-	sb->data[sb->len++] = c;
-	sb->data[sb->len] = '\0';
-}
-
-void vsm_sb_puts(struct vsm_strbuf *sb, const char *s)
-{
-	vsm_sb_putn(sb, s, strlen(s));
-}
-
 void vsm_sb_u64(struct vsm_strbuf *sb, uint64_t v)
 {
+	/* Two digits per division: the printers spend most of their time here. */
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[24];
 	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = pairs[d + 1];
+		tmp[--i] = pairs[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
 	vsm_sb_putn(sb, tmp + i, sizeof(tmp) - i);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 struct vsm_strbuf {
 	char *data;
@@ -16,10 +17,39 @@ struct vsm_strbuf {
 void vsm_sb_init(struct vsm_strbuf *sb);
 void vsm_sb_free(struct vsm_strbuf *sb);
 void vsm_sb_reset(struct vsm_strbuf *sb);
-int vsm_sb_reserve(struct vsm_strbuf *sb, size_t more);
-void vsm_sb_putc(struct vsm_strbuf *sb, char c);
-void vsm_sb_puts(struct vsm_strbuf *sb, const char *s);
-void vsm_sb_putn(struct vsm_strbuf *sb, const char *s, size_t n);
+/* Grows the buffer for more bytes (plus a NUL); the out-of-line slow path of the appenders. */
+int vsm_sb_grow(struct vsm_strbuf *sb, size_t more);
+
+static inline int vsm_sb_reserve(struct vsm_strbuf *sb, size_t more)
+{
+	/* The printers append a few bytes at a time: keep the common case a compare. */
+	if (__builtin_expect(sb->len + more + 1 <= sb->cap, 1))
+		return 0;
+	return vsm_sb_grow(sb, more);
+}
+
+static inline void vsm_sb_putn(struct vsm_strbuf *sb, const char *s, size_t n)
+{
+	if (vsm_sb_reserve(sb, n) < 0)
+		return;
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+static inline void vsm_sb_putc(struct vsm_strbuf *sb, char c)
+{
+	if (vsm_sb_reserve(sb, 1) < 0)
+		return;
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
+}
+
+static inline void vsm_sb_puts(struct vsm_strbuf *sb, const char *s)
+{
+	vsm_sb_putn(sb, s, strlen(s));
+}
+
 void vsm_sb_u64(struct vsm_strbuf *sb, uint64_t v);
 void vsm_sb_i64(struct vsm_strbuf *sb, int64_t v);
 void vsm_sb_u64_pad(struct vsm_strbuf *sb, uint64_t v, int width);	/* zero-padded */
