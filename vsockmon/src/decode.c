@@ -30,6 +30,17 @@ static uint16_t expected_mon_op(uint16_t op)
 	}
 }
 
+static void decode_mon(const uint8_t *m, struct vsm_pkt *p)
+{
+	p->src_cid = vsm_le64(m + VSM_OFF_MON_SRC_CID);
+	p->dst_cid = vsm_le64(m + VSM_OFF_MON_DST_CID);
+	p->src_port = vsm_le32(m + VSM_OFF_MON_SRC_PORT);
+	p->dst_port = vsm_le32(m + VSM_OFF_MON_DST_PORT);
+	p->mon_op = vsm_le16(m + VSM_OFF_MON_OP);
+	p->transport = vsm_le16(m + VSM_OFF_MON_TRANSPORT);
+	p->tp_len = vsm_le16(m + VSM_OFF_MON_LEN);
+}
+
 static void decode_virtio(const uint8_t *v, struct vsm_virtio_hdr *h)
 {
 	h->src_cid = vsm_le64(v + 0);
@@ -88,25 +99,13 @@ int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct
 
 		/* Keep what was captured of the header; the rest reads as zero and is marked missing. */
 		memcpy(hdr, frame, cap_len);
+		decode_mon(hdr, p);
 		p->mon_caplen = cap_len;
-		p->src_cid = vsm_le64(hdr + VSM_OFF_MON_SRC_CID);
-		p->dst_cid = vsm_le64(hdr + VSM_OFF_MON_DST_CID);
-		p->src_port = vsm_le32(hdr + VSM_OFF_MON_SRC_PORT);
-		p->dst_port = vsm_le32(hdr + VSM_OFF_MON_DST_PORT);
-		p->mon_op = vsm_le16(hdr + VSM_OFF_MON_OP);
-		p->transport = vsm_le16(hdr + VSM_OFF_MON_TRANSPORT);
-		p->tp_len = vsm_le16(hdr + VSM_OFF_MON_LEN);
 		p->problems = VSM_PROB_TRUNCATED;
 		return 0;
 	}
+	decode_mon(frame, p);
 	p->mon_caplen = VSM_MON_HDR_LEN;
-	p->src_cid = vsm_le64(frame + VSM_OFF_MON_SRC_CID);
-	p->dst_cid = vsm_le64(frame + VSM_OFF_MON_DST_CID);
-	p->src_port = vsm_le32(frame + VSM_OFF_MON_SRC_PORT);
-	p->dst_port = vsm_le32(frame + VSM_OFF_MON_DST_PORT);
-	p->mon_op = vsm_le16(frame + VSM_OFF_MON_OP);
-	p->transport = vsm_le16(frame + VSM_OFF_MON_TRANSPORT);
-	p->tp_len = vsm_le16(frame + VSM_OFF_MON_LEN);
 	if (frame[VSM_OFF_MON_RESERVED] || frame[VSM_OFF_MON_RESERVED + 1])
 		p->problems |= VSM_PROB_RESERVED;
 	if (p->mon_op > VSM_MON_OP_PAYLOAD)
