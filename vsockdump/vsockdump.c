@@ -575,14 +575,17 @@ int main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
-	if (o.list_ifaces)
+	if (o.list_ifaces) {
+		free(o.filter_expr);
 		return list_interfaces();
+	}
 	ret = vsm_filter_compile(o.filter_expr, o.snaplen, &r.filter, &ferr);
 	if (ret < 0) {
 		char msg[1024];
 
 		vsm_filter_error_format(o.filter_expr, &ferr, msg, sizeof(msg));
 		fprintf(stderr, "vsockdump: %s\n", msg);
+		free(o.filter_expr);
 		return EXIT_USAGE;
 	}
 	if (o.dump_filter) {
@@ -590,6 +593,7 @@ int main(int argc, char **argv)
 
 		printf("%s\n", *text ? text : "(empty: every packet matches)");
 		vsm_filter_free(r.filter);
+		free(o.filter_expr);
 		return EXIT_SUCCESS;
 	}
 	if (!*vsm_filter_pcap_text(r.filter)) {
@@ -624,6 +628,11 @@ int main(int argc, char **argv)
 	print_stats(&r);
 out:
 	if (r.rotator) {
+		/* Flush first so that an error still comes with the writer's whole message. */
+		if (vsm_rotate_flush(r.rotator) < 0 && r.status == EXIT_SUCCESS) {
+			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r.rotator));
+			r.status = EXIT_FAILURE;
+		}
 		ret = vsm_rotate_close(r.rotator);
 		if (ret < 0 && r.status == EXIT_SUCCESS) {
 			fprintf(stderr, "vsockdump: closing the output: %s\n", strerror(-ret));

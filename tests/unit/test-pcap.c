@@ -356,44 +356,68 @@ static void test_roundtrip_flush_each(void **state)
 	roundtrip(false, true);
 }
 
-/* Frames of the hard maximum: bigger than the write buffer and as big as the read buffer. */
-static void test_biggest_records(void **state)
+/* The writer caps the snaplen at 256 KiB, the most libpcap (tcpdump, tshark) reads back. */
+static void test_writer_snaplen_cap(void **state)
 {
-	struct vsm_pcap_writer_opts opts = { .snaplen = 8u << 20 };	/* clamped to the hard limit */
-	uint8_t *buf = malloc(MAX_CAPLEN + 100);
+	struct vsm_pcap_writer_opts opts = { .snaplen = 8u << 20 };
+	uint8_t *buf = calloc(1, VSM_DEFAULT_SNAPLEN + 100);
 	char *path = tu_tmpfile(".pcap");
-	const uint32_t sizes[] = { MAX_CAPLEN, 5, MAX_CAPLEN - 1, MAX_CAPLEN + 100, 700000, 0 };
 	struct vsm_pcap_writer *w;
 	struct vsm_pcap_reader *r;
-	struct vsm_rec rec = { 0 };
+	struct vsm_rec rec = { .data = buf, .cap_len = VSM_DEFAULT_SNAPLEN + 100, .wire_len = 400000 };
 	char err[512];
 
 	assert_non_null(buf);
-	for (uint32_t i = 0; i < MAX_CAPLEN + 100; i++)
-		buf[i] = (uint8_t)(i * 7 + (i >> 10));
 	assert_int_equal(vsm_pcap_create(path, &opts, &w, err, sizeof(err)), 0);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		rec.data = buf;
-		rec.cap_len = rec.wire_len = sizes[i];
-		rec.ts.tv_sec = (time_t)i;
-		assert_int_equal(vsm_pcap_write(w, &rec), 0);
-	}
+	assert_int_equal(vsm_pcap_write(w, &rec), 0);
 	assert_int_equal(vsm_pcap_close_writer(w), 0);
 	assert_int_equal(vsm_pcap_open(path, &r, err, sizeof(err)), 0);
-	assert_int_equal(vsm_pcap_snaplen(r), MAX_CAPLEN);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		uint32_t cap = sizes[i] < MAX_CAPLEN ? sizes[i] : MAX_CAPLEN;
-
-		assert_int_equal(vsm_pcap_next(r, &rec), 1);
-		assert_int_equal(rec.ts.tv_sec, i);
-		assert_int_equal(rec.cap_len, cap);
-		assert_int_equal(rec.wire_len, sizes[i]);
-		assert_memory_equal(rec.data, buf, cap);
-	}
-	assert_int_equal(vsm_pcap_next(r, &rec), 0);
+	assert_int_equal(vsm_pcap_snaplen(r), VSM_DEFAULT_SNAPLEN);
+	assert_int_equal(vsm_pcap_next(r, &rec), 1);
+	assert_int_equal(rec.cap_len, VSM_DEFAULT_SNAPLEN);
+	assert_int_equal(rec.wire_len, 400000);
 	vsm_pcap_close(r);
 	free(buf);
 	drop(path);
+}
+
+/* Frames up to the reader's hard limit (1 MiB: as big as its read buffer) in pcap and pcapng. */
+static void test_biggest_records(void **state)
+{
+	const uint32_t sizes[] = { MAX_CAPLEN, 5, MAX_CAPLEN - 1, 700000, 0, MAX_CAPLEN - 3 };
+	uint8_t *buf = malloc(MAX_CAPLEN);
+	struct bb pc = { 0 }, ng = { 0 };
+	struct vsm_pcap_reader *r;
+	struct vsm_rec rec;
+	char err[512];
+
+	assert_non_null(buf);
+	for (uint32_t i = 0; i < MAX_CAPLEN; i++)
+		buf[i] = (uint8_t)(i * 7 + (i >> 10));
+	pc_hdr(&pc, false, 0xa1b2c3d4, MAX_CAPLEN, 271);
+	ng_shb(&ng, true);
+	ng_idb(&ng, 271, 0, -1, 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		pc_rec(&pc, (uint32_t)i, 0, buf, sizes[i], sizes[i]);
+		ng_epb(&ng, 0, i * 1000000, buf, sizes[i], sizes[i]);
+	}
+	for (int k = 0; k < 2; k++) {
+		char *path = bb_file(k ? &ng : &pc);
+
+		assert_int_equal(vsm_pcap_open(path, &r, err, sizeof(err)), 0);
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			assert_int_equal(vsm_pcap_next(r, &rec), 1);
+			assert_int_equal(rec.ts.tv_sec, i);
+			assert_int_equal(rec.cap_len, sizes[i]);
+			assert_memory_equal(rec.data, buf, sizes[i]);
+		}
+		assert_int_equal(vsm_pcap_next(r, &rec), 0);
+		vsm_pcap_close(r);
+		drop(path);
+	}
+	free(buf);
+	free(pc.b);
+	free(ng.b);
 }
 
 static void test_empty_capture_and_stdin(void **state)
@@ -1273,9 +1297,9 @@ static void test_disk_full_flush_each(void **state)
 /* A record bigger than the write buffer goes straight to the file: cut back too. */
 static void test_disk_full_big_record(void **state)
 {
-	struct vsm_pcap_writer_opts opts = { .snaplen = MAX_CAPLEN };
+	struct vsm_pcap_writer_opts opts = { .snaplen = VSM_DEFAULT_SNAPLEN };
 	char *path = tu_tmpfile(".pcap");
-	const uint32_t size = 600000;
+	const uint32_t size = VSM_DEFAULT_SNAPLEN;	/* with its header, more than the 256 KiB buffer */
 	const rlim_t limit = 24 + 2 * (16 + size) + 1000;
 	struct disk_full_report rep = disk_full(path, limit, &opts, 10, size);
 
@@ -1369,6 +1393,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_usec),
 		cmocka_unit_test(test_roundtrip_nsec),
 		cmocka_unit_test(test_roundtrip_flush_each),
+		cmocka_unit_test(test_writer_snaplen_cap),
 		cmocka_unit_test(test_biggest_records),
 		cmocka_unit_test(test_empty_capture_and_stdin),
 		cmocka_unit_test(test_golden_captures),

@@ -37,8 +37,10 @@
 #define NG_OPT_IF_TSRESOL	9
 #define NG_OPT_IF_TSOFFSET	14
 
-/* The hard cap on a frame, whatever the snaplen says: 4 times the default snaplen. */
+/* The reader's hard cap on a frame, whatever the snaplen says: 4 times the default snaplen. */
 #define MAX_CAPLEN		(4u * VSM_DEFAULT_SNAPLEN)
+/* The writer's: libpcap's MAXIMUM_SNAPLEN, the most tcpdump and tshark read back. */
+#define WRITE_MAX_SNAPLEN	VSM_DEFAULT_SNAPLEN
 /* pcapng blocks parsed in memory are capped as libpcap does; unknown ones are skipped whatever their size. */
 #define NG_MAX_BLOCK		(16u << 20)
 /* Large reads keep the syscall count far below one per frame; bigger records grow the buffer. */
@@ -96,6 +98,7 @@ struct vsm_pcap_writer {
 	char msg[MSG_LEN];
 };
 
+__attribute__((format(printf, 4, 0)))
 static void set_msg(char *buf, size_t len, const char *name, const char *fmt, va_list ap)
 {
 	int n;
@@ -843,9 +846,9 @@ int vsm_pcap_create(const char *path, const struct vsm_pcap_writer_opts *opts,
 		goto fail;
 	}
 	w->snaplen = opts && opts->snaplen ? opts->snaplen : VSM_DEFAULT_SNAPLEN;
-	/* The readers (ours and libpcap's) refuse bigger frames: never write what cannot be read. */
-	if (w->snaplen > MAX_CAPLEN)
-		w->snaplen = MAX_CAPLEN;
+	/* libpcap (tcpdump, tshark) refuses frames over 256 KiB: never write what they cannot read. */
+	if (w->snaplen > WRITE_MAX_SNAPLEN)
+		w->snaplen = WRITE_MAX_SNAPLEN;
 	w->nsec = opts && opts->nsec;
 	w->flush_each = opts && opts->flush_each;
 	if (strcmp(path, "-") == 0) {
