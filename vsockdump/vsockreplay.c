@@ -72,6 +72,7 @@ struct replay {
 	bool stop;			/* SIGINT or SIGTERM */
 	bool start_now;			/* SIGUSR1: skip the remaining waits */
 	uint64_t passes;		/* completed passes over all files */
+	uint64_t frames_seen;		/* over all files and passes: paces the signal checks */
 	struct file_stats *stats;	/* one per file */
 	/* Pacing: frame time base_ts is sent at monotonic time base_mono. */
 	bool based;
@@ -111,7 +112,7 @@ static void usage(FILE *f)
 		"      --linger S          keep the interface S seconds after the last frame, so captures can\n"
 		"                          read what is still in their buffers (default 2: tcpdump without\n"
 		"                          --immediate-mode holds frames for up to 1 s)\n"
-		"  SIGUSR1 ends the waits before the first frame at once; SIGINT or SIGTERM stop cleanly.\n"
+		"  SIGUSR1 ends the waits before the first frame at once; SIGINT, SIGTERM or SIGHUP stop cleanly.\n"
 		"Output:\n"
 		"  -q, --quiet             print only errors and warnings\n"
 		"  -h, --help              this help\n"
@@ -261,6 +262,7 @@ static int setup_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
 	/* Blocked, so they are only ever read from the signalfd: no handler, no global flag. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
@@ -588,7 +590,6 @@ static int replay_file(struct replay *r, struct vsm_pcap_reader *reader, const c
 		       struct file_stats *st, char *err)
 {
 	struct vsm_rec rec;
-	uint64_t n = 0;
 	int ret;
 
 	r->based = false;	/* each pass of each file starts right after the previous one ends */
@@ -598,8 +599,8 @@ static int replay_file(struct replay *r, struct vsm_pcap_reader *reader, const c
 		ret = write_frame(r, &rec, st, err);
 		if (ret < 0)
 			return ret;
-		/* With --pace fast nothing else looks at the signalfd. */
-		if ((++n & 255) == 0 && signalled(r))
+		/* Without sleeps (--pace fast, equal time stamps) nothing else looks at the signalfd. */
+		if ((++r->frames_seen & 255) == 0 && signalled(r))
 			return 1;
 	}
 	if (ret < 0) {

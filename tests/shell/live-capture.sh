@@ -17,7 +17,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 
 # Everything below runs in a network namespace of its own, so no interface ever appears on the host.
 if [ "${VSM_LIVE_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root: it creates a network namespace and a TUN interface (run: sudo meson test live-capture)"
+	[ "$(id -u)" = 0 ] || skip "needs root: it creates a network namespace and a TUN interface (as root: meson test -C BUILDDIR live-capture)"
 	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: load the tun module (modprobe tun)"
 	for tool in unshare timeout tcpdump tshark; do
 		command -v "$tool" >/dev/null || skip "$tool not found: it is needed to run or check the live capture"

@@ -196,7 +196,8 @@ int vsm_live_list(struct vsm_iface *ifaces, size_t max)
 	if (ret < 0)
 		goto out;
 	/* Sorted by ifindex so "the first vsock interface" is the oldest one, stably. */
-	qsort(l.v, l.n, sizeof(*l.v), by_index);
+	if (l.n)	/* l.v is NULL when there is none, and qsort's base must not be */
+		qsort(l.v, l.n, sizeof(*l.v), by_index);
 	for (size_t i = 0; i < l.n && i < max; i++)
 		ifaces[i] = l.v[i].iface;
 	ret = l.n > INT32_MAX ? INT32_MAX : (int)l.n;
