@@ -34,6 +34,7 @@ struct options {
 	uint32_t snaplen;
 	uint32_t buffer_kib;		/* -B */
 	bool packet_buffered;		/* -U */
+	bool immediate;			/* --immediate-mode */
 	bool line_buffered;		/* -l */
 	bool json;
 	bool print;			/* --print: decode even while writing */
@@ -77,6 +78,8 @@ static void usage(FILE *f)
 		"  -c COUNT        stop after COUNT packets\n"
 		"  -s SNAPLEN      bytes kept of each packet (default 262144; 0 = default)\n"
 		"  -B KIB          kernel capture buffer in KiB (default 32768)\n"
+		"  --immediate-mode  libpcap's immediate mode (one ring slot per frame); by default\n"
+		"                  frames are delivered within 1 ms in packed blocks, which lose none in bursts\n"
 		"  -Z USER         drop privileges to USER once the capture and output are open\n"
 		"Output:\n"
 		"  -w FILE         write raw packets to a pcap file (- for stdout) instead of printing them\n"
@@ -195,7 +198,7 @@ static char *read_filter_file(const char *path)
 	return buf;
 }
 
-enum { OPT_JSON = 1000, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME };
+enum { OPT_JSON = 1000, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_IMMEDIATE };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -206,6 +209,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "print", no_argument, NULL, OPT_PRINT },
 		{ "time-stamp-precision", required_argument, NULL, OPT_TSPREC },
 		{ "local-time", no_argument, NULL, OPT_LOCALTIME },
+		{ "immediate-mode", no_argument, NULL, OPT_IMMEDIATE },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "number", no_argument, NULL, '#' },
 		{ "list-interfaces", no_argument, NULL, 'D' },
@@ -275,6 +279,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 				die_usage("invalid --time-stamp-precision '%s': use micro or nano", optarg);
 			break;
 		case OPT_LOCALTIME: o->print_opts.local_time = true; break;
+		case OPT_IMMEDIATE: o->immediate = true; break;
 		default:
 			fprintf(stderr, "Try 'vsockdump --help' for more information.\n");
 			exit(EXIT_USAGE);
@@ -494,6 +499,16 @@ static void live_loop(struct run *r)
 		if (r->rotator && r->opts->packet_buffered)
 			vsm_rotate_flush(r->rotator);
 	}
+	/* A signal stops the loop: take what the kernel already delivered, so nothing captured is lost. */
+	if (r->status == EXIT_SUCCESS && !(r->opts->count && r->matched >= r->opts->count)) {
+		struct vsm_rec rec;
+
+		r->stop = false;
+		while (!r->stop && vsm_live_next(r->live, &rec) > 0) {
+			r->seen++;
+			handle(r, &rec);
+		}
+	}
 }
 
 static int open_source(struct run *r, char *err)
@@ -511,6 +526,7 @@ static int open_source(struct run *r, char *err)
 			.snaplen = o->snaplen,
 			.buffer_bytes = o->buffer_kib * 1024u,
 			.filter = r->filter,
+			.immediate = o->immediate,
 		};
 		struct vsm_iface ifaces[8];
 
@@ -526,6 +542,11 @@ static int open_source(struct run *r, char *err)
 			lo.ifname = ifaces[0].name;
 		}
 		ret = vsm_live_open(&lo, &r->live, err, ERRLEN);
+		if (ret == 0 && err[0]) {
+			/* libpcap's activation warnings are worth seeing but not fatal */
+			fprintf(stderr, "vsockdump: %s\n", err);
+			err[0] = '\0';
+		}
 		if (ret == 0 && !o->json)
 			fprintf(stderr, "vsockdump: listening on %s, link-type VSOCK (Linux vsock), snapshot length %u bytes\n",
 				lo.ifname, o->snaplen);

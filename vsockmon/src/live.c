@@ -291,7 +291,8 @@ int vsm_live_open(const struct vsm_live_opts *opts, struct vsm_live **ret_live, 
 		snprintf(errbuf, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	snprintf(live->ifname, sizeof(live->ifname), "%s", ifname);
+	/* The length was checked above: the copy always fits. */
+	memcpy(live->ifname, ifname, strlen(ifname) + 1);
 	p = live->pcap = pcap_create(ifname, pcap_err);
 	if (!p) {
 		snprintf(errbuf, errlen, "%s: %s", ifname, pcap_err);
@@ -309,6 +310,8 @@ int vsm_live_open(const struct vsm_live_opts *opts, struct vsm_live **ret_live, 
 	 * each block over after BLOCK_TIMEOUT_MS: the latency of immediate mode within a tick.
 	 */
 	pcap_set_timeout(p, BLOCK_TIMEOUT_MS);
+	if (opts->immediate)
+		pcap_set_immediate_mode(p, 1);
 	pcap_set_buffer_size(p, (int)(buffer > INT32_MAX ? INT32_MAX : buffer));
 	/* Nanoseconds when the platform has them; pcap_activate falls back to microseconds otherwise. */
 	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);

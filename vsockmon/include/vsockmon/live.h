@@ -16,6 +16,12 @@ struct vsm_live_opts {
 	uint32_t snaplen;		/* 0: VSM_DEFAULT_SNAPLEN */
 	uint32_t buffer_bytes;		/* kernel ring; 0: 32 MiB */
 	const struct vsm_filter *filter;	/* NULL: everything; installed in the kernel */
+	/*
+	 * Default (false): frames are delivered within 1 ms through libpcap's TPACKET_V3 blocks,
+	 * which pack many frames into the ring. true: libpcap's immediate mode (TPACKET_V2), one
+	 * snaplen-sized slot per frame: each frame at once, but a burst overruns a small ring.
+	 */
+	bool immediate;
 };
 
 struct vsm_live_stats {
