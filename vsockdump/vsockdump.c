@@ -17,6 +17,8 @@
 
 #include <vsockmon/vsockmon.h>
 
+#include "cli.h"
+
 #define EXIT_USAGE 2
 #define ERRLEN 512
 
@@ -126,20 +128,6 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vsockdump: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'vsockdump --help' for more information.\n");
-	exit(EXIT_USAGE);
-}
-
 static uint64_t number_arg(const char *opt, const char *arg, uint64_t max)
 {
 	uint64_t v;
@@ -229,12 +217,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'c':
 			o->count = number_arg("-c", optarg, UINT64_MAX);
 			if (!o->count)
-				die_usage("invalid -c argument '%s': the count must be at least 1", optarg);
+				cli_die_usage("vsockdump", "invalid -c argument '%s': the count must be at least 1", optarg);
 			break;
 		case 'C':
 			o->file_size = number_arg("-C", optarg, UINT64_MAX / 1000000) * 1000000;
 			if (!o->file_size)
-				die_usage("invalid -C argument '%s': the size must be at least 1", optarg);
+				cli_die_usage("vsockdump", "invalid -C argument '%s': the size must be at least 1", optarg);
 			break;
 		case 'd': o->dump_filter = true; break;
 		case 'D': o->list_ifaces = true; break;
@@ -242,7 +230,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'G':
 			o->rotate_seconds = (uint32_t)number_arg("-G", optarg, UINT32_MAX);
 			if (!o->rotate_seconds)
-				die_usage("invalid -G argument '%s': the interval must be at least 1 second", optarg);
+				cli_die_usage("vsockdump", "invalid -G argument '%s': the interval must be at least 1 second", optarg);
 			break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'i': o->ifname = optarg; break;
@@ -255,7 +243,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (!o->snaplen)
 				o->snaplen = VSM_DEFAULT_SNAPLEN;
 			if (o->snaplen < VSM_MON_HDR_LEN)
-				die_usage("invalid -s argument '%s': at least 32 bytes (the vsockmon header)", optarg);
+				cli_die_usage("vsockdump", "invalid -s argument '%s': at least 32 bytes (the vsockmon header)", optarg);
 			break;
 		case 't': tflag++; break;
 		case 'U': o->packet_buffered = true; break;
@@ -264,7 +252,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'W':
 			o->file_count = (uint32_t)number_arg("-W", optarg, 1000000);
 			if (!o->file_count)
-				die_usage("invalid -W argument '%s': at least 1 file", optarg);
+				cli_die_usage("vsockdump", "invalid -W argument '%s': at least 1 file", optarg);
 			break;
 		case 'x': xflag++; break;
 		case 'X': xflag += 0x10; break;
@@ -276,7 +264,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (strcmp(optarg, "nano") == 0 || strcmp(optarg, "nanoseconds") == 0)
 				o->print_opts.nsec = true;
 			else if (strcmp(optarg, "micro") && strcmp(optarg, "microseconds"))
-				die_usage("invalid --time-stamp-precision '%s': use micro or nano", optarg);
+				cli_die_usage("vsockdump", "invalid --time-stamp-precision '%s': use micro or nano", optarg);
 			break;
 		case OPT_LOCALTIME: o->print_opts.local_time = true; break;
 		case OPT_IMMEDIATE: o->immediate = true; break;
@@ -290,7 +278,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			VSM_TS_DELTA, VSM_TS_DATE, VSM_TS_SINCE_FIRST };
 
 		if (tflag > 5)
-			die_usage("%s", "too many -t flags (at most -ttttt)");
+			cli_die_usage("vsockdump", "%s", "too many -t flags (at most -ttttt)");
 		o->print_opts.ts_format = tformats[tflag];
 	}
 	/* -x/-xx: hex of payload/frame; -X/-XX: with ASCII. */
@@ -304,15 +292,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (o->print_opts.verbose > 3)
 		o->print_opts.verbose = 3;
 	if (o->read_path && o->ifname)
-		die_usage("%s", "-r and -i are exclusive: read a file or capture live, not both");
+		cli_die_usage("vsockdump", "%s", "-r and -i are exclusive: read a file or capture live, not both");
 	if ((o->file_size || o->rotate_seconds || o->file_count || o->packet_buffered) && !o->write_path)
-		die_usage("%s", "-C, -G, -W and -U go with -w FILE");
+		cli_die_usage("vsockdump", "%s", "-C, -G, -W and -U go with -w FILE");
 	if (o->print && !o->write_path)
-		die_usage("%s", "--print goes with -w FILE");
+		cli_die_usage("vsockdump", "%s", "--print goes with -w FILE");
 	if (o->write_path && strcmp(o->write_path, "-") == 0 && (o->file_size || o->rotate_seconds))
-		die_usage("%s", "-C and -G need a file name, not - (stdout)");
+		cli_die_usage("vsockdump", "%s", "-C and -G need a file name, not - (stdout)");
 	if (o->filter_file && optind < argc)
-		die_usage("%s", "give the filter either with -F FILE or as arguments, not both");
+		cli_die_usage("vsockdump", "%s", "give the filter either with -F FILE or as arguments, not both");
 	o->filter_expr = o->filter_file ? read_filter_file(o->filter_file) : join_args(argc - optind, argv + optind);
 	if (!o->filter_expr) {
 		fprintf(stderr, "vsockdump: out of memory\n");

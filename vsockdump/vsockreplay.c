@@ -25,6 +25,8 @@
 
 #include <vsockmon/vsockmon.h>
 
+#include "cli.h"
+
 #define EXIT_USAGE 2
 #define ERRLEN 512
 #define NSEC_PER_SEC 1000000000LL
@@ -125,20 +127,6 @@ static void usage(FILE *f)
 		CAPTURE_SETTLE_NS / 1e9);
 }
 
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vsockreplay: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'vsockreplay --help' for more information.\n");
-	exit(EXIT_USAGE);
-}
-
 static double seconds_arg(const char *opt, const char *arg, bool positive)
 {
 	char *end;
@@ -147,7 +135,7 @@ static double seconds_arg(const char *opt, const char *arg, bool positive)
 	errno = 0;
 	v = strtod(arg, &end);
 	if (errno || end == arg || *end || !isfinite(v) || v < 0 || (positive && v == 0) || v > 1e9)
-		die_usage("invalid %s argument '%s': expected a %s number", opt, arg,
+		cli_die_usage("vsockreplay", "invalid %s argument '%s': expected a %s number", opt, arg,
 			  positive ? "positive" : "non-negative");
 	return v;
 }
@@ -160,7 +148,7 @@ static uint64_t count_arg(const char *opt, const char *arg, uint64_t max)
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (errno || end == arg || *end || *arg == '-' || v > max)
-		die_usage("invalid %s argument '%s': expected a whole number from 0 to %llu", opt, arg,
+		cli_die_usage("vsockreplay", "invalid %s argument '%s': expected a whole number from 0 to %llu", opt, arg,
 			  (unsigned long long)max);
 	return v;
 }
@@ -202,13 +190,13 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'i':
 			if (!*optarg || strlen(optarg) >= IF_NAMESIZE || strchr(optarg, '/') || strpbrk(optarg, " \t\n"))
-				die_usage("invalid interface name '%s': up to %d characters, no '/' or spaces",
+				cli_die_usage("vsockreplay", "invalid interface name '%s': up to %d characters, no '/' or spaces",
 					  optarg, IF_NAMESIZE - 1);
 			o->ifname = optarg;
 			break;
 		case OPT_NETNS:
 			if (!*optarg)
-				die_usage("%s", "--netns needs a namespace name or a path");
+				cli_die_usage("vsockreplay", "%s", "--netns needs a namespace name or a path");
 			o->netns = optarg;
 			break;
 		case OPT_PACE:
@@ -217,7 +205,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "recorded"))
 				o->fast = false;
 			else
-				die_usage("invalid --pace '%s': expected recorded or fast", optarg);
+				cli_die_usage("vsockreplay", "invalid --pace '%s': expected recorded or fast", optarg);
 			break;
 		case 't': o->fast = true; break;
 		case 'x': o->multiplier = seconds_arg("-x", optarg, true); break;
@@ -238,12 +226,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind == argc)
-		die_usage("%s", "no capture file given");
+		cli_die_usage("vsockreplay", "%s", "no capture file given");
 	o->files = argv + optind;
 	o->nfiles = argc - optind;
 	for (int i = 0; i < o->nfiles; i++)
 		if (!strcmp(o->files[i], "-") && o->loops != 1)
-			die_usage("%s", "standard input can be replayed only once: give a file to use -l");
+			cli_die_usage("vsockreplay", "%s", "standard input can be replayed only once: give a file to use -l");
 }
 
 static int64_t mono_now(void)
