@@ -42,6 +42,15 @@ for cap in "$@"; do
 		END { printf "%s: %d packets compared, %d not decoded by tshark, %d mismatches\n", name, compared, skipped, fails
 		      exit (fails > 0 || compared == 0) }' || fail=1
 	total=$((total + n))
+	# The same capture rewritten by tshark as pcapng must read exactly like the pcap.
+	if tshark -r "$cap" -F pcapng -w "$tmp/ng.pcapng" 2>/dev/null; then
+		if cmp -s <("$vsockdump" --json -r "$tmp/ng.pcapng") "$tmp/json"; then
+			echo "$name: tshark's pcapng rewrite reads the same ($n packets)"
+		else
+			echo "FAIL: $name: the pcapng rewrite reads differently"
+			fail=1
+		fi
+	fi
 done
 echo "total packets: $total"
 exit $fail
