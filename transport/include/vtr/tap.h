@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* tap.h: tap copies of packets in the kernel's vsockmon format, fanned out to any number of sinks. */
+#ifndef VTR_TAP_H
+#define VTR_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <vsockmon/pcap.h>
+
+/*
+ * A tap turns each packet (44-byte virtio header + payload) into one LINKTYPE_VSOCK frame:
+ * af_vsockmon_hdr with the kernel's op mapping (REQUEST/RESPONSE: CONNECT, RST/SHUTDOWN:
+ * DISCONNECT, RW: PAYLOAD, credit ops: CONTROL, else UNKNOWN), transport VIRTIO, len 44,
+ * then the header, then the payload, as Linux's virtio_transport_build_skb() does.
+ * It never blocks: a sink that cannot take a frame now loses it, and the loss is counted.
+ */
+struct vtr_tap;
+
+struct vtr_tap_sink_stats {
+	uint64_t frames;	/* frames the sink took */
+	uint64_t bytes;
+	uint64_t dropped;	/* frames lost because the sink could not keep up or failed */
+	int error;		/* first error (-errno), 0 if none; a failed sink stops taking frames */
+};
+
+/* Callback sink: called with each frame; rec->data is valid only during the call. */
+typedef void (*vtr_tap_fn)(void *ctx, const struct vsm_rec *rec);
+
+int vtr_tap_new(struct vtr_tap **ret_tap);
+void vtr_tap_free(struct vtr_tap *tap);	/* closes every sink (pcap files are flushed and stay valid) */
+
+/* Sinks; each returns a sink index >= 0 or -errno with a message in errbuf. */
+int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx);
+/* A pcap file (LINKTYPE_VSOCK): written through libvsockmon's writer, so it stays valid on any error. */
+int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen);
+/*
+ * A network interface, so that libpcap, tcpdump, tshark and vsockdump capture the frames live:
+ * - if IFACE exists and is of type ARPHRD_VSOCKMON (a kernel vsockmon device), frames are sent into
+ *   it through a non-blocking packet socket, so one capture shows kernel and userspace traffic;
+ * - otherwise a TUN device named IFACE is created (or reused) with link type ARPHRD_VSOCKMON and
+ *   brought up, and frames are written to it (non-blocking).
+ */
+int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen);
+
+/* Emits one frame for a packet. hdr is the 44-byte little-endian virtio header as on the wire. */
+void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_t *hdr,
+		    const uint8_t *payload, uint32_t payload_len);
+
+/* True when at least one sink is attached: the engine skips building frames otherwise. */
+bool vtr_tap_active(const struct vtr_tap *tap);
+size_t vtr_tap_sink_count(const struct vtr_tap *tap);
+int vtr_tap_sink_stats(const struct vtr_tap *tap, size_t sink, struct vtr_tap_sink_stats *ret_stats);
+/* Flushes buffered sinks (pcap). Returns 0 or the first error. */
+int vtr_tap_flush(struct vtr_tap *tap);
+
+#endif
