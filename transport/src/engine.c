@@ -1,2 +1,1175 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* engine.c: placeholder until written. */
+/* engine.c: the virtio-vsock socket protocol for one CID: sockets, state machine, one send path, one tap point. */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vsockmon/flow.h>
+#include <vsockmon/wire.h>
+#include <vtr/tap.h>
+#include <vtr/vtr.h>
+
+#include "credit.h"
+#include "rxbuf.h"
+
+#define DEFAULT_BUF_ALLOC	(256u * 1024)		/* Linux VSOCK_DEFAULT_BUFFER_SIZE */
+#define DEFAULT_MAX_BUF_ALLOC	(64u * 1024 * 1024)
+#define DEFAULT_MAX_PKT		(64u * 1024)		/* Linux VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
+#define DEFAULT_MAX_SOCKETS	4096u
+#define DEFAULT_MAX_TX_QUEUE	(4u * 1024 * 1024)
+#define DEFAULT_CONNECT_MS	2000u			/* Linux VSOCK_DEFAULT_CONNECT_TIMEOUT */
+#define DEFAULT_CLOSE_MS	8000u			/* Linux VSOCK_CLOSE_TIMEOUT */
+#define HDR_LEN			VSM_VIRTIO_HDR_LEN
+#define NONE			(-1)
+
+/*
+ * One socket: a listener, or one end of a connection. Fields are grouped by who writes them,
+ * as Linux's struct virtio_vsock_sock is. All counters are free-running u32 (virtio spec 5.10.6.3).
+ */
+struct sock {
+	int state;			/* enum vtr_state */
+	int type;			/* VTR_STREAM or VTR_SEQPACKET */
+	bool orphan;			/* the user closed it: no more events; freed when the connection ends */
+	uint32_t local_port;
+	uint64_t peer_cid;
+	uint32_t peer_port;
+	int error;			/* pending -errno for the user */
+
+	/* tx side: written by vtr_send(), refreshed by every packet from the peer */
+	uint32_t tx_cnt;		/* payload bytes sent */
+	uint32_t peer_fwd_cnt;		/* bytes the peer has consumed */
+	uint32_t peer_buf_alloc;	/* the peer's receive buffer */
+	bool blocked;			/* a send found no credit: tell WRITABLE when credit comes */
+
+	/* rx side: written by vtr_input(), consumed by vtr_recv() */
+	uint32_t fwd_cnt;		/* payload bytes consumed by the user */
+	uint32_t last_fwd_cnt;		/* fwd_cnt as last told to the peer (any packet tells it) */
+	uint32_t buf_alloc;		/* our receive buffer, as advertised */
+	uint32_t rx_limit;		/* what the peer may have in flight: max of recent buf_alloc values */
+	struct vtr_rxbuf rx;
+	unsigned local_shutdown, peer_shutdown;	/* VTR_SHUT_* */
+
+	/* listener: children waiting for vtr_accept(), linked through accept_next */
+	unsigned backlog, pending;
+	int accept_head, accept_tail, accept_next;
+	int parent;			/* child: its listener until accepted */
+
+	/* timers (connect and close timeouts) */
+	bool timer_armed;
+	struct timespec deadline;
+
+	int hash_next;			/* connection lookup chain */
+	bool hashed;
+};
+
+/* A packet the wire refused, kept until vtr_flush(). */
+struct txpkt {
+	struct txpkt *next;
+	uint32_t len;			/* payload length */
+	uint8_t data[];			/* header, then payload */
+};
+
+struct vtr_engine {
+	struct vtr_config cfg;
+	struct vtr_ops ops;
+	void *ctx;
+	struct vtr_tap *tap;
+	struct sock *socks;		/* cfg.max_sockets entries, indexed by socket number */
+	int *hash;			/* connection lookup: heads of chains, NONE when empty */
+	uint32_t hash_mask;
+	uint32_t next_ephemeral;
+	struct txpkt *txq_head, *txq_tail;
+	struct vtr_stats stats;
+};
+
+/* Arguments of one outgoing packet: every packet the engine sends is described by one of these. */
+struct pkt_info {
+	uint16_t op;
+	uint16_t type;
+	uint32_t flags;
+	uint32_t local_port;
+	uint64_t peer_cid;
+	uint32_t peer_port;
+	const uint8_t *payload;
+	uint32_t len;
+};
+
+static void now(const struct vtr_engine *e, struct timespec *ts)
+{
+	if (e->ops.now)
+		e->ops.now(e->ctx, ts);
+	else
+		clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, 2);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+/* ---- sockets and lookup ---- */
+
+static struct sock *sock_get(const struct vtr_engine *e, int id)
+{
+	if (id < 0 || (uint32_t)id >= e->cfg.max_sockets || e->socks[id].state == VTR_STATE_FREE)
+		return NULL;
+	return &e->socks[id];
+}
+
+/* A socket the user may still use. */
+static struct sock *user_sock(const struct vtr_engine *e, int id)
+{
+	struct sock *s = sock_get(e, id);
+
+	return s && !s->orphan ? s : NULL;
+}
+
+static int sock_id(const struct vtr_engine *e, const struct sock *s)
+{
+	return (int)(s - e->socks);
+}
+
+static uint32_t conn_hash(const struct vtr_engine *e, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port)
+{
+	uint64_t h = (local_port * 0x9e3779b97f4a7c15ull) ^ (peer_cid * 0xc2b2ae3d27d4eb4full) ^ peer_port;
+
+	h ^= h >> 31;
+	return (uint32_t)(h * 0xbf58476d1ce4e5b9ull >> 32) & e->hash_mask;
+}
+
+static void hash_add(struct vtr_engine *e, struct sock *s)
+{
+	uint32_t h = conn_hash(e, s->local_port, s->peer_cid, s->peer_port);
+
+	s->hash_next = e->hash[h];
+	e->hash[h] = sock_id(e, s);
+	s->hashed = true;
+}
+
+static void hash_del(struct vtr_engine *e, struct sock *s)
+{
+	uint32_t h;
+	int *link;
+
+	if (!s->hashed)
+		return;
+	h = conn_hash(e, s->local_port, s->peer_cid, s->peer_port);
+	for (link = &e->hash[h]; *link != NONE; link = &e->socks[*link].hash_next) {
+		if (*link == sock_id(e, s)) {
+			*link = s->hash_next;
+			break;
+		}
+	}
+	s->hashed = false;
+}
+
+static struct sock *find_conn(const struct vtr_engine *e, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port)
+{
+	for (int i = e->hash[conn_hash(e, local_port, peer_cid, peer_port)]; i != NONE; i = e->socks[i].hash_next) {
+		struct sock *s = &e->socks[i];
+
+		if (s->local_port == local_port && s->peer_cid == peer_cid && s->peer_port == peer_port)
+			return s;
+	}
+	return NULL;
+}
+
+static struct sock *find_listener(const struct vtr_engine *e, uint32_t port)
+{
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
+		if (e->socks[i].state == VTR_STATE_LISTEN && e->socks[i].local_port == port)
+			return &e->socks[i];
+	return NULL;
+}
+
+static bool port_in_use(const struct vtr_engine *e, uint32_t port)
+{
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
+		if (e->socks[i].state != VTR_STATE_FREE && e->socks[i].local_port == port)
+			return true;
+	return false;
+}
+
+static struct sock *sock_alloc(struct vtr_engine *e, int type)
+{
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
+		struct sock *s = &e->socks[i];
+
+		if (s->state != VTR_STATE_FREE)
+			continue;
+		memset(s, 0, sizeof(*s));
+		vtr_rxbuf_init(&s->rx);
+		s->type = type;
+		s->buf_alloc = s->rx_limit = e->cfg.buf_alloc;
+		s->accept_head = s->accept_tail = s->accept_next = s->parent = s->hash_next = NONE;
+		e->stats.sockets++;
+		return s;
+	}
+	return NULL;
+}
+
+static void sock_free(struct vtr_engine *e, struct sock *s)
+{
+	hash_del(e, s);
+	vtr_rxbuf_free(&s->rx);
+	s->state = VTR_STATE_FREE;
+	e->stats.sockets--;
+}
+
+static void notify(struct vtr_engine *e, struct sock *s, unsigned events)
+{
+	if (s->orphan || !e->ops.event)
+		return;
+	e->ops.event(e->ctx, sock_id(e, s), events);
+}
+
+static void arm_timer(struct vtr_engine *e, struct sock *s, uint32_t ms)
+{
+	now(e, &s->deadline);
+	s->deadline.tv_sec += ms / 1000;
+	s->deadline.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (s->deadline.tv_nsec >= 1000000000) {
+		s->deadline.tv_sec++;
+		s->deadline.tv_nsec -= 1000000000;
+	}
+	s->timer_armed = true;
+}
+
+/* ---- the one send path ---- */
+
+static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
+{
+	if (vtr_tap_active(e->tap)) {
+		struct timespec ts;
+
+		now(e, &ts);
+		vtr_tap_packet(e->tap, &ts, hdr, payload, len);
+	}
+	e->stats.pkts_out++;
+	e->stats.bytes_out += len;
+	if (hdr[30] == VSM_OP_RST)
+		e->stats.rst_sent++;
+}
+
+/* Keeps a packet the wire refused; order is kept by sending nothing past a queued packet. */
+static int enqueue(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
+{
+	struct txpkt *t = malloc(sizeof(*t) + HDR_LEN + len);
+
+	if (!t)
+		return -ENOMEM;
+	t->next = NULL;
+	t->len = len;
+	memcpy(t->data, hdr, HDR_LEN);
+	if (len)
+		memcpy(t->data + HDR_LEN, payload, len);
+	if (e->txq_tail)
+		e->txq_tail->next = t;
+	else
+		e->txq_head = t;
+	e->txq_tail = t;
+	e->stats.tx_queue_bytes += HDR_LEN + len;
+	return 0;
+}
+
+/*
+ * Builds the header (virtio spec 5.10.6, every field little-endian), stamps our buf_alloc and
+ * fwd_cnt as every packet must carry them, and hands the packet to the wire. Any packet tells
+ * the peer our fwd_cnt, so it counts as a credit update (Linux virtio_transport_inc_tx_pkt()).
+ */
+static int send_pkt(struct vtr_engine *e, struct sock *s, const struct pkt_info *pi)
+{
+	uint8_t hdr[HDR_LEN];
+	int ret;
+
+	put_le64(hdr + 0, e->cfg.cid);
+	put_le64(hdr + 8, pi->peer_cid);
+	put_le32(hdr + 16, pi->local_port);
+	put_le32(hdr + 20, pi->peer_port);
+	put_le32(hdr + 24, pi->len);
+	put_le16(hdr + 28, pi->type);
+	put_le16(hdr + 30, pi->op);
+	put_le32(hdr + 32, pi->flags);
+	put_le32(hdr + 36, s ? s->buf_alloc : 0);
+	put_le32(hdr + 40, s ? s->fwd_cnt : 0);
+	if (s)
+		s->last_fwd_cnt = s->fwd_cnt;
+	if (!e->txq_head) {
+		ret = e->ops.xmit(e->ctx, hdr, pi->payload, pi->len);
+		if (ret == 0) {
+			tap_and_count(e, hdr, pi->payload, pi->len);
+			return 0;
+		}
+		if (ret != -EAGAIN)
+			return ret;
+	}
+	return enqueue(e, hdr, pi->payload, pi->len);
+}
+
+/* A control packet on a connection (no payload). */
+static int send_ctl(struct vtr_engine *e, struct sock *s, uint16_t op, uint32_t flags)
+{
+	struct pkt_info pi = {
+		.op = op, .type = (uint16_t)s->type, .flags = flags,
+		.local_port = s->local_port, .peer_cid = s->peer_cid, .peer_port = s->peer_port,
+	};
+
+	return send_pkt(e, s, &pi);
+}
+
+/*
+ * RST for a packet no socket takes (connection refused, unknown connection): addresses swapped,
+ * type kept, buf_alloc and fwd_cnt 0, as Linux's virtio_transport_reset_no_sock(). Never in
+ * answer to an RST, or two engines would volley RSTs forever.
+ */
+static void reset_no_sock(struct vtr_engine *e, const struct vsm_virtio_hdr *h)
+{
+	struct pkt_info pi = {
+		.op = VSM_OP_RST, .type = h->type,
+		.local_port = h->dst_port, .peer_cid = h->src_cid, .peer_port = h->src_port,
+	};
+
+	if (h->op == VSM_OP_RST)
+		return;
+	send_pkt(e, NULL, &pi);
+}
+
+size_t vtr_flush(struct vtr_engine *e)
+{
+	size_t left = 0;
+
+	while (e->txq_head) {
+		struct txpkt *t = e->txq_head;
+		int ret = e->ops.xmit(e->ctx, t->data, t->data + HDR_LEN, t->len);
+
+		if (ret == -EAGAIN)
+			break;
+		/* Sent, or failed for good: either way it leaves the queue (a dead wire drops). */
+		if (ret == 0)
+			tap_and_count(e, t->data, t->data + HDR_LEN, t->len);
+		e->txq_head = t->next;
+		if (!e->txq_head)
+			e->txq_tail = NULL;
+		e->stats.tx_queue_bytes -= HDR_LEN + t->len;
+		free(t);
+	}
+	for (struct txpkt *t = e->txq_head; t; t = t->next)
+		left++;
+	/* Queue room came back: senders that were held by it may go on. */
+	if (!e->txq_head) {
+		for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
+			struct sock *s = &e->socks[i];
+
+			if (s->state == VTR_STATE_ESTABLISHED && s->blocked &&
+			    vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
+				s->blocked = false;
+				notify(e, s, VTR_EV_WRITABLE);
+			}
+		}
+	}
+	return left;
+}
+
+bool vtr_want_write(const struct vtr_engine *e)
+{
+	return e->txq_head != NULL;
+}
+
+/* ---- connection endings ---- */
+
+/* The connection is over: out of the lookup table, so later packets for it get an RST. */
+static void conn_done(struct vtr_engine *e, struct sock *s, int error)
+{
+	hash_del(e, s);
+	s->timer_armed = false;
+	if (s->orphan) {
+		sock_free(e, s);
+		return;
+	}
+	s->state = VTR_STATE_CLOSED;
+	if (error && !s->error)
+		s->error = error;
+	notify(e, s, VTR_EV_HUP | VTR_EV_READABLE | (s->error ? VTR_EV_ERROR : 0));
+}
+
+/* Aborts a connection with an RST (protocol violations, vtr_reset(), timeouts). */
+static void conn_reset(struct vtr_engine *e, struct sock *s, int error)
+{
+	send_ctl(e, s, VSM_OP_RST, 0);
+	conn_done(e, s, error);
+}
+
+/* ---- receiving ---- */
+
+static void space_update(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h)
+{
+	s->peer_buf_alloc = h->buf_alloc;
+	s->peer_fwd_cnt = h->fwd_cnt;
+	if (s->blocked && !e->txq_head && vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
+		s->blocked = false;
+		notify(e, s, VTR_EV_WRITABLE);
+	}
+}
+
+static void recv_listen(struct vtr_engine *e, struct sock *l, const struct vsm_virtio_hdr *h)
+{
+	struct sock *c;
+
+	if (h->op != VSM_OP_REQUEST) {
+		/* data or control before a connection exists */
+		e->stats.violations++;
+		reset_no_sock(e, h);
+		return;
+	}
+	if (l->pending >= l->backlog || !(c = sock_alloc(e, l->type))) {
+		e->stats.refused++;
+		reset_no_sock(e, h);
+		return;
+	}
+	c->state = VTR_STATE_ESTABLISHED;
+	c->local_port = l->local_port;
+	c->peer_cid = h->src_cid;
+	c->peer_port = h->src_port;
+	c->parent = sock_id(e, l);
+	c->peer_buf_alloc = h->buf_alloc;
+	c->peer_fwd_cnt = h->fwd_cnt;
+	hash_add(e, c);
+	if (l->accept_tail == NONE)
+		l->accept_head = sock_id(e, c);
+	else
+		e->socks[l->accept_tail].accept_next = sock_id(e, c);
+	l->accept_tail = sock_id(e, c);
+	l->pending++;
+	send_ctl(e, c, VSM_OP_RESPONSE, 0);
+	notify(e, l, VTR_EV_READABLE);
+}
+
+static void recv_rw(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h, const uint8_t *payload)
+{
+	bool seq = s->type == VTR_SEQPACKET;
+
+	if (s->peer_shutdown & VTR_SHUT_WR) {
+		/* data after the peer said it would send no more */
+		e->stats.violations++;
+		conn_reset(e, s, -EPROTO);
+		return;
+	}
+	if (!vtr_credit_rx_fits(s->rx.len, h->len, s->rx_limit)) {
+		/* virtio spec 5.10.6.3: RW "MUST only be transmitted when the peer has sufficient free buffer space" */
+		e->stats.violations++;
+		conn_reset(e, s, -EPROTO);
+		return;
+	}
+	if (s->local_shutdown & VTR_SHUT_RD) {
+		/* We will never read it: count it consumed so the peer's credit still moves. */
+		s->fwd_cnt += h->len;
+		return;
+	}
+	if (vtr_rxbuf_append(&s->rx, payload, h->len, s->rx_limit) < 0 ||
+	    (seq && (h->flags & VSM_SEQ_EOM) && vtr_rxbuf_end_msg(&s->rx, h->flags & VSM_SEQ_EOR) < 0)) {
+		conn_reset(e, s, -ENOMEM);
+		return;
+	}
+	if (!seq || (h->flags & VSM_SEQ_EOM))
+		notify(e, s, VTR_EV_READABLE);
+}
+
+static void recv_shutdown(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h)
+{
+	/* virtio spec 5.10.6.5: RCV (1) = the peer will receive no more; SEND (2) = it will send no more. */
+	if (h->flags & VSM_SHUTDOWN_RCV)
+		s->peer_shutdown |= VTR_SHUT_RD;
+	if (h->flags & VSM_SHUTDOWN_SEND)
+		s->peer_shutdown |= VTR_SHUT_WR;
+	if (s->peer_shutdown == VTR_SHUT_RDWR && !s->rx.len) {
+		/* Clean disconnect: the peer is done both ways and nothing is left to read: answer with RST. */
+		send_ctl(e, s, VSM_OP_RST, 0);
+		conn_done(e, s, 0);
+		return;
+	}
+	notify(e, s, VTR_EV_READABLE | VTR_EV_WRITABLE);
+}
+
+static void recv_established(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h,
+			     const uint8_t *payload)
+{
+	switch (h->op) {
+	case VSM_OP_RW:
+		recv_rw(e, s, h, payload);
+		break;
+	case VSM_OP_CREDIT_UPDATE:
+		break;		/* space_update() already took it */
+	case VSM_OP_CREDIT_REQUEST:
+		send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);
+		break;
+	case VSM_OP_SHUTDOWN:
+		recv_shutdown(e, s, h);
+		break;
+	case VSM_OP_RST:
+		/* After the peer's full SHUTDOWN an RST completes a clean close; before it, it aborts. */
+		conn_done(e, s, s->peer_shutdown == VTR_SHUT_RDWR ? 0 : -ECONNRESET);
+		break;
+	default:
+		/* REQUEST/RESPONSE on a live connection, or an unknown op */
+		e->stats.violations++;
+		conn_reset(e, s, -EPROTO);
+		break;
+	}
+}
+
+static void recv_connecting(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h)
+{
+	switch (h->op) {
+	case VSM_OP_RESPONSE:
+		s->state = VTR_STATE_ESTABLISHED;
+		s->timer_armed = false;
+		notify(e, s, VTR_EV_CONNECTED | VTR_EV_WRITABLE);
+		break;
+	case VSM_OP_RST:
+		/* Linux reports a refused connect as ECONNRESET (vsock_test "connection reset"). */
+		conn_done(e, s, -ECONNRESET);
+		break;
+	default:
+		e->stats.violations++;
+		conn_reset(e, s, -EPROTO);
+		break;
+	}
+}
+
+/* After vtr_close(): only the end of the connection matters now. */
+static void recv_closing(struct vtr_engine *e, struct sock *s, const struct vsm_virtio_hdr *h)
+{
+	if (h->op == VSM_OP_RST) {
+		conn_done(e, s, 0);
+	} else if (h->op == VSM_OP_SHUTDOWN) {
+		recv_shutdown(e, s, h);
+	} else if (h->op == VSM_OP_RW) {
+		/* The user is gone: consume it so the peer's credit moves, and drop it. */
+		s->fwd_cnt += h->len;
+	} else if (h->op == VSM_OP_CREDIT_REQUEST) {
+		send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);
+	}
+}
+
+static void decode_hdr(const uint8_t *p, struct vsm_virtio_hdr *h)
+{
+	struct vsm_pkt pkt;
+	uint8_t frame[VSM_FRAME_HDR_LEN] = { 0 };
+
+	/* Reuse the library's decoder: a monitor header stub in front makes it a vsockmon frame. */
+	frame[VSM_OFF_MON_TRANSPORT] = VSM_MON_TRANSPORT_VIRTIO;
+	frame[VSM_OFF_MON_LEN] = VSM_VIRTIO_HDR_LEN;
+	memcpy(frame + VSM_MON_HDR_LEN, p, HDR_LEN);
+	vsm_decode(frame, sizeof(frame), sizeof(frame), &pkt);
+	*h = pkt.virtio;
+}
+
+int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
+{
+	struct vsm_virtio_hdr h;
+	const uint8_t *payload = pkt + HDR_LEN;
+	struct sock *s;
+
+	if (!pkt || len < HDR_LEN) {
+		e->stats.malformed++;
+		return -EINVAL;
+	}
+	decode_hdr(pkt, &h);
+	/* The tap point for everything received: before any check, as Linux taps on receive. */
+	if (vtr_tap_active(e->tap)) {
+		struct timespec ts;
+
+		now(e, &ts);
+		vtr_tap_packet(e->tap, &ts, pkt, payload, (uint32_t)(len - HDR_LEN));
+	}
+	e->stats.pkts_in++;
+	if (h.op == VSM_OP_RST)
+		e->stats.rst_received++;
+	if (h.len != len - HDR_LEN || h.dst_cid != e->cfg.cid || (h.op != VSM_OP_RW && h.len)) {
+		/* A header that contradicts its packet, or another CID's packet: drop it, as Linux does. */
+		e->stats.malformed++;
+		return 0;
+	}
+	e->stats.bytes_in += h.len;
+	/* virtio spec 5.10.6.4: "A VIRTIO_VSOCK_OP_RST reply MUST be sent if a packet is received with an unknown type". */
+	if (h.type != VTR_STREAM && h.type != VTR_SEQPACKET) {
+		e->stats.violations++;
+		reset_no_sock(e, &h);
+		return 0;
+	}
+	s = find_conn(e, h.dst_port, h.src_cid, h.src_port);
+	if (!s) {
+		struct sock *l = find_listener(e, h.dst_port);
+
+		if (l && l->type == h.type) {
+			recv_listen(e, l, &h);
+		} else {
+			if (h.op == VSM_OP_REQUEST)
+				e->stats.refused++;
+			reset_no_sock(e, &h);
+		}
+		return 0;
+	}
+	if (s->type != h.type) {
+		e->stats.violations++;
+		conn_reset(e, s, -EPROTO);
+		return 0;
+	}
+	if (h.op != VSM_OP_RST)
+		space_update(e, s, &h);
+	switch (s->state) {
+	case VTR_STATE_CONNECTING:
+		recv_connecting(e, s, &h);
+		break;
+	case VTR_STATE_ESTABLISHED:
+		recv_established(e, s, &h, payload);
+		break;
+	case VTR_STATE_CLOSING:
+		recv_closing(e, s, &h);
+		break;
+	default:
+		reset_no_sock(e, &h);
+		break;
+	}
+	return 0;
+}
+
+/* ---- the user's calls ---- */
+
+int vtr_listen(struct vtr_engine *e, uint32_t port, int type, unsigned backlog)
+{
+	struct sock *s;
+
+	if (type != VTR_STREAM && type != VTR_SEQPACKET)
+		return -ESOCKTNOSUPPORT;
+	if (find_listener(e, port))
+		return -EADDRINUSE;
+	s = sock_alloc(e, type);
+	if (!s)
+		return -EMFILE;
+	s->state = VTR_STATE_LISTEN;
+	s->local_port = port;
+	s->backlog = backlog ? backlog : 128;
+	return sock_id(e, s);
+}
+
+int vtr_accept(struct vtr_engine *e, int listener)
+{
+	struct sock *l = user_sock(e, listener), *c;
+
+	if (!l)
+		return -EBADF;
+	if (l->state != VTR_STATE_LISTEN)
+		return -EINVAL;
+	if (l->accept_head == NONE)
+		return -EAGAIN;
+	c = &e->socks[l->accept_head];
+	l->accept_head = c->accept_next;
+	if (l->accept_head == NONE)
+		l->accept_tail = NONE;
+	l->pending--;
+	c->accept_next = c->parent = NONE;
+	return sock_id(e, c);
+}
+
+int vtr_connect(struct vtr_engine *e, uint64_t peer_cid, uint32_t peer_port, int type, uint32_t local_port)
+{
+	struct sock *s;
+
+	if (type != VTR_STREAM && type != VTR_SEQPACKET)
+		return -ESOCKTNOSUPPORT;
+	if (!local_port) {
+		/* Ephemeral ports walk upward from ephemeral_min, skipping those in use. */
+		for (uint32_t tries = 0; tries < 65536 && !local_port; tries++) {
+			uint32_t p = e->next_ephemeral++;
+
+			if (e->next_ephemeral == 0 || e->next_ephemeral < e->cfg.ephemeral_min)
+				e->next_ephemeral = e->cfg.ephemeral_min;
+			if (!port_in_use(e, p))
+				local_port = p;
+		}
+		if (!local_port)
+			return -EADDRNOTAVAIL;
+	} else if (find_conn(e, local_port, peer_cid, peer_port)) {
+		return -EADDRINUSE;
+	}
+	s = sock_alloc(e, type);
+	if (!s)
+		return -EMFILE;
+	s->state = VTR_STATE_CONNECTING;
+	s->local_port = local_port;
+	s->peer_cid = peer_cid;
+	s->peer_port = peer_port;
+	hash_add(e, s);
+	arm_timer(e, s, e->cfg.connect_timeout_ms);
+	send_ctl(e, s, VSM_OP_REQUEST, 0);
+	return sock_id(e, s);
+}
+
+static ssize_t send_check(struct vtr_engine *e, struct sock *s)
+{
+	if (s->error)
+		return s->error;
+	if (s->state == VTR_STATE_CONNECTING)
+		return -ENOTCONN;
+	if (s->state != VTR_STATE_ESTABLISHED)
+		return s->state == VTR_STATE_LISTEN ? -ENOTCONN : -EPIPE;
+	if ((s->local_shutdown & VTR_SHUT_WR) || (s->peer_shutdown & VTR_SHUT_RD))
+		return -EPIPE;
+	if (e->stats.tx_queue_bytes >= e->cfg.max_tx_queue) {
+		s->blocked = true;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+ssize_t vtr_send(struct vtr_engine *e, int sock, const void *buf, size_t len, unsigned flags)
+{
+	struct sock *s = user_sock(e, sock);
+	uint32_t space, todo, done = 0;
+	ssize_t ret;
+
+	if (!s)
+		return -EBADF;
+	ret = send_check(e, s);
+	if (ret < 0)
+		return ret;
+	space = vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt);
+	if (s->type == VTR_SEQPACKET) {
+		/* A message must fit the peer's buffer whole; Linux says EMSGSIZE otherwise. */
+		if (len > s->peer_buf_alloc || len > s->buf_alloc)
+			return -EMSGSIZE;
+		if (len > space) {
+			s->blocked = true;
+			return -EAGAIN;
+		}
+	} else if (!space) {
+		s->blocked = true;
+		return -EAGAIN;
+	}
+	if (!len)
+		return 0;	/* a zero-length RW is never sent (Linux) */
+	todo = len < space ? (uint32_t)len : space;
+	while (done < todo) {
+		uint32_t n = todo - done < e->cfg.max_pkt ? todo - done : e->cfg.max_pkt;
+		bool last = done + n == todo;
+		struct pkt_info pi = {
+			.op = VSM_OP_RW, .type = (uint16_t)s->type,
+			.local_port = s->local_port, .peer_cid = s->peer_cid, .peer_port = s->peer_port,
+			.payload = (const uint8_t *)buf + done, .len = n,
+		};
+
+		/* SEQPACKET: only a message's last packet carries EOM, and EOR when asked (virtio spec 5.10.6.6). */
+		if (s->type == VTR_SEQPACKET && last)
+			pi.flags = VSM_SEQ_EOM | ((flags & VTR_MSG_EOR) ? VSM_SEQ_EOR : 0);
+		s->tx_cnt += n;
+		ret = send_pkt(e, s, &pi);
+		if (ret < 0) {
+			s->tx_cnt -= n;
+			return done ? (ssize_t)done : ret;
+		}
+		done += n;
+	}
+	if (done < len)
+		s->blocked = true;
+	return done;
+}
+
+/* After the user consumed data: tell the peer when Linux would (see credit.h). */
+static void after_consume(struct vtr_engine *e, struct sock *s, bool always)
+{
+	if (s->state != VTR_STATE_ESTABLISHED)
+		return;
+	if (always ? s->fwd_cnt != s->last_fwd_cnt : vtr_credit_update_due(s->fwd_cnt, s->last_fwd_cnt, s->buf_alloc, s->rx.len))
+		send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);
+	if (s->rx_limit > s->buf_alloc && !s->rx.len)
+		s->rx_limit = s->buf_alloc;	/* a shrunk buffer takes effect once drained */
+	/* A clean close that waited for the reader: the peer is done both ways and all is read. */
+	if (s->peer_shutdown == VTR_SHUT_RDWR && !s->rx.len) {
+		send_ctl(e, s, VSM_OP_RST, 0);
+		conn_done(e, s, 0);
+	}
+}
+
+ssize_t vtr_recv(struct vtr_engine *e, int sock, void *buf, size_t len, unsigned flags, unsigned *ret_flags)
+{
+	struct sock *s = user_sock(e, sock);
+	bool peek = flags & VTR_MSG_PEEK;
+	uint32_t n;
+
+	if (ret_flags)
+		*ret_flags = 0;
+	if (!s)
+		return -EBADF;
+	if (s->state == VTR_STATE_LISTEN || s->state == VTR_STATE_CONNECTING)
+		return -ENOTCONN;
+	if (s->type == VTR_SEQPACKET) {
+		struct vtr_msg m;
+
+		if (!vtr_rxbuf_peek_msg(&s->rx, &m))
+			goto empty;
+		n = vtr_rxbuf_read(&s->rx, buf, m.len < len ? m.len : (uint32_t)len, false);
+		if (ret_flags)
+			*ret_flags = (m.len > len ? VTR_MSG_TRUNC : 0) | (m.eor ? VTR_MSG_EOR : 0);
+		if (!peek) {
+			/* The whole message is consumed, even the part that did not fit (as recvmsg does). */
+			vtr_rxbuf_drop(&s->rx, m.len);
+			vtr_rxbuf_pop_msg(&s->rx);
+			s->fwd_cnt += m.len;
+			/* Linux sends a credit update after every SEQPACKET message read. */
+			after_consume(e, s, true);
+		}
+		return n;
+	}
+	if (!s->rx.len)
+		goto empty;
+	n = vtr_rxbuf_read(&s->rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
+	if (!peek) {
+		s->fwd_cnt += n;
+		after_consume(e, s, false);
+	}
+	return n;
+empty:
+	if (s->error) {
+		int err = s->error;
+
+		s->error = 0;
+		return err;
+	}
+	if ((s->peer_shutdown & VTR_SHUT_WR) || s->state == VTR_STATE_CLOSED || (s->local_shutdown & VTR_SHUT_RD))
+		return 0;
+	return -EAGAIN;
+}
+
+int vtr_shutdown(struct vtr_engine *e, int sock, int how)
+{
+	struct sock *s = user_sock(e, sock);
+	uint32_t flags;
+
+	if (!s)
+		return -EBADF;
+	if (how < VTR_SHUT_RD || how > VTR_SHUT_RDWR)
+		return -EINVAL;
+	if (s->state != VTR_STATE_ESTABLISHED)
+		return -ENOTCONN;
+	s->local_shutdown |= (unsigned)how;
+	if (how & VTR_SHUT_RD) {
+		/* What is queued will never be read: count it consumed. */
+		s->fwd_cnt += s->rx.len;
+		vtr_rxbuf_free(&s->rx);
+	}
+	/* The SHUTDOWN carries everything shut so far, as Linux's does. */
+	flags = ((s->local_shutdown & VTR_SHUT_RD) ? VSM_SHUTDOWN_RCV : 0) |
+		((s->local_shutdown & VTR_SHUT_WR) ? VSM_SHUTDOWN_SEND : 0);
+	return send_ctl(e, s, VSM_OP_SHUTDOWN, flags);
+}
+
+static void close_listener(struct vtr_engine *e, struct sock *l)
+{
+	/* Connections nobody accepted are reset, as Linux does when a listener goes. */
+	while (l->accept_head != NONE) {
+		struct sock *c = &e->socks[l->accept_head];
+
+		l->accept_head = c->accept_next;
+		c->orphan = true;
+		conn_reset(e, c, 0);
+	}
+	sock_free(e, l);
+}
+
+int vtr_close(struct vtr_engine *e, int sock)
+{
+	struct sock *s = user_sock(e, sock);
+
+	if (!s)
+		return -EBADF;
+	switch (s->state) {
+	case VTR_STATE_LISTEN:
+		close_listener(e, s);
+		return 0;
+	case VTR_STATE_CONNECTING:
+		s->orphan = true;
+		conn_reset(e, s, 0);
+		return 0;
+	case VTR_STATE_ESTABLISHED:
+		s->orphan = true;
+		if (s->peer_shutdown == VTR_SHUT_RDWR) {
+			conn_reset(e, s, 0);
+			return 0;
+		}
+		/* virtio spec 5.10.6.7 clean disconnect: SHUTDOWN, then wait for the peer's RST. */
+		s->state = VTR_STATE_CLOSING;
+		s->local_shutdown = VTR_SHUT_RDWR;
+		vtr_rxbuf_free(&s->rx);
+		arm_timer(e, s, e->cfg.close_timeout_ms);
+		send_ctl(e, s, VSM_OP_SHUTDOWN, VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
+		return 0;
+	default:
+		sock_free(e, s);
+		return 0;
+	}
+}
+
+int vtr_reset(struct vtr_engine *e, int sock)
+{
+	struct sock *s = user_sock(e, sock);
+
+	if (!s)
+		return -EBADF;
+	if (s->state != VTR_STATE_ESTABLISHED && s->state != VTR_STATE_CONNECTING)
+		return -ENOTCONN;
+	conn_reset(e, s, 0);
+	return 0;
+}
+
+int vtr_set_buffer_size(struct vtr_engine *e, int sock, uint32_t size)
+{
+	struct sock *s = user_sock(e, sock);
+
+	if (!s)
+		return -EBADF;
+	if (size > e->cfg.max_buf_alloc || size < 128)	/* Linux's VSOCK_BUFFER_MIN_SIZE is 128 */
+		return -EINVAL;
+	/* Until the peer hears of a smaller buffer it may still fill the old one. */
+	if (size > s->rx_limit || !s->rx.len)
+		s->rx_limit = size > s->rx.len ? size : s->rx.len;
+	s->buf_alloc = size;
+	if (s->state == VTR_STATE_ESTABLISHED)
+		return send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);
+	return 0;
+}
+
+int vtr_credit_request(struct vtr_engine *e, int sock)
+{
+	struct sock *s = user_sock(e, sock);
+
+	if (!s)
+		return -EBADF;
+	if (s->state != VTR_STATE_ESTABLISHED)
+		return -ENOTCONN;
+	return send_ctl(e, s, VSM_OP_CREDIT_REQUEST, 0);
+}
+
+unsigned vtr_poll(const struct vtr_engine *e, int sock)
+{
+	const struct sock *s = user_sock(e, sock);
+	unsigned ev = 0;
+
+	if (!s)
+		return VTR_EV_ERROR | VTR_EV_HUP;
+	if (s->error)
+		ev |= VTR_EV_ERROR;
+	switch (s->state) {
+	case VTR_STATE_LISTEN:
+		if (s->accept_head != NONE)
+			ev |= VTR_EV_READABLE;
+		break;
+	case VTR_STATE_ESTABLISHED:
+		if (s->type == VTR_SEQPACKET ? s->rx.msg_count > 0 : s->rx.len > 0)
+			ev |= VTR_EV_READABLE;
+		if (s->peer_shutdown & VTR_SHUT_WR)
+			ev |= VTR_EV_READABLE;	/* end of stream */
+		if (!(s->local_shutdown & VTR_SHUT_WR) && !(s->peer_shutdown & VTR_SHUT_RD) && !e->txq_head &&
+		    vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt))
+			ev |= VTR_EV_WRITABLE;
+		break;
+	case VTR_STATE_CLOSED:
+		ev |= VTR_EV_HUP | VTR_EV_READABLE;
+		break;
+	default:
+		break;
+	}
+	return ev;
+}
+
+int vtr_sock_error(struct vtr_engine *e, int sock)
+{
+	struct sock *s = user_sock(e, sock);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	err = s->error;
+	s->error = 0;
+	return err;
+}
+
+int vtr_sock_info(const struct vtr_engine *e, int sock, struct vtr_sock_info *ret)
+{
+	const struct sock *s = sock_get(e, sock);
+
+	if (!s || !ret)
+		return -EBADF;
+	*ret = (struct vtr_sock_info){
+		.type = s->type, .state = s->state,
+		.local_cid = e->cfg.cid, .peer_cid = s->peer_cid,
+		.local_port = s->local_port, .peer_port = s->peer_port,
+		.tx_cnt = s->tx_cnt, .peer_fwd_cnt = s->peer_fwd_cnt, .peer_buf_alloc = s->peer_buf_alloc,
+		.credit = vsm_credit(s->peer_buf_alloc, s->tx_cnt, s->peer_fwd_cnt),
+		.fwd_cnt = s->fwd_cnt, .last_fwd_cnt = s->last_fwd_cnt, .rx_bytes = s->rx.len,
+		.buf_alloc = s->buf_alloc, .msgs = s->rx.msg_count,
+		.peer_shutdown = s->peer_shutdown, .local_shutdown = s->local_shutdown,
+	};
+	return 0;
+}
+
+const char *vtr_state_name(int state)
+{
+	static const char *const names[] = {
+		[VTR_STATE_FREE] = "free", [VTR_STATE_LISTEN] = "listen", [VTR_STATE_CONNECTING] = "connecting",
+		[VTR_STATE_ESTABLISHED] = "established", [VTR_STATE_CLOSING] = "closing", [VTR_STATE_CLOSED] = "closed",
+	};
+
+	return state >= 0 && (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+/* ---- timers ---- */
+
+static bool expired(const struct timespec *deadline, const struct timespec *t)
+{
+	return t->tv_sec > deadline->tv_sec || (t->tv_sec == deadline->tv_sec && t->tv_nsec >= deadline->tv_nsec);
+}
+
+void vtr_tick(struct vtr_engine *e)
+{
+	struct timespec t;
+
+	now(e, &t);
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
+		struct sock *s = &e->socks[i];
+
+		if (s->state == VTR_STATE_FREE || !s->timer_armed || !expired(&s->deadline, &t))
+			continue;
+		s->timer_armed = false;
+		if (s->state == VTR_STATE_CONNECTING) {
+			/* Linux gives up with ETIMEDOUT and sends nothing. */
+			conn_done(e, s, -ETIMEDOUT);
+		} else if (s->state == VTR_STATE_CLOSING) {
+			/* virtio spec 5.10.6.7: no RST came in time, so send one to end it forcibly. */
+			conn_reset(e, s, 0);
+		}
+	}
+}
+
+int vtr_next_timeout(const struct vtr_engine *e)
+{
+	struct timespec t;
+	int64_t best = -1;
+
+	now(e, &t);
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
+		const struct sock *s = &e->socks[i];
+		int64_t ms;
+
+		if (s->state == VTR_STATE_FREE || !s->timer_armed)
+			continue;
+		ms = ((int64_t)s->deadline.tv_sec - t.tv_sec) * 1000 + (s->deadline.tv_nsec - t.tv_nsec + 999999) / 1000000;
+		if (ms < 0)
+			ms = 0;
+		if (best < 0 || ms < best)
+			best = ms;
+	}
+	return best > INT32_MAX ? INT32_MAX : (int)best;
+}
+
+/* ---- the engine ---- */
+
+int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void *ctx, struct vtr_engine **ret)
+{
+	struct vtr_engine *e;
+	uint32_t buckets = 1;
+	int r;
+
+	if (!cfg || !ops || !ops->xmit || !ret)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	e->ops = *ops;
+	e->ctx = ctx;
+	if (!e->cfg.buf_alloc)
+		e->cfg.buf_alloc = DEFAULT_BUF_ALLOC;
+	if (!e->cfg.max_buf_alloc)
+		e->cfg.max_buf_alloc = DEFAULT_MAX_BUF_ALLOC;
+	if (!e->cfg.max_pkt)
+		e->cfg.max_pkt = DEFAULT_MAX_PKT;
+	if (!e->cfg.max_sockets)
+		e->cfg.max_sockets = DEFAULT_MAX_SOCKETS;
+	if (!e->cfg.max_tx_queue)
+		e->cfg.max_tx_queue = DEFAULT_MAX_TX_QUEUE;
+	if (!e->cfg.connect_timeout_ms)
+		e->cfg.connect_timeout_ms = DEFAULT_CONNECT_MS;
+	if (!e->cfg.close_timeout_ms)
+		e->cfg.close_timeout_ms = DEFAULT_CLOSE_MS;
+	if (!e->cfg.ephemeral_min)
+		e->cfg.ephemeral_min = 1024;
+	if (e->cfg.buf_alloc > e->cfg.max_buf_alloc || e->cfg.max_sockets > (1u << 24)) {
+		free(e);
+		return -EINVAL;
+	}
+	e->next_ephemeral = e->cfg.ephemeral_min;
+	while (buckets < e->cfg.max_sockets)
+		buckets <<= 1;
+	e->hash_mask = buckets - 1;
+	e->socks = calloc(e->cfg.max_sockets, sizeof(*e->socks));
+	e->hash = malloc(buckets * sizeof(*e->hash));
+	r = e->socks && e->hash ? vtr_tap_new(&e->tap) : -ENOMEM;
+	if (r < 0) {
+		free(e->socks);
+		free(e->hash);
+		free(e);
+		return r;
+	}
+	for (uint32_t i = 0; i < buckets; i++)
+		e->hash[i] = NONE;
+	*ret = e;
+	return 0;
+}
+
+void vtr_engine_free(struct vtr_engine *e)
+{
+	if (!e)
+		return;
+	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
+		vtr_rxbuf_free(&e->socks[i].rx);
+	while (e->txq_head) {
+		struct txpkt *t = e->txq_head;
+
+		e->txq_head = t->next;
+		free(t);
+	}
+	vtr_tap_free(e->tap);
+	free(e->socks);
+	free(e->hash);
+	free(e);
+}
+
+struct vtr_tap *vtr_engine_tap(struct vtr_engine *e)
+{
+	return e->tap;
+}
+
+uint64_t vtr_engine_cid(const struct vtr_engine *e)
+{
+	return e->cfg.cid;
+}
+
+void vtr_engine_stats(const struct vtr_engine *e, struct vtr_stats *ret)
+{
+	*ret = e->stats;
+}

@@ -70,7 +70,7 @@ struct vtr_config {
 
 int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void *ctx,
 		   struct vtr_engine **ret_engine);
-/* Frees everything; open connections vanish without packets (use vtr_reset_all() first to say so). */
+/* Frees everything; open connections vanish without packets (vtr_reset() them first to tell peers). */
 void vtr_engine_free(struct vtr_engine *engine);
 /* The tap every packet passes; the caller adds sinks to it (see tap.h). */
 struct vtr_tap *vtr_engine_tap(struct vtr_engine *engine);
@@ -113,7 +113,8 @@ int vtr_shutdown(struct vtr_engine *engine, int sock, int how);
 /*
  * Closes the socket as Linux does: if the peer has shut down both ways, an RST at once; otherwise a
  * SHUTDOWN of both directions, then an RST when the peer's RST has not come within the close timeout.
- * The socket number is free at once; the connection lingers inside the engine until it ends.
+ * The user may not use the socket any more; the engine keeps the connection until it ends, then
+ * frees the number.
  */
 int vtr_close(struct vtr_engine *engine, int sock);
 /* Aborts the connection with an RST now. */
