@@ -14,15 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/if_tun.h>
-
+#include <vsockmon/tunif.h>
 #include <vsockmon/vsockmon.h>
 
 #include "cli.h"
@@ -30,10 +27,6 @@
 #define EXIT_USAGE 2
 #define ERRLEN 512
 #define NSEC_PER_SEC 1000000000LL
-/* What the kernel's vsockmon uses: VIRTIO_VSOCK_MAX_PKT_BUF_SIZE + sizeof(struct af_vsockmon_hdr). */
-#define VSOCKMON_MTU (65536 + 32)
-/* TUN's own limit (MAX_MTU in drivers/net/tun.c). Writes are not bound by the MTU anyway. */
-#define TUN_MAX_MTU 65535
 /* Captures are found bound before they have set their filter: give them this long to finish. */
 #define CAPTURE_SETTLE_NS (250 * 1000000LL)
 /* Longest sleep between two looks at the signalfd, i.e. the latency of SIGINT. */
@@ -67,9 +60,7 @@ struct file_stats {
 /* Everything one run holds; no state lives outside it. */
 struct replay {
 	const struct options *opts;
-	char ifname[IF_NAMESIZE];
-	int ifindex;
-	int tun_fd;
+	struct vsm_tunif tun;		/* the interface: fd, name, ifindex */
 	int sigfd;
 	bool stop;			/* SIGINT or SIGTERM */
 	bool start_now;			/* SIGUSR1: skip the remaining waits */
@@ -331,116 +322,18 @@ static int enter_netns(const char *ns, char *err)
 	return 0;
 }
 
-static int tun_error(int e, const char *what, const char *ifname, char *err)
-{
-	if (e == EPERM || e == EACCES)
-		snprintf(err, ERRLEN, "%s %s: %s (run as root or give CAP_NET_ADMIN)", what, ifname, strerror(e));
-	else
-		snprintf(err, ERRLEN, "%s %s: %s", what, ifname, strerror(e));
-	return -e;
-}
-
 /*
- * Creates (or attaches to a left-over persistent) TUN device with packet information, gives it
- * the vsockmon link type, a vsockmon-sized MTU, and brings it up. The device lives as long as
- * tun_fd is open unless it is persistent, so even a crash removes it.
+ * Creates (or attaches to a left-over persistent) vsock-type TUN device and brings it up. The
+ * device lives as long as its descriptor is open unless it is persistent, so even a crash removes it.
  */
 static int create_iface(struct replay *r, char *err)
 {
-	const struct options *o = r->opts;
-	struct ifreq ifr = { 0 };
-	bool existed = !strchr(o->ifname, '%') && if_nametoindex(o->ifname) != 0;
-	int ctl = -1, ret;
+	int ret = vsm_tunif_open(r->opts->ifname, r->opts->keep ? VSM_TUNIF_PERSIST : 0, &r->tun, err, ERRLEN);
+	size_t n = strlen(err);
 
-	r->tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (r->tun_fd < 0) {
-		int e = errno;
-
-		snprintf(err, ERRLEN, "cannot open /dev/net/tun: %s (%s)", strerror(e),
-			 e == ENOENT || e == ENODEV ? "load the tun module: modprobe tun" :
-			 e == EACCES || e == EPERM ? "run as root" : "load the tun module / run as root");
-		return -e;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", o->ifname);
-	/* IFF_TUN without IFF_NO_PI: each write starts with a struct tun_pi, so any first byte is fine. */
-	ifr.ifr_flags = IFF_TUN;
-	if (ioctl(r->tun_fd, TUNSETIFF, &ifr) < 0) {
-		int e = errno;
-
-		if (e == EBUSY)
-			snprintf(err, ERRLEN, "%s is in use by another process (another vsockreplay?): choose another name with -i",
-				 o->ifname);
-		else if (e == EINVAL && existed)
-			snprintf(err, ERRLEN, "%s exists and is not a TUN device this program can use: choose another name with -i",
-				 o->ifname);
-		else
-			return tun_error(e, "cannot create TUN interface", o->ifname, err);
-		return -e;
-	}
-	snprintf(r->ifname, sizeof(r->ifname), "%s", ifr.ifr_name);
-
-	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ctl < 0) {
-		ret = -errno;
-		snprintf(err, ERRLEN, "cannot open a control socket: %s", strerror(-ret));
-		goto out;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
-	if (ioctl(ctl, SIOCGIFHWADDR, &ifr) < 0) {
-		ret = tun_error(errno, "cannot read the link type of", r->ifname, err);
-		goto out;
-	}
-	if (ifr.ifr_hwaddr.sa_family != VSM_ARPHRD_VSOCKMON) {
-		/* The kernel changes the link type only while the interface is down. */
-		if (ioctl(r->tun_fd, TUNSETLINK, (unsigned long)VSM_ARPHRD_VSOCKMON) < 0) {
-			int e = errno;
-
-			if (e == EBUSY)
-				snprintf(err, ERRLEN, "%s is up with link type %u: take it down (ip link set %s down) "
-					 "or choose another name with -i", r->ifname, ifr.ifr_hwaddr.sa_family, r->ifname);
-			else
-				tun_error(e, "cannot set the vsock link type on", r->ifname, err);
-			ret = -e;
-			goto out;
-		}
-	}
-	if (o->keep && ioctl(r->tun_fd, TUNSETPERSIST, 1UL) < 0) {
-		ret = tun_error(errno, "cannot make persistent (--keep)", r->ifname, err);
-		goto out;
-	}
-	/* The MTU does not limit what a TUN write accepts; it only makes ip link show a vsockmon-like value. */
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
-	ifr.ifr_mtu = VSOCKMON_MTU;
-	if (ioctl(ctl, SIOCSIFMTU, &ifr) < 0) {
-		ifr.ifr_mtu = TUN_MAX_MTU;
-		if (ioctl(ctl, SIOCSIFMTU, &ifr) < 0) {
-			ret = tun_error(errno, "cannot set the MTU of", r->ifname, err);
-			goto out;
-		}
-	}
-
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", r->ifname);
-	if (ioctl(ctl, SIOCGIFFLAGS, &ifr) < 0) {
-		ret = tun_error(errno, "cannot read the flags of", r->ifname, err);
-		goto out;
-	}
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(ctl, SIOCSIFFLAGS, &ifr) < 0) {
-		ret = tun_error(errno, "cannot bring up", r->ifname, err);
-		goto out;
-	}
-	if (ioctl(ctl, SIOCGIFINDEX, &ifr) < 0) {
-		ret = tun_error(errno, "cannot find the index of", r->ifname, err);
-		goto out;
-	}
-	r->ifindex = ifr.ifr_ifindex;
-	ret = 0;
-out:
-	if (ctl >= 0)
-		close(ctl);
+	/* The library's "choose another interface name" does not know the option that does it. */
+	if ((ret == -EBUSY || ret == -EINVAL) && n + 6 < ERRLEN)
+		snprintf(err + n, ERRLEN - n, " (-i)");
 	return ret;
 }
 
@@ -482,7 +375,7 @@ static int wait_for_start(struct replay *r, char *err)
 		int64_t give_up = mono_now() + (int64_t)(o->wait_timeout * NSEC_PER_SEC);
 
 		for (;;) {
-			int n = count_captures(r->ifindex);
+			int n = count_captures(r->tun.ifindex);
 
 			if (n < 0) {
 				snprintf(err, ERRLEN, "cannot read /proc/net/packet to see captures: %s", strerror(-n));
@@ -493,7 +386,7 @@ static int wait_for_start(struct replay *r, char *err)
 			if (mono_now() >= give_up) {
 				snprintf(err, ERRLEN, "%u capture%s on %s after %g s, %u expected (--wait-capture): "
 					 "start them with e.g. vsockdump -i %s", (unsigned)n, n == 1 ? "" : "s",
-					 r->ifname, o->wait_timeout, o->wait_captures, r->ifname);
+					 r->tun.name, o->wait_timeout, o->wait_captures, r->tun.name);
 				return -ETIMEDOUT;
 			}
 			if (!sleep_until(r, mono_now() + 10 * 1000000LL, true))
@@ -530,46 +423,38 @@ static bool pace(struct replay *r, const struct vsm_rec *rec)
 /* Writes one frame behind its struct tun_pi. Returns 0 (written or counted as refused) or -errno. */
 static int write_frame(struct replay *r, const struct vsm_rec *rec, struct file_stats *st, char *err)
 {
-	/* proto 0, like the skbs a kernel vsockmon sees: no protocol handler claims them after the taps. */
-	struct tun_pi pi = { .flags = 0, .proto = 0 };
-	struct iovec iov[2] = {
-		{ .iov_base = &pi, .iov_len = sizeof(pi) },
-		{ .iov_base = (void *)rec->data, .iov_len = rec->cap_len },
-	};
-	ssize_t n;
+	int ret;
 
 	if (rec->cap_len < rec->wire_len)
 		st->truncated++;
-	do
-		n = writev(r->tun_fd, iov, 2);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0) {
+	ret = vsm_tunif_write(r->tun.fd, rec->data, rec->cap_len);
+	if (ret == 0) {
 		st->frames++;
 		st->bytes += rec->cap_len;
 		return 0;
 	}
-	switch (errno) {
+	switch (-ret) {
 	case EMSGSIZE:
 	case ENOBUFS:
 	case ENOMEM:
 	case EINVAL:
 		/* Too large (or empty) for the interface: that frame is lost, the replay goes on. */
 		st->rejected++;
-		st->rejected_errno = errno;
+		st->rejected_errno = -ret;
 		if (rec->cap_len > st->largest_rejected)
 			st->largest_rejected = rec->cap_len;
 		return 0;
 	case EIO:
 		snprintf(err, ERRLEN, "writing to %s: %s (was it taken down? ip link set %s up)",
-			 r->ifname, strerror(errno), r->ifname);
-		return -EIO;
+			 r->tun.name, strerror(-ret), r->tun.name);
+		return ret;
 	case EBADFD:
 	case ENODEV:
-		snprintf(err, ERRLEN, "writing to %s: %s (was it deleted?)", r->ifname, strerror(errno));
-		return -errno;
+		snprintf(err, ERRLEN, "writing to %s: %s (was it deleted?)", r->tun.name, strerror(-ret));
+		return ret;
 	default:
-		snprintf(err, ERRLEN, "writing to %s: %s", r->ifname, strerror(errno));
-		return -errno;
+		snprintf(err, ERRLEN, "writing to %s: %s", r->tun.name, strerror(-ret));
+		return ret;
 	}
 }
 
@@ -626,7 +511,7 @@ static void report(const struct replay *r)
 		if (st->rejected)
 			fprintf(stderr, "vsockreplay: warning: %llu frame%s from %s refused by %s (largest %u bytes: %s)\n",
 				(unsigned long long)st->rejected, st->rejected == 1 ? "" : "s", o->files[i],
-				r->ifname, st->largest_rejected, strerror(st->rejected_errno));
+				r->tun.name, st->largest_rejected, strerror(st->rejected_errno));
 		if (st->truncated && !o->quiet)
 			fprintf(stderr, "vsockreplay: %llu frame%s from %s had been cut short by the capture's snaplen: "
 				"replayed as captured\n", (unsigned long long)st->truncated,
@@ -637,7 +522,7 @@ static void report(const struct replay *r)
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct replay r = { .opts = &o, .tun_fd = -1, .sigfd = -1 };
+	struct replay r = { .opts = &o, .tun.fd = -1, .sigfd = -1 };
 	struct vsm_pcap_reader **readers = NULL;
 	char err[ERRLEN] = "";
 	int status = EXIT_FAILURE, ret;
@@ -670,7 +555,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!o.quiet)
-		fprintf(stderr, "vsockreplay: %s ready\n", r.ifname);
+		fprintf(stderr, "vsockreplay: %s ready\n", r.tun.name);
 
 	ret = wait_for_start(&r, err);
 	if (ret < 0) {
@@ -708,8 +593,7 @@ out:
 				vsm_pcap_close(readers[i]);
 	free(readers);
 	free(r.stats);
-	if (r.tun_fd >= 0)
-		close(r.tun_fd);	/* removes the interface unless persistent (--keep, or found so) */
+	vsm_tunif_close(&r.tun);	/* removes the interface unless persistent (--keep, or found so) */
 	if (r.sigfd >= 0)
 		close(r.sigfd);
 	return status;

@@ -46,7 +46,12 @@ struct sock {
 	uint32_t fwd_cnt;		/* payload bytes consumed by the user */
 	uint32_t last_fwd_cnt;		/* fwd_cnt as last told to the peer (any packet tells it) */
 	uint32_t buf_alloc;		/* our receive buffer, as advertised */
-	uint32_t rx_limit;		/* what the peer may have in flight: max of recent buf_alloc values */
+	/*
+	 * The most the peer may ever have sent (u32, wraps): the largest fwd_cnt + buf_alloc we told
+	 * it. A peer that has not heard of a smaller buffer yet may still fill the old one, so a
+	 * shrink takes effect only as fwd_cnt moves past it; bytes beyond it break the credit rule.
+	 */
+	uint32_t rx_horizon;
 	struct vtr_rxbuf rx;
 	unsigned local_shutdown, peer_shutdown;	/* VTR_SHUT_* */
 
@@ -214,7 +219,7 @@ static struct sock *sock_alloc(struct vtr_engine *e, int type)
 		memset(s, 0, sizeof(*s));
 		vtr_rxbuf_init(&s->rx);
 		s->type = type;
-		s->buf_alloc = s->rx_limit = e->cfg.buf_alloc;
+		s->buf_alloc = e->cfg.buf_alloc;
 		s->accept_head = s->accept_tail = s->accept_next = s->parent = s->hash_next = NONE;
 		e->stats.sockets++;
 		return s;
@@ -251,12 +256,21 @@ static void arm_timer(struct vtr_engine *e, struct sock *s, uint32_t ms)
 
 /* ---- the one send path ---- */
 
+/* Capture files want wall-clock time; an injected clock (tests, the lab) is used as it is. */
+static void tap_time(const struct vtr_engine *e, struct timespec *ts)
+{
+	if (e->ops.now)
+		e->ops.now(e->ctx, ts);
+	else
+		clock_gettime(CLOCK_REALTIME, ts);
+}
+
 static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
 	if (vtr_tap_active(e->tap)) {
 		struct timespec ts;
 
-		now(e, &ts);
+		tap_time(e, &ts);
 		vtr_tap_packet(e->tap, &ts, hdr, payload, len);
 	}
 	e->stats.pkts_out++;
@@ -306,8 +320,12 @@ static int send_pkt(struct vtr_engine *e, struct sock *s, const struct pkt_info 
 	put_le32(hdr + 32, pi->flags);
 	put_le32(hdr + 36, s ? s->buf_alloc : 0);
 	put_le32(hdr + 40, s ? s->fwd_cnt : 0);
-	if (s)
+	if (s) {
 		s->last_fwd_cnt = s->fwd_cnt;
+		/* Both measured from fwd_cnt, which never passes the horizon: wrap-safe. */
+		if (s->buf_alloc > s->rx_horizon - s->fwd_cnt)
+			s->rx_horizon = s->fwd_cnt + s->buf_alloc;
+	}
 	if (!e->txq_head) {
 		ret = e->ops.xmit(e->ctx, hdr, pi->payload, pi->len);
 		if (ret == 0) {
@@ -468,7 +486,7 @@ static void recv_rw(struct vtr_engine *e, struct sock *s, const struct vsm_virti
 		conn_reset(e, s, -EPROTO);
 		return;
 	}
-	if (!vtr_credit_rx_fits(s->rx.len, h->len, s->rx_limit)) {
+	if (!vtr_credit_rx_fits(s->rx.len, h->len, s->rx_horizon - s->fwd_cnt)) {
 		/* virtio spec 5.10.6.3: RW "MUST only be transmitted when the peer has sufficient free buffer space" */
 		e->stats.violations++;
 		conn_reset(e, s, -EPROTO);
@@ -479,7 +497,7 @@ static void recv_rw(struct vtr_engine *e, struct sock *s, const struct vsm_virti
 		s->fwd_cnt += h->len;
 		return;
 	}
-	if (vtr_rxbuf_append(&s->rx, payload, h->len, s->rx_limit) < 0 ||
+	if (vtr_rxbuf_append(&s->rx, payload, h->len, s->rx_horizon - s->fwd_cnt) < 0 ||
 	    (seq && (h->flags & VSM_SEQ_EOM) && vtr_rxbuf_end_msg(&s->rx, h->flags & VSM_SEQ_EOR) < 0)) {
 		conn_reset(e, s, -ENOMEM);
 		return;
@@ -520,8 +538,11 @@ static void recv_established(struct vtr_engine *e, struct sock *s, const struct 
 		recv_shutdown(e, s, h);
 		break;
 	case VSM_OP_RST:
-		/* After the peer's full SHUTDOWN an RST completes a clean close; before it, it aborts. */
-		conn_done(e, s, s->peer_shutdown == VTR_SHUT_RDWR ? 0 : -ECONNRESET);
+		/*
+		 * An RST after a full SHUTDOWN, the peer's or ours (shutdown(RDWR) without close()),
+		 * completes a clean close (virtio spec 5.10.6.7); before either, it aborts.
+		 */
+		conn_done(e, s, s->peer_shutdown == VTR_SHUT_RDWR || s->local_shutdown == VTR_SHUT_RDWR ? 0 : -ECONNRESET);
 		break;
 	default:
 		/* REQUEST/RESPONSE on a live connection, or an unknown op */
@@ -593,7 +614,7 @@ int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 	if (vtr_tap_active(e->tap)) {
 		struct timespec ts;
 
-		now(e, &ts);
+		tap_time(e, &ts);
 		vtr_tap_packet(e->tap, &ts, pkt, payload, (uint32_t)(len - HDR_LEN));
 	}
 	e->stats.pkts_in++;
@@ -796,8 +817,6 @@ static void after_consume(struct vtr_engine *e, struct sock *s, bool always)
 		return;
 	if (always ? s->fwd_cnt != s->last_fwd_cnt : vtr_credit_update_due(s->fwd_cnt, s->last_fwd_cnt, s->buf_alloc, s->rx.len))
 		send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);
-	if (s->rx_limit > s->buf_alloc && !s->rx.len)
-		s->rx_limit = s->buf_alloc;	/* a shrunk buffer takes effect once drained */
 	/* A clean close that waited for the reader: the peer is done both ways and all is read. */
 	if (s->peer_shutdown == VTR_SHUT_RDWR && !s->rx.len) {
 		send_ctl(e, s, VSM_OP_RST, 0);
@@ -872,9 +891,11 @@ int vtr_shutdown(struct vtr_engine *e, int sock, int how)
 		s->fwd_cnt += s->rx.len;
 		vtr_rxbuf_free(&s->rx);
 	}
-	/* The SHUTDOWN carries everything shut so far, as Linux's does. */
-	flags = ((s->local_shutdown & VTR_SHUT_RD) ? VSM_SHUTDOWN_RCV : 0) |
-		((s->local_shutdown & VTR_SHUT_WR) ? VSM_SHUTDOWN_SEND : 0);
+	/*
+	 * The SHUTDOWN carries this call's directions only, as Linux's virtio_transport_shutdown(vsk,
+	 * mode) does; the peer keeps the bits it already has (virtio spec: the hints are permanent).
+	 */
+	flags = ((how & VTR_SHUT_RD) ? VSM_SHUTDOWN_RCV : 0) | ((how & VTR_SHUT_WR) ? VSM_SHUTDOWN_SEND : 0);
 	return send_ctl(e, s, VSM_OP_SHUTDOWN, flags);
 }
 
@@ -911,12 +932,17 @@ int vtr_close(struct vtr_engine *e, int sock)
 			conn_reset(e, s, 0);
 			return 0;
 		}
-		/* virtio spec 5.10.6.7 clean disconnect: SHUTDOWN, then wait for the peer's RST. */
+		/*
+		 * virtio spec 5.10.6.7 clean disconnect: SHUTDOWN, then wait for the peer's RST. Like
+		 * Linux's virtio_transport_close(), no second SHUTDOWN when shutdown(RDWR) already sent one.
+		 */
 		s->state = VTR_STATE_CLOSING;
-		s->local_shutdown = VTR_SHUT_RDWR;
 		vtr_rxbuf_free(&s->rx);
 		arm_timer(e, s, e->cfg.close_timeout_ms);
-		send_ctl(e, s, VSM_OP_SHUTDOWN, VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
+		if (s->local_shutdown != VTR_SHUT_RDWR) {
+			s->local_shutdown = VTR_SHUT_RDWR;
+			send_ctl(e, s, VSM_OP_SHUTDOWN, VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
+		}
 		return 0;
 	default:
 		sock_free(e, s);
@@ -944,9 +970,7 @@ int vtr_set_buffer_size(struct vtr_engine *e, int sock, uint32_t size)
 		return -EBADF;
 	if (size > e->cfg.max_buf_alloc || size < 128)	/* Linux's VSOCK_BUFFER_MIN_SIZE is 128 */
 		return -EINVAL;
-	/* Until the peer hears of a smaller buffer it may still fill the old one. */
-	if (size > s->rx_limit || !s->rx.len)
-		s->rx_limit = size > s->rx.len ? size : s->rx.len;
+	/* A smaller buffer binds the peer only from this CREDIT_UPDATE on (see rx_horizon). */
 	s->buf_alloc = size;
 	if (s->state == VTR_STATE_ESTABLISHED)
 		return send_ctl(e, s, VSM_OP_CREDIT_UPDATE, 0);

@@ -1,2 +1,501 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tap.c: placeholder until written. */
+/* tap.c: the one tap point: each packet becomes one LINKTYPE_VSOCK frame, built once, fanned out to sinks that never block. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_packet.h>
+
+#include <vsockmon/pcap.h>
+#include <vsockmon/tunif.h>
+#include <vsockmon/wire.h>
+#include <vtr/tap.h>
+
+/* Room for the largest packet Linux sends (VIRTIO_VSOCK_MAX_PKT_BUF_SIZE); bigger ones grow the buffer. */
+#define FRAME_INITIAL_CAP	(VSM_FRAME_HDR_LEN + 65536u)
+/* The MTU a packet socket needs for that frame: packet_snd() refuses frames longer than the MTU. */
+#define PACKET_MTU		FRAME_INITIAL_CAP
+/* pcap records cut at this length (libpcap's own limit); the writer would clamp to it anyway. */
+#define PCAP_SNAPLEN		VSM_DEFAULT_SNAPLEN
+#define PCAP_REC_HDR_LEN	16
+/*
+ * Lengths of the last frames a pcap sink took. When a flush fails, the writer cuts the file back
+ * to its last whole record; walking these back from the newest tells how many frames that took.
+ * The writer buffers 256 KiB and a record is at least 16 + 76 bytes: at most 2850 are unflushed.
+ */
+#define PCAP_RING		4096u
+
+enum sink_type {
+	SINK_CALLBACK,
+	SINK_PCAP,
+	SINK_PACKET,	/* a packet socket on a kernel vsockmon device */
+	SINK_TUN,	/* a vsock-type TUN device of our own */
+};
+
+struct sink {
+	enum sink_type type;
+	bool failed;			/* takes no more frames; st.error says why */
+	struct vtr_tap_sink_stats st;
+	union {
+		struct {
+			vtr_tap_fn fn;
+			void *ctx;
+		} cb;
+		struct {
+			struct vsm_pcap_writer *w;
+			uint32_t *lens;		/* ring of PCAP_RING frame lengths; the newest at (st.frames - 1) */
+		} pcap;
+		int fd;				/* SINK_PACKET */
+		struct vsm_tunif tun;		/* SINK_TUN */
+	};
+};
+
+struct vtr_tap {
+	struct sink *sinks;
+	size_t nsinks;
+	size_t nlive;			/* sinks not failed: when 0, no frame is built */
+	uint8_t *frame;			/* the frame being fanned out, reused for every packet */
+	size_t cap;
+};
+
+int vtr_tap_new(struct vtr_tap **ret_tap)
+{
+	struct vtr_tap *tap;
+
+	if (!ret_tap)
+		return -EINVAL;
+	tap = calloc(1, sizeof(*tap));
+	if (!tap)
+		return -ENOMEM;
+	*ret_tap = tap;
+	return 0;
+}
+
+static void sink_close(struct sink *s)
+{
+	switch (s->type) {
+	case SINK_CALLBACK:
+		break;
+	case SINK_PCAP:
+		/* Flushes what is buffered; on an error the writer keeps the file valid by itself. */
+		(void)vsm_pcap_close_writer(s->pcap.w);
+		free(s->pcap.lens);
+		break;
+	case SINK_PACKET:
+		close(s->fd);
+		break;
+	case SINK_TUN:
+		vsm_tunif_close(&s->tun);
+		break;
+	}
+}
+
+void vtr_tap_free(struct vtr_tap *tap)
+{
+	if (!tap)
+		return;
+	for (size_t i = 0; i < tap->nsinks; i++)
+		sink_close(&tap->sinks[i]);
+	free(tap->sinks);
+	free(tap->frame);
+	free(tap);
+}
+
+/* Makes the frame buffer hold len bytes. Only the setup path and packets larger than any before allocate. */
+static int frame_reserve(struct vtr_tap *tap, size_t len)
+{
+	uint8_t *p;
+
+	if (len <= tap->cap)
+		return 0;
+	p = realloc(tap->frame, len);
+	if (!p)
+		return -ENOMEM;
+	tap->frame = p;
+	tap->cap = len;
+	return 0;
+}
+
+/* Appends a sink; returns its index or -ENOMEM. The caller fills in the rest. */
+static int sink_add(struct vtr_tap *tap, const struct sink *s)
+{
+	struct sink *v;
+	int ret = frame_reserve(tap, FRAME_INITIAL_CAP);
+
+	if (ret < 0)
+		return ret;
+	if (tap->nsinks >= INT32_MAX)
+		return -ENOSPC;
+	v = realloc(tap->sinks, (tap->nsinks + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	tap->sinks = v;
+	v[tap->nsinks] = *s;
+	tap->nlive++;
+	return (int)tap->nsinks++;
+}
+
+int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx)
+{
+	struct sink s = { .type = SINK_CALLBACK, .cb = { .fn = fn, .ctx = ctx } };
+
+	if (!tap || !fn)
+		return -EINVAL;
+	return sink_add(tap, &s);
+}
+
+int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen)
+{
+	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
+	const struct vsm_pcap_writer_opts opts = { .snaplen = PCAP_SNAPLEN, .nsec = true };
+	struct sink s = { .type = SINK_PCAP };
+	int ret;
+
+	if (errlen)
+		errbuf[0] = '\0';
+	if (!tap || !path) {
+		snprintf(errbuf, errlen, "vtr_tap_add_pcap: no tap or no file name");
+		return -EINVAL;
+	}
+	s.pcap.lens = malloc(PCAP_RING * sizeof(*s.pcap.lens));
+	if (!s.pcap.lens) {
+		snprintf(errbuf, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	ret = vsm_pcap_create(path, &opts, &s.pcap.w, errbuf, errlen);
+	if (ret < 0) {
+		free(s.pcap.lens);
+		return ret;
+	}
+	ret = sink_add(tap, &s);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(-ret));
+		sink_close(&s);
+	}
+	return ret;
+}
+
+/*
+ * A packet socket on a kernel vsockmon device. What is sent on it goes through dev_queue_xmit(),
+ * which hands a copy to every packet socket capturing on the device (dev_queue_xmit_nit(), as
+ * PACKET_OUTGOING) before vsockmon's xmit counts and frees it: the same road the kernel's own
+ * vsock_deliver_tap() frames take, so one capture shows both. PACKET_QDISC_BYPASS must stay
+ * off: it skips dev_queue_xmit_nit() and so every capture.
+ */
+static int open_packet(const char *ifname, int *ret_fd, char *errbuf, size_t errlen)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct ifreq ifr;
+	int fd, ctl, ret;
+
+	/*
+	 * Protocol 0: the socket only sends. It registers no receive hook, so it never queues the
+	 * device's traffic (ETH_P_ALL would copy every frame on the device into it, ours from other
+	 * taps included), and the frames go out with skb->protocol 0 like vsock_deliver_tap()'s.
+	 * Capture sockets bind with ETH_P_ALL, which sees every protocol.
+	 */
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(errbuf, errlen, "%s: cannot open a packet socket: %s%s", ifname, strerror(-ret),
+			 ret == -EPERM || ret == -EACCES ? " (run as root or give CAP_NET_RAW)" : "");
+		return ret;
+	}
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex) {
+		ret = -ENODEV;
+		snprintf(errbuf, errlen, "%s: no such interface", ifname);
+		goto fail;
+	}
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		ret = -errno;
+		snprintf(errbuf, errlen, "%s: cannot bind a packet socket: %s", ifname, strerror(-ret));
+		goto fail;
+	}
+	/*
+	 * vsockmon's default MTU (32 + 65536) is 44 bytes short of a full RW packet with its virtio
+	 * header, and packet_snd() refuses frames over the MTU. vsockmon takes any MTU >= 32, and its
+	 * own frames are unaffected. If it cannot be raised, the longest frames are dropped and counted.
+	 */
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ctl >= 0) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		if (ioctl(ctl, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu < (int)PACKET_MTU) {
+			ifr.ifr_mtu = (int)PACKET_MTU;
+			(void)ioctl(ctl, SIOCSIFMTU, &ifr);
+		}
+		close(ctl);
+	}
+	*ret_fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return ret;
+}
+
+int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen)
+{
+	struct sink s = { .type = SINK_TUN, .tun = { .fd = -1 } };
+	enum vsm_ifkind kind;
+	bool up = false;
+	int ret;
+
+	if (errlen)
+		errbuf[0] = '\0';
+	if (!tap || !ifname || !*ifname || strlen(ifname) >= VSM_IFNAMSIZ) {
+		snprintf(errbuf, errlen, "invalid interface name '%s'", ifname ? ifname : "");
+		return -EINVAL;
+	}
+	ret = vsm_ifkind(ifname, &kind, &up);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "cannot list network interfaces: %s", strerror(-ret));
+		return ret;
+	}
+	if (kind == VSM_IFKIND_VSOCKMON) {
+		/* A down vsockmon has no tap registered and refuses sends: bringing it up is the admin's call. */
+		if (!up) {
+			snprintf(errbuf, errlen, "%s is down: bring it up with: ip link set %s up", ifname, ifname);
+			return -ENETDOWN;
+		}
+		s.type = SINK_PACKET;
+		ret = open_packet(ifname, &s.fd, errbuf, errlen);
+	} else {
+		ret = vsm_tunif_open(ifname, VSM_TUNIF_NONBLOCK, &s.tun, errbuf, errlen);
+	}
+	if (ret < 0)
+		return ret;
+	ret = sink_add(tap, &s);
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "%s: %s", ifname, strerror(-ret));
+		sink_close(&s);
+	}
+	return ret;
+}
+
+/* A sink stops for good: everything it had not made durable is lost. */
+static void sink_fail(struct vtr_tap *tap, struct sink *s, int err)
+{
+	s->failed = true;
+	s->st.error = err;
+	tap->nlive--;
+}
+
+/*
+ * A pcap write or flush failed; the writer cut the file back to its last whole record. The
+ * frames past that point, taken earlier but never made durable, move from frames to dropped.
+ */
+static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, uint64_t size_before)
+{
+	uint64_t kept = vsm_pcap_size(s->pcap.w);
+	uint64_t excess = size_before > kept ? size_before - kept : 0;
+
+	/* Beyond the ring the lengths are gone; the writer never holds that many unflushed. */
+	for (uint32_t k = 0; excess > 0 && s->st.frames > 0 && k < PCAP_RING; k++) {
+		uint32_t len = s->pcap.lens[(s->st.frames - 1) % PCAP_RING];
+		uint64_t rec = PCAP_REC_HDR_LEN + (len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN);
+
+		excess -= rec < excess ? rec : excess;
+		s->st.frames--;
+		s->st.bytes -= len;
+		s->st.dropped++;
+	}
+	sink_fail(tap, s, err);
+}
+
+/*
+ * Hands the frame to one live sink. The data path: nothing here allocates, and no reader can
+ * hold it up (sockets and TUN are non-blocking; the pcap writer appends to a file 256 KiB at a time).
+ */
+static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *rec)
+{
+	uint64_t before;
+	ssize_t n;
+	int ret;
+
+	switch (s->type) {
+	case SINK_CALLBACK:
+		s->cb.fn(s->cb.ctx, rec);
+		break;
+	case SINK_PCAP:
+		before = vsm_pcap_size(s->pcap.w);
+		ret = vsm_pcap_write(s->pcap.w, rec);
+		if (ret < 0) {
+			s->st.dropped++;
+			pcap_fail(tap, s, ret, before);
+			return;
+		}
+		s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
+		break;
+	case SINK_PACKET:
+		n = send(s->fd, rec->data, rec->cap_len, MSG_DONTWAIT);
+		if (n < 0) {
+			ret = -errno;
+			s->st.dropped++;
+			switch (ret) {
+			case -EAGAIN:		/* socket send buffer full */
+			case -ENOBUFS:		/* the device's queue dropped it */
+			case -ENOMEM:
+			case -EMSGSIZE:		/* longer than the MTU */
+			case -ENETDOWN:		/* taken down: frames are lost until it is up again */
+			case -EINTR:
+				break;
+			default:		/* -ENXIO, -ENODEV: the device is gone */
+				sink_fail(tap, s, ret);
+			}
+			return;
+		}
+		break;
+	case SINK_TUN:
+		ret = vsm_tunif_write(s->tun.fd, rec->data, rec->cap_len);
+		if (ret < 0) {
+			s->st.dropped++;
+			switch (ret) {
+			case -EAGAIN:
+			case -ENOBUFS:
+			case -ENOMEM:
+			case -EMSGSIZE:
+			case -EINVAL:
+			case -EIO:		/* taken down: frames are lost until it is up again */
+				break;
+			default:		/* -EBADFD: the interface was deleted */
+				sink_fail(tap, s, ret);
+			}
+			return;
+		}
+		break;
+	}
+	s->st.frames++;
+	s->st.bytes += rec->wire_len;
+}
+
+/* The af_vsockmon op for a virtio op, as virtio_transport_build_skb() maps it. */
+static uint16_t mon_op(uint16_t op)
+{
+	switch (op) {
+	case VSM_OP_REQUEST:
+	case VSM_OP_RESPONSE:
+		return VSM_MON_OP_CONNECT;
+	case VSM_OP_RST:
+	case VSM_OP_SHUTDOWN:
+		return VSM_MON_OP_DISCONNECT;
+	case VSM_OP_RW:
+		return VSM_MON_OP_PAYLOAD;
+	case VSM_OP_CREDIT_UPDATE:
+	case VSM_OP_CREDIT_REQUEST:
+		return VSM_MON_OP_CONTROL;
+	default:
+		return VSM_MON_OP_UNKNOWN;
+	}
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/* Every live sink loses this packet (no memory for it, or no packet at all). */
+static void drop_all(struct vtr_tap *tap)
+{
+	for (size_t i = 0; i < tap->nsinks; i++)
+		tap->sinks[i].st.dropped++;
+}
+
+void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_t *hdr,
+		    const uint8_t *payload, uint32_t payload_len)
+{
+	struct vsm_rec rec;
+	uint8_t *f;
+	size_t len;
+
+	if (!tap || !tap->nsinks)
+		return;
+	if (!tap->nlive || !hdr || (payload_len && !payload) || payload_len > UINT32_MAX - VSM_FRAME_HDR_LEN) {
+		drop_all(tap);	/* failed sinks count what they miss, so their loss stays exact */
+		return;
+	}
+	len = VSM_FRAME_HDR_LEN + (size_t)payload_len;
+	if (frame_reserve(tap, len) < 0) {
+		drop_all(tap);
+		return;
+	}
+	f = tap->frame;
+	/*
+	 * af_vsockmon_hdr. Its first 24 bytes (cids and ports) have the virtio header's layout and
+	 * byte order, so they are copied as they are: "pkt->hdr is little-endian so no need to byteswap".
+	 */
+	memcpy(f, hdr, 24);
+	put_le16(f + VSM_OFF_MON_OP, mon_op((uint16_t)(hdr[30] | hdr[31] << 8)));
+	put_le16(f + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
+	put_le16(f + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
+	f[VSM_OFF_MON_RESERVED] = 0;
+	f[VSM_OFF_MON_RESERVED + 1] = 0;
+	memcpy(f + VSM_OFF_VIRTIO, hdr, VSM_VIRTIO_HDR_LEN);
+	if (payload_len)
+		memcpy(f + VSM_FRAME_HDR_LEN, payload, payload_len);
+
+	if (ts)
+		rec.ts = *ts;
+	else
+		clock_gettime(CLOCK_REALTIME, &rec.ts);
+	rec.data = f;
+	rec.cap_len = rec.wire_len = (uint32_t)len;
+	/* Callbacks must not feed this tap: the frame buffer is shared by the whole fan-out. */
+	for (size_t i = 0; i < tap->nsinks; i++) {
+		struct sink *s = &tap->sinks[i];
+
+		if (s->failed)
+			s->st.dropped++;
+		else
+			sink_put(tap, s, &rec);
+	}
+}
+
+bool vtr_tap_active(const struct vtr_tap *tap)
+{
+	return tap && tap->nsinks;
+}
+
+size_t vtr_tap_sink_count(const struct vtr_tap *tap)
+{
+	return tap ? tap->nsinks : 0;
+}
+
+int vtr_tap_sink_stats(const struct vtr_tap *tap, size_t sink, struct vtr_tap_sink_stats *ret_stats)
+{
+	if (!tap || !ret_stats || sink >= tap->nsinks)
+		return -EINVAL;
+	*ret_stats = tap->sinks[sink].st;
+	return 0;
+}
+
+int vtr_tap_flush(struct vtr_tap *tap)
+{
+	int first = 0;
+
+	if (!tap)
+		return -EINVAL;
+	for (size_t i = 0; i < tap->nsinks; i++) {
+		struct sink *s = &tap->sinks[i];
+		uint64_t before;
+		int ret;
+
+		if (s->type != SINK_PCAP || s->failed)
+			continue;
+		before = vsm_pcap_size(s->pcap.w);
+		ret = vsm_pcap_flush(s->pcap.w);
+		if (ret < 0) {
+			pcap_fail(tap, s, ret, before);
+			if (!first)
+				first = ret;
+		}
+	}
+	return first;
+}

@@ -11,6 +11,7 @@
 #include <vsockmon/rotate.h>
 #include <vsockmon/filter.h>
 #include <vsockmon/live.h>
+#include <vsockmon/tunif.h>
 #include <vsockmon/flow.h>
 #include <vsockmon/print.h>
 
