@@ -654,6 +654,49 @@ static void test_multiple_connections(void **state)
 	free_pair(p);
 }
 
+/* The limits a hostile peer runs into (documented in vtr.h). */
+static void test_limits_rx_budget_and_tx_queue(void **state)
+{
+	struct vtr_config small = { .max_rx_queue = 100000, .max_tx_queue = 4096 };
+	struct pair *p = malloc(sizeof(*p));
+	static uint8_t data[150000];
+	struct vtr_stats st;
+	uint8_t pkt[64];
+	int c, s;
+
+	assert_non_null(p);
+	pair_init(p, NULL, &small);
+	pair_connect(p, 1234, VTR_STREAM, &c, &s);
+	/* Credit allows 256 KiB, but the host holds at most 100000 unread bytes of all connections. */
+	assert_int_equal(vtr_send(p->e[0], c, data, sizeof(data), 0), sizeof(data));
+	pair_run(p);
+	assert_int_equal(vtr_sock_error(p->e[1], s), -ENOBUFS);
+	vtr_engine_stats(p->e[1], &st);
+	assert_true(st.rx_queue_bytes <= 100000);
+	/* A peer flooding CREDIT_REQUESTs while the host's wire is stuck: the answers queue up to a bound. */
+	pair_connect(p, 1235, VTR_STREAM, &c, &s);
+	{
+		struct vtr_sock_info info;
+
+		vtr_sock_info(p->e[0], c, &info);
+		p->wire_full[1] = true;
+		for (int i = 0; i < 1000; i++) {
+			size_t n = pair_build(pkt, 3, info.local_port, 2, 1235, VSM_TYPE_STREAM, VSM_OP_CREDIT_REQUEST,
+					      0, 262144, 0, NULL, 0);
+
+			pair_inject(p, 1, pkt, n);
+		}
+	}
+	vtr_engine_stats(p->e[1], &st);
+	assert_true(st.tx_queue_bytes <= 2 * 4096);
+	assert_true(st.tx_dropped > 0);
+	assert_int_equal(st.tx_queue_bytes / 44 + st.tx_dropped, 1000);
+	p->wire_full[1] = false;
+	assert_int_equal(vtr_flush(p->e[1]), 0);
+	pair_free(p);
+	free(p);
+}
+
 static void test_bad_calls(void **state)
 {
 	struct pair *p = new_pair();
@@ -695,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_type_and_malformed),
 		cmocka_unit_test(test_wire_backpressure_keeps_order),
 		cmocka_unit_test(test_multiple_connections),
+		cmocka_unit_test(test_limits_rx_budget_and_tx_queue),
 		cmocka_unit_test(test_bad_calls),
 	};
 

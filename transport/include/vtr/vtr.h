@@ -56,13 +56,26 @@ struct vtr_ops {
 	void (*event)(void *ctx, int sock, unsigned events);
 };
 
+/*
+ * What a peer can make the engine allocate, and the bounds (all set in struct vtr_config):
+ * - sockets: at most max_sockets, listeners and connections together; a REQUEST past it, or past
+ *   a listener's backlog, is refused with an RST;
+ * - unread data: per connection at most its buf_alloc (more is a credit violation: RST), and for
+ *   all connections together at most max_rx_queue;
+ * - packets held for a stuck wire: data up to max_tx_queue, control packets up to twice that.
+ * So the worst a hostile peer costs is max_rx_queue + 2 * max_tx_queue plus max_sockets small
+ * structures (about 170 bytes each), 264 MiB with the defaults.
+ */
 struct vtr_config {
 	uint64_t cid;			/* this engine's CID */
 	uint32_t buf_alloc;		/* default receive buffer of a socket (0: 256 KiB, as Linux) */
 	uint32_t max_buf_alloc;		/* largest buffer a socket may ask for (0: 64 MiB) */
 	uint32_t max_pkt;		/* largest payload in one RW packet (0: 64 KiB, as Linux) */
 	uint32_t max_sockets;		/* sockets of all kinds at once (0: 4096) */
-	uint64_t max_tx_queue;		/* bytes the engine holds while the wire says -EAGAIN (0: 4 MiB) */
+	uint64_t max_tx_queue;		/* data bytes held while the wire says -EAGAIN (0: 4 MiB); control
+					   packets may use as much again, then are dropped and counted */
+	uint64_t max_rx_queue;		/* unread bytes of all connections together (0: 256 MiB); a packet
+					   past it resets its connection (ENOBUFS) */
 	uint32_t connect_timeout_ms;	/* 0: 2000, as Linux */
 	uint32_t close_timeout_ms;	/* 0: 8000, as Linux (VSOCK_CLOSE_TIMEOUT) */
 	uint32_t ephemeral_min;		/* first ephemeral port (0: 1024) */
@@ -161,6 +174,8 @@ struct vtr_stats {
 	uint64_t violations;		/* data beyond credit, data before the connection, unknown op/type */
 	uint64_t refused;		/* REQUESTs to ports nobody listens on, or over a limit */
 	uint64_t tx_queue_bytes;	/* held for the wire now */
+	uint64_t tx_dropped;		/* control packets dropped because the wire stayed full */
+	uint64_t rx_queue_bytes;	/* unread bytes of all connections now */
 	uint32_t sockets;
 };
 void vtr_engine_stats(const struct vtr_engine *engine, struct vtr_stats *ret_stats);
