@@ -99,8 +99,8 @@ run_case() {
 	[ $rc -eq 0 ] || { bad "$name: tap-driver exited with $rc:"; show "$w/driver.err"; return; }
 
 	# The driver's own counters: sink 0 is the interface, sink 1 the pcap file.
-	if grep -q "^sink 0: frames $n bytes [0-9]* dropped 0 error 0\$" "$w/driver.out" &&
-	   grep -q "^sink 1: frames $n bytes [0-9]* dropped 0 error 0\$" "$w/driver.out"; then
+	if grep -q "^sink 0: frames $n bytes [0-9]* dropped 0 error 0 unobserved 0\$" "$w/driver.out" &&
+	   grep -q "^sink 1: frames $n bytes [0-9]* dropped 0 error 0 unobserved 0\$" "$w/driver.out"; then
 		ok "$name: both sinks took $n frames, none dropped"
 	else
 		bad "$name: sink counters:"; show "$w/driver.out"
@@ -168,6 +168,28 @@ elif grep -q "lo exists and is not" "$tmp/lo.err"; then
 	ok "lo: refused: $(cat "$tmp/lo.err")"
 else
 	bad "lo: refused without saying why:"; show "$tmp/lo.err"
+fi
+
+# 4. Nobody captures: the interface sink builds and sends nothing (like the kernel's tap with no
+#    vsockmon up), counts the frames as unobserved, and the pcap sink still gets every one.
+"$drv" vsocktap2 "$tmp/quiet.pcap" "$n" >"$tmp/quiet.out" 2>"$tmp/quiet.err" &
+qp=$!
+pids="$pids $qp"
+if wait_for "$tmp/quiet.err" "^tap-driver: vsocktap2 ready\$" 10; then
+	kill -USR1 "$qp"
+	wait_for "$tmp/quiet.err" "^tap-driver: sent" 10
+	rx_before=$(cat /sys/class/net/vsocktap2/statistics/rx_packets 2>/dev/null || echo 0)
+	kill -TERM "$qp"
+	wait "$qp" 2>/dev/null
+	if grep -q "^sink 0: frames 0 bytes 0 dropped 0 error 0 unobserved $n\$" "$tmp/quiet.out" &&
+	   grep -q "^sink 1: frames $n bytes [0-9]* dropped 0 error 0 unobserved 0\$" "$tmp/quiet.out" &&
+	   [ "$rx_before" = 0 ]; then
+		ok "no capture: the interface sink sent nothing ($n unobserved), the pcap sink took $n"
+	else
+		bad "no capture: counters (interface rx_packets $rx_before):"; show "$tmp/quiet.out"
+	fi
+else
+	bad "no capture: tap-driver did not set up vsocktap2:"; show "$tmp/quiet.err"
 fi
 
 echo "# $passes passed, $fails failed"

@@ -120,8 +120,9 @@ int main(int argc, char **argv)
 		struct vtr_tap_sink_stats st;
 
 		vtr_tap_sink_stats(tap, i, &st);
-		printf("sink %zu: frames %llu bytes %llu dropped %llu error %d\n", i, (unsigned long long)st.frames,
-		       (unsigned long long)st.bytes, (unsigned long long)st.dropped, st.error);
+		printf("sink %zu: frames %llu bytes %llu dropped %llu error %d unobserved %llu\n", i,
+		       (unsigned long long)st.frames, (unsigned long long)st.bytes, (unsigned long long)st.dropped,
+		       st.error, (unsigned long long)st.unobserved);
 	}
 	fflush(stdout);
 	fprintf(stderr, "tap-driver: sent %lu packets\n", count);

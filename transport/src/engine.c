@@ -18,6 +18,7 @@
 #define DEFAULT_MAX_PKT		(64u * 1024)		/* Linux VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
 #define DEFAULT_MAX_SOCKETS	4096u
 #define DEFAULT_MAX_TX_QUEUE	(4u * 1024 * 1024)
+#define DEFAULT_MAX_RX_QUEUE	(256u * 1024 * 1024)
 #define DEFAULT_CONNECT_MS	2000u			/* Linux VSOCK_DEFAULT_CONNECT_TIMEOUT */
 #define DEFAULT_CLOSE_MS	8000u			/* Linux VSOCK_CLOSE_TIMEOUT */
 #define HDR_LEN			VSM_VIRTIO_HDR_LEN
@@ -227,10 +228,17 @@ static struct sock *sock_alloc(struct vtr_engine *e, int type)
 	return NULL;
 }
 
+/* Empties a receive queue, keeping the engine-wide count of unread bytes right. */
+static void rx_discard(struct vtr_engine *e, struct sock *s)
+{
+	e->stats.rx_queue_bytes -= s->rx.len;
+	vtr_rxbuf_free(&s->rx);
+}
+
 static void sock_free(struct vtr_engine *e, struct sock *s)
 {
 	hash_del(e, s);
-	vtr_rxbuf_free(&s->rx);
+	rx_discard(e, s);
 	s->state = VTR_STATE_FREE;
 	e->stats.sockets--;
 }
@@ -282,8 +290,17 @@ static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_
 /* Keeps a packet the wire refused; order is kept by sending nothing past a queued packet. */
 static int enqueue(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct txpkt *t = malloc(sizeof(*t) + HDR_LEN + len);
+	struct txpkt *t;
 
+	/*
+	 * Data stops at max_tx_queue (vtr_send() says -EAGAIN); control packets may go past it, but a
+	 * peer that floods requests while the wire is stuck cannot grow the queue past twice that.
+	 */
+	if (e->stats.tx_queue_bytes + HDR_LEN + len > 2 * e->cfg.max_tx_queue) {
+		e->stats.tx_dropped++;
+		return -ENOBUFS;
+	}
+	t = malloc(sizeof(*t) + HDR_LEN + len);
 	if (!t)
 		return -ENOMEM;
 	t->next = NULL;
@@ -448,8 +465,12 @@ static void recv_listen(struct vtr_engine *e, struct sock *l, const struct vsm_v
 	struct sock *c;
 
 	if (h->op != VSM_OP_REQUEST) {
-		/* data or control before a connection exists */
-		e->stats.violations++;
+		/*
+		 * Data or control before a connection exists. Not an RST: after a simultaneous close
+		 * the peer's RST crosses ours and finds the connection gone, which is no violation.
+		 */
+		if (h->op != VSM_OP_RST)
+			e->stats.violations++;
 		reset_no_sock(e, h);
 		return;
 	}
@@ -497,11 +518,18 @@ static void recv_rw(struct vtr_engine *e, struct sock *s, const struct vsm_virti
 		s->fwd_cnt += h->len;
 		return;
 	}
+	if (e->stats.rx_queue_bytes + h->len > e->cfg.max_rx_queue) {
+		/* All connections together may not hold more than max_rx_queue unread bytes. */
+		e->stats.violations++;
+		conn_reset(e, s, -ENOBUFS);
+		return;
+	}
 	if (vtr_rxbuf_append(&s->rx, payload, h->len, s->rx_horizon - s->fwd_cnt) < 0 ||
 	    (seq && (h->flags & VSM_SEQ_EOM) && vtr_rxbuf_end_msg(&s->rx, h->flags & VSM_SEQ_EOR) < 0)) {
 		conn_reset(e, s, -ENOMEM);
 		return;
 	}
+	e->stats.rx_queue_bytes += h->len;
 	if (!seq || (h->flags & VSM_SEQ_EOM))
 		notify(e, s, VTR_EV_READABLE);
 }
@@ -848,6 +876,7 @@ ssize_t vtr_recv(struct vtr_engine *e, int sock, void *buf, size_t len, unsigned
 			/* The whole message is consumed, even the part that did not fit (as recvmsg does). */
 			vtr_rxbuf_drop(&s->rx, m.len);
 			vtr_rxbuf_pop_msg(&s->rx);
+			e->stats.rx_queue_bytes -= m.len;
 			s->fwd_cnt += m.len;
 			/* Linux sends a credit update after every SEQPACKET message read. */
 			after_consume(e, s, true);
@@ -858,6 +887,7 @@ ssize_t vtr_recv(struct vtr_engine *e, int sock, void *buf, size_t len, unsigned
 		goto empty;
 	n = vtr_rxbuf_read(&s->rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, !peek);
 	if (!peek) {
+		e->stats.rx_queue_bytes -= n;
 		s->fwd_cnt += n;
 		after_consume(e, s, false);
 	}
@@ -889,7 +919,7 @@ int vtr_shutdown(struct vtr_engine *e, int sock, int how)
 	if (how & VTR_SHUT_RD) {
 		/* What is queued will never be read: count it consumed. */
 		s->fwd_cnt += s->rx.len;
-		vtr_rxbuf_free(&s->rx);
+		rx_discard(e, s);
 	}
 	/*
 	 * The SHUTDOWN carries this call's directions only, as Linux's virtio_transport_shutdown(vsk,
@@ -937,7 +967,7 @@ int vtr_close(struct vtr_engine *e, int sock)
 		 * Linux's virtio_transport_close(), no second SHUTDOWN when shutdown(RDWR) already sent one.
 		 */
 		s->state = VTR_STATE_CLOSING;
-		vtr_rxbuf_free(&s->rx);
+		rx_discard(e, s);
 		arm_timer(e, s, e->cfg.close_timeout_ms);
 		if (s->local_shutdown != VTR_SHUT_RDWR) {
 			s->local_shutdown = VTR_SHUT_RDWR;
@@ -1136,6 +1166,8 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 		e->cfg.max_sockets = DEFAULT_MAX_SOCKETS;
 	if (!e->cfg.max_tx_queue)
 		e->cfg.max_tx_queue = DEFAULT_MAX_TX_QUEUE;
+	if (!e->cfg.max_rx_queue)
+		e->cfg.max_rx_queue = DEFAULT_MAX_RX_QUEUE;
 	if (!e->cfg.connect_timeout_ms)
 		e->cfg.connect_timeout_ms = DEFAULT_CONNECT_MS;
 	if (!e->cfg.close_timeout_ms)

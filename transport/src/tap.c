@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,8 +52,14 @@ struct sink {
 			struct vsm_pcap_writer *w;
 			uint32_t *lens;		/* ring of PCAP_RING frame lengths; the newest at (st.frames - 1) */
 		} pcap;
-		int fd;				/* SINK_PACKET */
-		struct vsm_tunif tun;		/* SINK_TUN */
+		struct {
+			int fd;			/* SINK_PACKET: a packet socket; SINK_TUN: the TUN device */
+			int ifindex;
+			ino_t own_inode;	/* our own packet socket, not a reader */
+			bool readers;		/* a capture is open on the interface */
+			struct timespec checked;
+			struct vsm_tunif tun;	/* SINK_TUN */
+		} ifc;
 	};
 };
 
@@ -88,10 +95,10 @@ static void sink_close(struct sink *s)
 		free(s->pcap.lens);
 		break;
 	case SINK_PACKET:
-		close(s->fd);
+		close(s->ifc.fd);
 		break;
 	case SINK_TUN:
-		vsm_tunif_close(&s->tun);
+		vsm_tunif_close(&s->ifc.tun);
 		break;
 	}
 }
@@ -242,7 +249,8 @@ fail:
 
 int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen)
 {
-	struct sink s = { .type = SINK_TUN, .tun = { .fd = -1 } };
+	struct sink s = { .type = SINK_TUN, .ifc = { .fd = -1, .tun = { .fd = -1 } } };
+	struct stat st;
 	enum vsm_ifkind kind;
 	bool up = false;
 	int ret;
@@ -265,18 +273,71 @@ int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, siz
 			return -ENETDOWN;
 		}
 		s.type = SINK_PACKET;
-		ret = open_packet(ifname, &s.fd, errbuf, errlen);
+		ret = open_packet(ifname, &s.ifc.fd, errbuf, errlen);
+		if (ret == 0) {
+			s.ifc.ifindex = (int)if_nametoindex(ifname);
+			if (fstat(s.ifc.fd, &st) == 0)
+				s.ifc.own_inode = st.st_ino;
+		}
 	} else {
-		ret = vsm_tunif_open(ifname, VSM_TUNIF_NONBLOCK, &s.tun, errbuf, errlen);
+		ret = vsm_tunif_open(ifname, VSM_TUNIF_NONBLOCK, &s.ifc.tun, errbuf, errlen);
+		s.ifc.fd = s.ifc.tun.fd;
+		s.ifc.ifindex = s.ifc.tun.ifindex;
 	}
 	if (ret < 0)
 		return ret;
+	/* Look for readers at the first frame. */
+	s.ifc.checked.tv_sec = -1000;
 	ret = sink_add(tap, &s);
 	if (ret < 0) {
 		snprintf(errbuf, errlen, "%s: %s", ifname, strerror(-ret));
 		sink_close(&s);
 	}
 	return ret;
+}
+
+/*
+ * Whether a capture is open on the interface: a packet socket in /proc/net/packet (this network
+ * namespace's) bound to it or to every interface (index 0), with a protocol, so that it receives.
+ * Our own sending socket has protocol 0 and is skipped by its inode anyway.
+ */
+static bool iface_has_readers(int ifindex, ino_t own_inode)
+{
+	FILE *f = fopen("/proc/net/packet", "re");
+	char line[256];
+	bool found = false;
+
+	if (!f)
+		return true;	/* cannot tell: keep sending */
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long sk;
+		unsigned refcnt, type, proto, running, rmem, user;
+		int iface;
+		unsigned long inode;
+
+		if (sscanf(line, "%llx %u %u %x %d %u %u %u %lu", &sk, &refcnt, &type, &proto, &iface, &running,
+			   &rmem, &user, &inode) != 9)
+			continue;	/* the heading */
+		if (proto && (iface == 0 || iface == ifindex) && (ino_t)inode != own_inode)
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Interface sinks: refresh whether anyone captures there, at most every VTR_TAP_READER_CHECK_MS. */
+static bool iface_observed(struct sink *s)
+{
+	struct timespec t;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	ms = ((int64_t)t.tv_sec - s->ifc.checked.tv_sec) * 1000 + (t.tv_nsec - s->ifc.checked.tv_nsec) / 1000000;
+	if (ms >= VTR_TAP_READER_CHECK_MS || ms < 0) {
+		s->ifc.readers = iface_has_readers(s->ifc.ifindex, s->ifc.own_inode);
+		s->ifc.checked = t;
+	}
+	return s->ifc.readers;
 }
 
 /* A sink stops for good: everything it had not made durable is lost. */
@@ -334,7 +395,7 @@ static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 		s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
 		break;
 	case SINK_PACKET:
-		n = send(s->fd, rec->data, rec->cap_len, MSG_DONTWAIT);
+		n = send(s->ifc.fd, rec->data, rec->cap_len, MSG_DONTWAIT);
 		if (n < 0) {
 			ret = -errno;
 			s->st.dropped++;
@@ -353,7 +414,7 @@ static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 		}
 		break;
 	case SINK_TUN:
-		ret = vsm_tunif_write(s->tun.fd, rec->data, rec->cap_len);
+		ret = vsm_tunif_write(s->ifc.fd, rec->data, rec->cap_len);
 		if (ret < 0) {
 			s->st.dropped++;
 			switch (ret) {
@@ -421,6 +482,29 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		drop_all(tap);	/* failed sinks count what they miss, so their loss stays exact */
 		return;
 	}
+	{
+		/* Build nothing when every live sink is an interface nobody captures on. */
+		bool wanted = false;
+
+		for (size_t i = 0; i < tap->nsinks; i++) {
+			struct sink *s = &tap->sinks[i];
+
+			if (s->failed)
+				continue;
+			if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !iface_observed(s))
+				continue;
+			wanted = true;
+		}
+		if (!wanted) {
+			for (size_t i = 0; i < tap->nsinks; i++) {
+				if (tap->sinks[i].failed)
+					tap->sinks[i].st.dropped++;
+				else
+					tap->sinks[i].st.unobserved++;
+			}
+			return;
+		}
+	}
 	len = VSM_FRAME_HDR_LEN + (size_t)payload_len;
 	if (frame_reserve(tap, len) < 0) {
 		drop_all(tap);
@@ -453,6 +537,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 
 		if (s->failed)
 			s->st.dropped++;
+		else if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !s->ifc.readers)
+			s->st.unobserved++;
 		else
 			sink_put(tap, s, &rec);
 	}

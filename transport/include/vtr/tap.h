@@ -23,6 +23,7 @@ struct vtr_tap_sink_stats {
 	uint64_t frames;	/* frames the sink took */
 	uint64_t bytes;
 	uint64_t dropped;	/* frames lost because the sink could not keep up or failed */
+	uint64_t unobserved;	/* interface sinks: frames not sent because nobody captured there */
 	int error;		/* first error (-errno), 0 if none; a failed sink stops taking frames */
 };
 
@@ -42,7 +43,13 @@ int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t
  *   it through a non-blocking packet socket, so one capture shows kernel and userspace traffic;
  * - otherwise a TUN device named IFACE is created (or reused) with link type ARPHRD_VSOCKMON and
  *   brought up, and frames are written to it (non-blocking).
+ * Like the kernel's vsock_deliver_tap(), which returns at once when no vsockmon is up, an interface
+ * sink costs nothing while no capture is open on it: a few times a second it looks for packet
+ * sockets bound to the interface (or to all interfaces) in /proc/net/packet, and while there are
+ * none, frames are counted as unobserved instead of being built and sent. A capture that starts
+ * misses at most VTR_TAP_READER_CHECK_MS of traffic.
  */
+#define VTR_TAP_READER_CHECK_MS 200
 int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen);
 
 /* Emits one frame for a packet. hdr is the 44-byte little-endian virtio header as on the wire. */
