@@ -1,6 +1,6 @@
 #!/bin/bash
 # do: the project's entry points on a fresh Debian 12 machine, run as root.
-#   ./do demo    install what is missing, build, and show vsockdump on the built-in demo captures
+#   ./do demo    install what is missing, build, run the lab (vsocklab) and show its traffic with vsockdump
 #   ./do test    install what is missing, build, and run every test, plain and under ASan+UBSan
 #   ./do deps    only install what is missing
 #   ./do build   only build (into build/)
@@ -71,25 +71,51 @@ run_tests() {
 	return $status
 }
 
+# first_conn VSOCKDUMP PCAP PORT: "CID PORT" of the first client to connect to PORT, to follow one connection.
+first_conn() {
+	"$1" -n -c 1 -r "$2" "dst port $3 and op request" | awk '{ split($2, a, ":"); print a[1], a[2] }'
+}
+
 demo() {
 	build
-	local vd=build/vsockdump/vsockdump caps=tests/golden/captures
+	local vd=build/vsockdump/vsockdump lab=build/transport/vsocklab caps=tests/golden/captures
+	local pcap=${TMPDIR:-/tmp}/vsocklab-demo.pcap cid port
 	echo
-	echo "== A real Linux 6.1 capture: a client half-closes, the server replies and closes"
+	echo "== The lab: a host (CID 2) and two guests (CID 3, 4), userspace virtio-vsock engines joined by an"
+	echo "   in-memory hypervisor, run one round of a self-checking workload; the host's tap writes a pcap."
+	echo "   The virtual clock makes it deterministic: the same seed gives the same capture, byte for byte."
+	echo "   vsocklab --rounds 1 --clock virtual --pcap $pcap"
+	$lab --rounds 1 --clock virtual --pcap "$pcap"
+	echo
+	read -r cid port < <(first_conn $vd "$pcap" 1234)
+	echo "== An echo: connect, data both ways, each side shuts down sending, clean close (RST answers SHUTDOWN)"
+	echo "   vsockdump -n -r $pcap 'port 1234 and cid $cid and port $port'"
+	$vd -n -r "$pcap" "port 1234 and cid $cid and port $port"
+	echo
+	echo "== Refused connects: nobody listens on port 4321, an RST answers each REQUEST (STREAM and SEQPACKET)"
+	echo "   vsockdump -n -r $pcap 'port 4321'"
+	$vd -n -r "$pcap" port 4321
+	echo
+	read -r cid port < <(first_conn $vd "$pcap" 1237)
+	echo "== A credit stall: the host reads port 1237 slowly; the guest fills the window, waits 100 ms, sends"
+	echo "   CREDIT_REQUEST, gets CREDIT_UPDATE, sends what it may. -vvv: the credit each sender has left"
+	echo "   vsockdump -n -vvv -c 10 -r $pcap 'port 1237 and cid $cid and port $port'"
+	$vd -n -vvv -c 10 -r "$pcap" "port 1237 and cid $cid and port $port"
+	echo
+	read -r cid port < <(first_conn $vd "$pcap" 1236)
+	echo "== SEQPACKET: one message of 200 KiB spans four packets, EOM ends each message, EOR a record"
+	echo "   vsockdump -n -c 12 -r $pcap 'port 1236 and cid $cid and port $port and op rw'"
+	$vd -n -c 12 -r "$pcap" "port 1236 and cid $cid and port $port and op rw"
+	echo
+	echo "== The same decoder on a real Linux 6.1 capture: a client half-closes, the server replies and closes"
 	echo "   vsockdump -n -r $caps/halfclose.pcap"
 	$vd -n -r $caps/halfclose.pcap
 	echo
-	echo "== The same with -vvv: buf_alloc, fwd_cnt and the credit each sender has left"
-	$vd -n -vvv -c 6 -r $caps/halfclose.pcap
+	echo "== NDJSON for monitoring pipelines (first two packets of the lab's capture)"
+	$vd --json -c 2 -r "$pcap"
 	echo
-	echo "== SEQPACKET, flags by name, with a filter compiled to BPF: 'port 1236'"
-	$vd -n -r $caps/loopback-mixed.pcap port 1236
-	echo
-	echo "== A refused connect (no listener): 'op request or op rst'"
-	$vd -n -r $caps/nolisten.pcap op request or op rst
-	echo
-	echo "== NDJSON for monitoring pipelines (first two packets)"
-	$vd --json -c 2 -r $caps/virtio-echo-rst.pcap
+	echo "Live, as root: vsocklab --tap vsocklab0   and in another terminal: vsockdump -i vsocklab0 -n -vvv"
+	echo "The lab's capture stays in $pcap (vsockdump -r, tshark -r, wireshark)."
 }
 
 case "${1:-}" in

@@ -697,6 +697,34 @@ static void test_limits_rx_budget_and_tx_queue(void **state)
 	free(p);
 }
 
+/* Ephemeral ports wrap before 0xffffffff (VMADDR_PORT_ANY) and skip ports in use. */
+static void test_ephemeral_ports(void **state)
+{
+	struct vtr_config cfg = { .ephemeral_min = 0xfffffffdu };
+	struct pair *p = malloc(sizeof(*p));
+	struct vtr_sock_info info;
+	int c;
+
+	assert_non_null(p);
+	pair_init(p, &cfg, NULL);
+	c = vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0);
+	vtr_sock_info(p->e[0], c, &info);
+	assert_int_equal(info.local_port, 0xfffffffdu);
+	c = vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0);
+	vtr_sock_info(p->e[0], c, &info);
+	assert_int_equal(info.local_port, 0xfffffffeu);
+	/* The range holds two ports: both in use, and 0xffffffff is never handed out. */
+	assert_int_equal(vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0), -EADDRNOTAVAIL);
+	/* Freeing one makes it available again after the wrap. */
+	vtr_close(p->e[0], 0);
+	c = vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0);
+	assert_true(c >= 0);
+	vtr_sock_info(p->e[0], c, &info);
+	assert_int_equal(info.local_port, 0xfffffffdu);
+	pair_free(p);
+	free(p);
+}
+
 static void test_bad_calls(void **state)
 {
 	struct pair *p = new_pair();
@@ -739,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_wire_backpressure_keeps_order),
 		cmocka_unit_test(test_multiple_connections),
 		cmocka_unit_test(test_limits_rx_budget_and_tx_queue),
+		cmocka_unit_test(test_ephemeral_ports),
 		cmocka_unit_test(test_bad_calls),
 	};
 

@@ -136,12 +136,16 @@ static struct sock *sock_get(const struct vtr_engine *e, int id)
 	return &e->socks[id];
 }
 
-/* A socket the user may still use. */
+/*
+ * A socket the user may still use. A connection waiting in a listener's accept queue is not the
+ * user's until vtr_accept() returns it: closing it (a stale number, a double close) would free it
+ * while the queue still links it.
+ */
 static struct sock *user_sock(const struct vtr_engine *e, int id)
 {
 	struct sock *s = sock_get(e, id);
 
-	return s && !s->orphan ? s : NULL;
+	return s && !s->orphan && s->parent == NONE ? s : NULL;
 }
 
 static int sock_id(const struct vtr_engine *e, const struct sock *s)
@@ -674,8 +678,13 @@ int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 		return 0;
 	}
 	if (s->type != h.type) {
+		/*
+		 * Not this connection's packet: answered like a packet without a socket and the
+		 * connection left alone, as Linux's virtio_transport_recv_pkt() does. Resetting the
+		 * connection here would also answer an RST with an RST.
+		 */
 		e->stats.violations++;
-		conn_reset(e, s, -EPROTO);
+		reset_no_sock(e, &h);
 		return 0;
 	}
 	if (h.op != VSM_OP_RST)
@@ -746,8 +755,11 @@ int vtr_connect(struct vtr_engine *e, uint64_t peer_cid, uint32_t peer_port, int
 		for (uint32_t tries = 0; tries < 65536 && !local_port; tries++) {
 			uint32_t p = e->next_ephemeral++;
 
-			if (e->next_ephemeral == 0 || e->next_ephemeral < e->cfg.ephemeral_min)
+			/* 0xffffffff is VMADDR_PORT_ANY, never a port: wrap before it. */
+			if (e->next_ephemeral == UINT32_MAX || e->next_ephemeral < e->cfg.ephemeral_min)
 				e->next_ephemeral = e->cfg.ephemeral_min;
+			if (p == UINT32_MAX)
+				continue;
 			if (!port_in_use(e, p))
 				local_port = p;
 		}
