@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -370,13 +371,34 @@ static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, uint64_t siz
 	sink_fail(tap, s, err);
 }
 
+/* A pcap sink takes the frame as three pieces: no copy of the payload before the writer's. */
+static void pcap_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *rec, const uint8_t *mon,
+		     const uint8_t *hdr, const uint8_t *payload, uint32_t payload_len)
+{
+	struct iovec parts[3] = {
+		{ .iov_base = (void *)mon, .iov_len = VSM_MON_HDR_LEN },
+		{ .iov_base = (void *)hdr, .iov_len = VSM_VIRTIO_HDR_LEN },
+		{ .iov_base = (void *)payload, .iov_len = payload_len },
+	};
+	uint64_t before = vsm_pcap_size(s->pcap.w);
+	int ret = vsm_pcap_write_parts(s->pcap.w, &rec->ts, parts, payload_len ? 3 : 2, rec->wire_len);
+
+	if (ret < 0) {
+		s->st.dropped++;
+		pcap_fail(tap, s, ret, before);
+		return;
+	}
+	s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
+	s->st.frames++;
+	s->st.bytes += rec->wire_len;
+}
+
 /*
  * Hands the frame to one live sink. The data path: nothing here allocates, and no reader can
  * hold it up (sockets and TUN are non-blocking; the pcap writer appends to a file 256 KiB at a time).
  */
 static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *rec)
 {
-	uint64_t before;
 	ssize_t n;
 	int ret;
 
@@ -385,15 +407,8 @@ static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 		s->cb.fn(s->cb.ctx, rec);
 		break;
 	case SINK_PCAP:
-		before = vsm_pcap_size(s->pcap.w);
-		ret = vsm_pcap_write(s->pcap.w, rec);
-		if (ret < 0) {
-			s->st.dropped++;
-			pcap_fail(tap, s, ret, before);
-			return;
-		}
-		s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
-		break;
+		/* pcap_put() takes these, in pieces */
+		return;
 	case SINK_PACKET:
 		n = send(s->ifc.fd, rec->data, rec->cap_len, MSG_DONTWAIT);
 		if (n < 0) {
@@ -473,7 +488,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		    const uint8_t *payload, uint32_t payload_len)
 {
 	struct vsm_rec rec;
-	uint8_t *f;
+	uint8_t mon[VSM_MON_HDR_LEN], *f;
+	bool need_frame = false;
 	size_t len;
 
 	if (!tap || !tap->nsinks)
@@ -493,6 +509,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 				continue;
 			if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !iface_observed(s))
 				continue;
+			if (s->type != SINK_PCAP)
+				need_frame = true;
 			wanted = true;
 		}
 		if (!wanted) {
@@ -506,31 +524,35 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		}
 	}
 	len = VSM_FRAME_HDR_LEN + (size_t)payload_len;
-	if (frame_reserve(tap, len) < 0) {
-		drop_all(tap);
-		return;
-	}
-	f = tap->frame;
 	/*
 	 * af_vsockmon_hdr. Its first 24 bytes (cids and ports) have the virtio header's layout and
 	 * byte order, so they are copied as they are: "pkt->hdr is little-endian so no need to byteswap".
 	 */
-	memcpy(f, hdr, 24);
-	put_le16(f + VSM_OFF_MON_OP, mon_op((uint16_t)(hdr[30] | hdr[31] << 8)));
-	put_le16(f + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
-	put_le16(f + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
-	f[VSM_OFF_MON_RESERVED] = 0;
-	f[VSM_OFF_MON_RESERVED + 1] = 0;
-	memcpy(f + VSM_OFF_VIRTIO, hdr, VSM_VIRTIO_HDR_LEN);
-	if (payload_len)
-		memcpy(f + VSM_FRAME_HDR_LEN, payload, payload_len);
-
+	memcpy(mon, hdr, 24);
+	put_le16(mon + VSM_OFF_MON_OP, mon_op((uint16_t)(hdr[30] | hdr[31] << 8)));
+	put_le16(mon + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
+	put_le16(mon + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
+	mon[VSM_OFF_MON_RESERVED] = 0;
+	mon[VSM_OFF_MON_RESERVED + 1] = 0;
 	if (ts)
 		rec.ts = *ts;
 	else
 		clock_gettime(CLOCK_REALTIME, &rec.ts);
-	rec.data = f;
 	rec.cap_len = rec.wire_len = (uint32_t)len;
+	rec.data = NULL;
+	/* Sockets and callbacks take one contiguous frame; pcap files take the pieces, uncopied. */
+	if (need_frame) {
+		if (frame_reserve(tap, len) < 0) {
+			drop_all(tap);
+			return;
+		}
+		f = tap->frame;
+		memcpy(f, mon, VSM_MON_HDR_LEN);
+		memcpy(f + VSM_OFF_VIRTIO, hdr, VSM_VIRTIO_HDR_LEN);
+		if (payload_len)
+			memcpy(f + VSM_FRAME_HDR_LEN, payload, payload_len);
+		rec.data = f;
+	}
 	/* Callbacks must not feed this tap: the frame buffer is shared by the whole fan-out. */
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
@@ -539,6 +561,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 			s->st.dropped++;
 		else if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !s->ifc.readers)
 			s->st.unobserved++;
+		else if (s->type == SINK_PCAP)
+			pcap_put(tap, s, &rec, mon, hdr, payload, payload_len);
 		else
 			sink_put(tap, s, &rec);
 	}

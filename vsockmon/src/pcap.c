@@ -892,21 +892,43 @@ fail:
 	return ret;
 }
 
-int vsm_pcap_write(struct vsm_pcap_writer *w, const struct vsm_rec *rec)
+/*
+ * Records at least this long skip the buffer: flushed buffer first, then one writev of the record
+ * header and the caller's pieces, so a large payload is never copied in userspace.
+ */
+#define DIRECT_WRITE_MIN	(16u << 10)
+
+int vsm_pcap_write_parts(struct vsm_pcap_writer *w, const struct timespec *ts, const struct iovec *parts,
+			 int nparts, uint32_t wire_len)
 {
-	uint32_t hdr[4], caplen;
+	struct iovec iov[1 + VSM_PCAP_MAX_PARTS];
+	uint32_t hdr[4], caplen = 0;
 	long nsec;
 	uint64_t sec;
 	size_t need;
-	int ret;
+	int ret, n = 1;
 
-	if (!w || !rec || (!rec->data && rec->cap_len))
+	if (!w || !ts || nparts < 0 || nparts > VSM_PCAP_MAX_PARTS || (nparts && !parts))
 		return -EINVAL;
 	if (w->err)
 		return w->err;
-	caplen = rec->cap_len < w->snaplen ? rec->cap_len : w->snaplen;
-	sec = (uint64_t)rec->ts.tv_sec;
-	nsec = rec->ts.tv_nsec;
+	/* The pieces, cut at the snaplen. */
+	for (int i = 0; i < nparts && caplen < w->snaplen; i++) {
+		size_t len = parts[i].iov_len;
+
+		if (!len)
+			continue;
+		if (!parts[i].iov_base)
+			return -EINVAL;
+		if (len > w->snaplen - caplen)
+			len = w->snaplen - caplen;
+		iov[n].iov_base = parts[i].iov_base;
+		iov[n].iov_len = len;
+		caplen += (uint32_t)len;
+		n++;
+	}
+	sec = (uint64_t)ts->tv_sec;
+	nsec = ts->tv_nsec;
 	if (nsec < 0 || nsec >= 1000000000) {
 		sec += (uint64_t)(nsec / 1000000000);
 		nsec %= 1000000000;
@@ -919,22 +941,20 @@ int vsm_pcap_write(struct vsm_pcap_writer *w, const struct vsm_rec *rec)
 	hdr[0] = (uint32_t)sec;
 	hdr[1] = (uint32_t)(w->nsec ? nsec : nsec / 1000);
 	hdr[2] = caplen;
-	hdr[3] = rec->wire_len;
+	hdr[3] = wire_len < caplen ? caplen : wire_len;
 	need = PCAP_REC_HDR_LEN + caplen;
-	if (need > WRITE_BUF_SIZE - w->len) {
+	if (need > WRITE_BUF_SIZE - w->len || (need >= DIRECT_WRITE_MIN && w->len)) {
 		ret = flush_buf(w);
 		if (ret < 0)
 			return ret;
 	}
-	if (need > WRITE_BUF_SIZE) {
-		/* Bigger than the buffer: straight to the file, still as one whole record. */
-		struct iovec iov[2] = {
-			{ .iov_base = hdr, .iov_len = sizeof(hdr) },
-			{ .iov_base = (void *)rec->data, .iov_len = caplen },
-		};
+	if (need >= DIRECT_WRITE_MIN) {
+		/* Straight to the file, still as one whole record (a failure cuts it back). */
 		uint64_t done;
 
-		ret = write_all(w->fd, iov, 2, &done);
+		iov[0].iov_base = hdr;
+		iov[0].iov_len = sizeof(hdr);
+		ret = write_all(w->fd, iov, n, &done);
 		if (ret < 0)
 			return wfail(w, ret, done, 0, 0);
 		w->file_bytes += need;
@@ -943,9 +963,11 @@ int vsm_pcap_write(struct vsm_pcap_writer *w, const struct vsm_rec *rec)
 		return 0;
 	}
 	memcpy(w->buf + w->len, hdr, sizeof(hdr));
-	if (caplen)
-		memcpy(w->buf + w->len + sizeof(hdr), rec->data, caplen);
-	w->len += need;
+	w->len += sizeof(hdr);
+	for (int i = 1; i < n; i++) {
+		memcpy(w->buf + w->len, iov[i].iov_base, iov[i].iov_len);
+		w->len += iov[i].iov_len;
+	}
 	w->buf_nrec++;
 	if (w->flush_each) {
 		ret = flush_buf(w);
@@ -954,6 +976,17 @@ int vsm_pcap_write(struct vsm_pcap_writer *w, const struct vsm_rec *rec)
 	}
 	w->nrec++;
 	return 0;
+}
+
+int vsm_pcap_write(struct vsm_pcap_writer *w, const struct vsm_rec *rec)
+{
+	struct iovec part;
+
+	if (!w || !rec || (!rec->data && rec->cap_len))
+		return -EINVAL;
+	part.iov_base = (void *)rec->data;
+	part.iov_len = rec->cap_len;
+	return vsm_pcap_write_parts(w, &rec->ts, &part, rec->cap_len ? 1 : 0, rec->wire_len);
 }
 
 int vsm_pcap_flush(struct vsm_pcap_writer *writer)

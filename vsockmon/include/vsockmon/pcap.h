@@ -53,6 +53,14 @@ int vsm_pcap_create(const char *path, const struct vsm_pcap_writer_opts *opts,
  * so it stays a valid capture holding everything written before.
  */
 int vsm_pcap_write(struct vsm_pcap_writer *writer, const struct vsm_rec *rec);
+/*
+ * The same for a record given in pieces (e.g. headers and a payload that live apart), so the
+ * caller need not copy them together: at most VSM_PCAP_MAX_PARTS pieces, cap_len their total.
+ */
+#define VSM_PCAP_MAX_PARTS 4
+struct iovec;
+int vsm_pcap_write_parts(struct vsm_pcap_writer *writer, const struct timespec *ts, const struct iovec *parts,
+			 int nparts, uint32_t wire_len);
 int vsm_pcap_flush(struct vsm_pcap_writer *writer);
 /* Bytes in the file so far, buffered ones included. */
 uint64_t vsm_pcap_size(const struct vsm_pcap_writer *writer);
