@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need. clang and libclang-rt-14-dev (libFuzzer; only
+# recommended by clang, and recommends are not installed) build the fuzz targets the tests run.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
-          libncurses-dev scdoc tcpdump tshark iproute2 util-linux)
+          libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev)
 
 deps() {
 	local missing=() p
