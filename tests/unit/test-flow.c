@@ -93,6 +93,31 @@ static void test_handshake_and_credit(void **state)
 	vsm_flows_free(t);
 }
 
+/* A receiver shrinks its buffer while data is in flight: a full window, not an overrun. */
+static void test_buffer_shrink_is_not_an_overrun(void **state)
+{
+	struct vsm_flows *t;
+	struct vsm_credit_view v;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	feed(t, guest, host, VSM_OP_REQUEST, 0, 262144, 0, NULL);
+	feed(t, host, guest, VSM_OP_RESPONSE, 0, 65536, 0, NULL);
+	v = feed(t, guest, host, VSM_OP_RW, 40000, 262144, 0, NULL);
+	assert_int_equal(v.credit, 25536);
+	/* the host shrinks to 16 KiB before it hears of the 40000 bytes... */
+	feed(t, host, guest, VSM_OP_CREDIT_UPDATE, 0, 16384, 0, NULL);
+	/* ...while the guest, not yet told, sends 20000 more within the old 64 KiB */
+	v = feed(t, guest, host, VSM_OP_RW, 20000, 262144, 0, NULL);
+	assert_int_equal(v.credit, 16384 - 60000);
+	assert_false(v.exceeded);
+	assert_true(v.window_full);
+	/* past the old 64 KiB it is an overrun */
+	v = feed(t, guest, host, VSM_OP_RW, 6000, 262144, 0, NULL);
+	assert_true(v.exceeded);
+	assert_false(v.window_full);
+	vsm_flows_free(t);
+}
+
 static void test_midway_join_is_unknown(void **state)
 {
 	struct vsm_flows *t;
@@ -271,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_credit_math),
 		cmocka_unit_test(test_handshake_and_credit),
+		cmocka_unit_test(test_buffer_shrink_is_not_an_overrun),
 		cmocka_unit_test(test_midway_join_is_unknown),
 		cmocka_unit_test(test_wraparound_stream),
 		cmocka_unit_test(test_states),

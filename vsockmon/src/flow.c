@@ -266,6 +266,13 @@ static void apply_op(struct vsm_flow *f, int s, const struct vsm_virtio_hdr *h)
 	if (h->op != VSM_OP_RST) {
 		f->side[s].buf_alloc = h->buf_alloc;
 		f->side[s].fwd_cnt = h->fwd_cnt;
+		/*
+		 * A receiver that shrinks its buffer cannot take back what it already allowed: data sent
+		 * before the sender heard of the shrink is legitimate, so overruns are judged against the
+		 * furthest point ever allowed (compared by subtraction: wrap-safe).
+		 */
+		if (!f->side[s].advertised || (int32_t)(h->fwd_cnt + h->buf_alloc - f->side[s].horizon) > 0)
+			f->side[s].horizon = h->fwd_cnt + h->buf_alloc;
 		f->side[s].advertised = true;
 	}
 }
@@ -326,8 +333,8 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 			ret_view->in_flight = me->tx_cnt - other->fwd_cnt;
 			ret_view->credit = vsm_credit(other->buf_alloc, me->tx_cnt, other->fwd_cnt);
 			if (p->virtio.op == VSM_OP_RW && p->virtio.len) {
-				ret_view->window_full = ret_view->credit == 0;
-				ret_view->exceeded = ret_view->credit < 0;
+				ret_view->exceeded = (int32_t)(me->tx_cnt - other->horizon) > 0;
+				ret_view->window_full = ret_view->credit <= 0 && !ret_view->exceeded;
 			}
 		}
 	}

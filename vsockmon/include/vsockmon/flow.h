@@ -31,6 +31,7 @@ struct vsm_flow_side {
 	uint32_t tx_cnt;		/* RW payload bytes sent, mod 2^32 */
 	uint32_t buf_alloc, fwd_cnt;	/* the last values this side advertised */
 	bool advertised;		/* buf_alloc/fwd_cnt have been seen */
+	uint32_t horizon;		/* the furthest this side ever let its peer send: max of fwd_cnt + buf_alloc */
 	uint32_t shutdown;		/* VSM_SHUTDOWN_* this side announced */
 };
 
@@ -48,8 +49,9 @@ struct vsm_credit_view {
 	bool known;			/* false: joined midway or the peer has not advertised yet */
 	int64_t credit;			/* peer_buf_alloc - (tx_cnt - peer_fwd_cnt); may be < 0 */
 	uint32_t in_flight;		/* tx_cnt - peer_fwd_cnt */
-	bool window_full;		/* credit == 0 after an RW */
-	bool exceeded;			/* credit < 0: the sender overran its peer */
+	bool window_full;		/* no credit left after an RW */
+	bool exceeded;			/* the sender went past everything its peer ever allowed; a credit
+					   below 0 after the peer shrank its buffer is not that */
 	int side;			/* the sender's side in the flow, 0 or 1 */
 };
 
