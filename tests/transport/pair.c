@@ -15,18 +15,6 @@ static void die(const char *msg)
 	abort();
 }
 
-static void decode(const uint8_t *hdr, struct vsm_virtio_hdr *h)
-{
-	uint8_t frame[VSM_FRAME_HDR_LEN] = { 0 };
-	struct vsm_pkt pkt;
-
-	frame[VSM_OFF_MON_TRANSPORT] = VSM_MON_TRANSPORT_VIRTIO;
-	frame[VSM_OFF_MON_LEN] = VSM_VIRTIO_HDR_LEN;
-	memcpy(frame + VSM_MON_HDR_LEN, hdr, VSM_VIRTIO_HDR_LEN);
-	vsm_decode(frame, sizeof(frame), sizeof(frame), &pkt);
-	*h = pkt.virtio;
-}
-
 static int xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
 	struct pair_side *sd = ctx;
@@ -40,7 +28,7 @@ static int xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint32_t 
 		if (p->nlog == PAIR_MAX_FRAMES)
 			die("log full");
 		p->log[p->nlog].from = sd->i;
-		decode(hdr, &p->log[p->nlog].h);
+		vsm_decode_virtio_hdr(hdr, &p->log[p->nlog].h);
 		p->nlog++;
 	}
 	if (p->drop_to[!sd->i])
@@ -195,26 +183,14 @@ int pair_inject(struct pair *p, int i, const uint8_t *pkt, size_t len)
 	return vtr_input(p->e[i], pkt, len);
 }
 
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int k = 0; k < n; k++)
-		p[k] = (uint8_t)(v >> (8 * k));
-}
-
 size_t pair_build(uint8_t *buf, uint64_t src_cid, uint32_t src_port, uint64_t dst_cid, uint32_t dst_port,
 		  uint16_t type, uint16_t op, uint32_t flags, uint32_t buf_alloc, uint32_t fwd_cnt,
 		  const uint8_t *payload, uint32_t len)
 {
-	put_le(buf + 0, src_cid, 8);
-	put_le(buf + 8, dst_cid, 8);
-	put_le(buf + 16, src_port, 4);
-	put_le(buf + 20, dst_port, 4);
-	put_le(buf + 24, len, 4);
-	put_le(buf + 28, type, 2);
-	put_le(buf + 30, op, 2);
-	put_le(buf + 32, flags, 4);
-	put_le(buf + 36, buf_alloc, 4);
-	put_le(buf + 40, fwd_cnt, 4);
+	vsm_encode_virtio_hdr(&(struct vsm_virtio_hdr){
+		.src_cid = src_cid, .dst_cid = dst_cid, .src_port = src_port, .dst_port = dst_port,
+		.len = len, .type = type, .op = op, .flags = flags, .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt,
+	}, buf);
 	if (len)
 		memcpy(buf + VSM_VIRTIO_HDR_LEN, payload, len);
 	return VSM_VIRTIO_HDR_LEN + len;

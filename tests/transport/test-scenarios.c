@@ -1758,18 +1758,6 @@ static void tr_check(uint64_t key, uint64_t o, const uint8_t *buf, size_t n)
 	}
 }
 
-static void decode_virtio(const uint8_t *hdr, struct vsm_virtio_hdr *h)
-{
-	uint8_t frame[VSM_FRAME_HDR_LEN] = { 0 };
-	struct vsm_pkt pkt;
-
-	frame[VSM_OFF_MON_TRANSPORT] = VSM_MON_TRANSPORT_VIRTIO;
-	frame[VSM_OFF_MON_LEN] = VSM_VIRTIO_HDR_LEN;
-	memcpy(frame + VSM_MON_HDR_LEN, hdr, VSM_VIRTIO_HDR_LEN);
-	vsm_decode(frame, sizeof(frame), sizeof(frame), &pkt);
-	*h = pkt.virtio;
-}
-
 /* pair_step() for one packet, noting where each packet engine 0 receives falls in the log. */
 static bool tr_deliver(struct tr *t, int i)
 {
@@ -1790,7 +1778,7 @@ static bool tr_deliver(struct tr *t, int i)
 			assert_non_null(t->in);
 		}
 		t->in[t->nin].log_pos = t->p->nlog;
-		decode_virtio(pkt, &t->in[t->nin].h);
+		vsm_decode_virtio_hdr(pkt, &t->in[t->nin].h);
 		t->nin++;
 	}
 	vtr_input(t->p->e[i], pkt, len);

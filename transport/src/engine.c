@@ -109,24 +109,6 @@ static void now(const struct vtr_engine *e, struct timespec *ts)
 		clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
 /* ---- sockets and lookup ---- */
 
 static struct sock *sock_get(const struct vtr_engine *e, int id)
@@ -331,16 +313,12 @@ static int send_pkt(struct vtr_engine *e, struct sock *s, const struct pkt_info 
 	uint8_t hdr[HDR_LEN];
 	int ret;
 
-	put_le64(hdr + 0, e->cfg.cid);
-	put_le64(hdr + 8, pi->peer_cid);
-	put_le32(hdr + 16, pi->local_port);
-	put_le32(hdr + 20, pi->peer_port);
-	put_le32(hdr + 24, pi->len);
-	put_le16(hdr + 28, pi->type);
-	put_le16(hdr + 30, pi->op);
-	put_le32(hdr + 32, pi->flags);
-	put_le32(hdr + 36, s ? s->buf_alloc : 0);
-	put_le32(hdr + 40, s ? s->fwd_cnt : 0);
+	vsm_encode_virtio_hdr(&(struct vsm_virtio_hdr){
+		.src_cid = e->cfg.cid, .dst_cid = pi->peer_cid,
+		.src_port = pi->local_port, .dst_port = pi->peer_port,
+		.len = pi->len, .type = pi->type, .op = pi->op, .flags = pi->flags,
+		.buf_alloc = s ? s->buf_alloc : 0, .fwd_cnt = s ? s->fwd_cnt : 0,
+	}, hdr);
 	if (s) {
 		s->last_fwd_cnt = s->fwd_cnt;
 		/* Both measured from fwd_cnt, which never passes the horizon: wrap-safe. */
@@ -618,19 +596,6 @@ static void recv_closing(struct vtr_engine *e, struct sock *s, const struct vsm_
 	}
 }
 
-static void decode_hdr(const uint8_t *p, struct vsm_virtio_hdr *h)
-{
-	struct vsm_pkt pkt;
-	uint8_t frame[VSM_FRAME_HDR_LEN] = { 0 };
-
-	/* Reuse the library's decoder: a monitor header stub in front makes it a vsockmon frame. */
-	frame[VSM_OFF_MON_TRANSPORT] = VSM_MON_TRANSPORT_VIRTIO;
-	frame[VSM_OFF_MON_LEN] = VSM_VIRTIO_HDR_LEN;
-	memcpy(frame + VSM_MON_HDR_LEN, p, HDR_LEN);
-	vsm_decode(frame, sizeof(frame), sizeof(frame), &pkt);
-	*h = pkt.virtio;
-}
-
 int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 {
 	struct vsm_virtio_hdr h;
@@ -641,7 +606,7 @@ int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 		e->stats.malformed++;
 		return -EINVAL;
 	}
-	decode_hdr(pkt, &h);
+	vsm_decode_virtio_hdr(pkt, &h);
 	/* The tap point for everything received: before any check, as Linux taps on receive. */
 	if (vtr_tap_active(e->tap)) {
 		struct timespec ts;

@@ -14,6 +14,7 @@
 
 #include <linux/if_packet.h>
 
+#include <vsockmon/decode.h>
 #include <vsockmon/pcap.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/wire.h>
@@ -451,25 +452,7 @@ static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 	s->st.bytes += rec->wire_len;
 }
 
-/* The af_vsockmon op for a virtio op, as virtio_transport_build_skb() maps it. */
-static uint16_t mon_op(uint16_t op)
-{
-	switch (op) {
-	case VSM_OP_REQUEST:
-	case VSM_OP_RESPONSE:
-		return VSM_MON_OP_CONNECT;
-	case VSM_OP_RST:
-	case VSM_OP_SHUTDOWN:
-		return VSM_MON_OP_DISCONNECT;
-	case VSM_OP_RW:
-		return VSM_MON_OP_PAYLOAD;
-	case VSM_OP_CREDIT_UPDATE:
-	case VSM_OP_CREDIT_REQUEST:
-		return VSM_MON_OP_CONTROL;
-	default:
-		return VSM_MON_OP_UNKNOWN;
-	}
-}
+
 
 static void put_le16(uint8_t *p, uint16_t v)
 {
@@ -529,7 +512,7 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 	 * byte order, so they are copied as they are: "pkt->hdr is little-endian so no need to byteswap".
 	 */
 	memcpy(mon, hdr, 24);
-	put_le16(mon + VSM_OFF_MON_OP, mon_op((uint16_t)(hdr[30] | hdr[31] << 8)));
+	put_le16(mon + VSM_OFF_MON_OP, vsm_mon_op_for((uint16_t)(hdr[30] | hdr[31] << 8)));
 	put_le16(mon + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
 	put_le16(mon + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
 	mon[VSM_OFF_MON_RESERVED] = 0;

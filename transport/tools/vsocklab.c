@@ -21,6 +21,8 @@
 #include <vtr/tap.h>
 #include <vtr/vtr.h>
 
+#include "cli.h"
+
 #define PROG			"vsocklab"
 #define EXIT_CHECKS		1	/* a workload or lab check failed */
 #define EXIT_USAGE		2	/* bad options, or the lab could not be set up */
@@ -262,18 +264,6 @@ struct lab {
 };
 
 /* ---- small helpers ---- */
-
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help' for more information.\n", PROG);
-	exit(EXIT_USAGE);
-}
 
 static int64_t clock_ns(clockid_t id)
 {
@@ -1967,7 +1957,7 @@ static uint64_t count_arg(const char *opt, const char *arg, uint64_t min, uint64
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
-		usage_error("invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64, opt, arg,
+		cli_die_usage(PROG, "invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64, opt, arg,
 			    min, max);
 	return v;
 }
@@ -2012,7 +2002,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			errno = 0;
 			v = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !isfinite(v) || v <= 0 || v > 1e6)
-				usage_error("invalid --duration argument '%s': expected a positive number of seconds", optarg);
+				cli_die_usage(PROG, "invalid --duration argument '%s': expected a positive number of seconds", optarg);
 			o->duration_ns = (int64_t)(v * NS_PER_SEC);
 			if (!o->duration_ns)
 				o->duration_ns = 1;
@@ -2020,14 +2010,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		case 'w':
 			if (o->pcap)
-				usage_error("--pcap given twice");
+				cli_die_usage(PROG, "--pcap given twice");
 			o->pcap = optarg;
 			break;
 		case 'i':
 			if (o->iface)
-				usage_error("--tap given twice: one interface is enough (capture it with several tools)");
+				cli_die_usage(PROG, "--tap given twice: one interface is enough (capture it with several tools)");
 			if (!*optarg || strlen(optarg) >= 16 || strchr(optarg, '/') || strpbrk(optarg, " \t\n"))
-				usage_error("invalid interface name '%s'", optarg);
+				cli_die_usage(PROG, "invalid interface name '%s'", optarg);
 			o->iface = optarg;
 			break;
 		case OPT_TAP_ALL:
@@ -2039,7 +2029,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 			else if (!strcmp(optarg, "real"))
 				o->virtual_clock = false;
 			else
-				usage_error("invalid --clock argument '%s': expected real or virtual", optarg);
+				cli_die_usage(PROG, "invalid --clock argument '%s': expected real or virtual", optarg);
 			break;
 		case OPT_SEED:
 			o->seed = count_arg("--seed", optarg, 0, UINT64_MAX);
@@ -2065,11 +2055,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_die_usage(PROG, "unexpected argument '%s'", argv[optind]);
 	if (o->pace < 0)
 		o->pace = o->iface ? DEFAULT_PACE : 0;
 	if (o->tap_all && !o->pcap && !o->iface)
-		usage_error("--tap-all needs --pcap or --tap");
+		cli_die_usage(PROG, "--tap-all needs --pcap or --tap");
 }
 
 int main(int argc, char **argv)

@@ -10,8 +10,7 @@
 
 #include "le.h"
 
-/* The af_vsockmon op the kernel's tap writes for each virtio op (virtio_transport_build_skb). */
-static uint16_t expected_mon_op(uint16_t op)
+uint16_t vsm_mon_op_for(uint16_t op)
 {
 	switch (op) {
 	case VSM_OP_REQUEST:
@@ -41,8 +40,10 @@ static void decode_mon(const uint8_t *m, struct vsm_pkt *p)
 	p->tp_len = vsm_le16(m + VSM_OFF_MON_LEN);
 }
 
-static void decode_virtio(const uint8_t *v, struct vsm_virtio_hdr *h)
+void vsm_decode_virtio_hdr(const uint8_t *v, struct vsm_virtio_hdr *h)
 {
+	/* Padding too, so that decoded headers compare with memcmp(). */
+	memset(h, 0, sizeof(*h));
 	h->src_cid = vsm_le64(v + 0);
 	h->dst_cid = vsm_le64(v + 8);
 	h->src_port = vsm_le32(v + 16);
@@ -55,6 +56,26 @@ static void decode_virtio(const uint8_t *v, struct vsm_virtio_hdr *h)
 	h->fwd_cnt = vsm_le32(v + 40);
 }
 
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *h, uint8_t *p)
+{
+	put_le(p + 0, h->src_cid, 8);
+	put_le(p + 8, h->dst_cid, 8);
+	put_le(p + 16, h->src_port, 4);
+	put_le(p + 20, h->dst_port, 4);
+	put_le(p + 24, h->len, 4);
+	put_le(p + 28, h->type, 2);
+	put_le(p + 30, h->op, 2);
+	put_le(p + 32, h->flags, 4);
+	put_le(p + 36, h->buf_alloc, 4);
+	put_le(p + 40, h->fwd_cnt, 4);
+}
+
 /* Checks of the virtio header against the spec (5.10.6) and against the vsockmon header. */
 static uint32_t virtio_problems(const struct vsm_pkt *p)
 {
@@ -63,7 +84,7 @@ static uint32_t virtio_problems(const struct vsm_pkt *p)
 
 	if (h->op == VSM_OP_INVALID || h->op > VSM_OP_MAX)
 		prob |= VSM_PROB_UNKNOWN_OP;
-	else if (p->mon_op != expected_mon_op(h->op))
+	else if (p->mon_op != vsm_mon_op_for(h->op))
 		prob |= VSM_PROB_OP_MISMATCH;
 	if (h->type != VSM_TYPE_STREAM && h->type != VSM_TYPE_SEQPACKET)
 		prob |= VSM_PROB_UNKNOWN_TYPE;
@@ -137,7 +158,7 @@ int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct
 		return 0;
 	}
 	p->has_virtio = true;
-	decode_virtio(frame + VSM_OFF_VIRTIO, &p->virtio);
+	vsm_decode_virtio_hdr(frame + VSM_OFF_VIRTIO, &p->virtio);
 	p->problems |= virtio_problems(p);
 	return 0;
 }

@@ -62,6 +62,13 @@ static inline bool vsm_pkt_has_mon_field(const struct vsm_pkt *pkt, uint32_t off
 	return pkt->mon_caplen >= off + size;
 }
 
+/* Decodes a bare 44-byte little-endian virtio-vsock header (as on a virtqueue or a wire). */
+void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *ret_hdr);
+/* Encodes one into 44 bytes, little-endian (virtio spec 5.10.6). */
+void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *hdr, uint8_t *ret_bytes);
+/* The af_vsockmon op Linux's tap writes for a virtio op (virtio_transport_build_skb()). */
+uint16_t vsm_mon_op_for(uint16_t virtio_op);
+
 /* Payload length the packet really carries: the virtio len when present, else the frame's. */
 uint32_t vsm_pkt_payload_len(const struct vsm_pkt *pkt);
 
