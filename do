@@ -9,8 +9,11 @@ cd "$(dirname "$0")"
 
 # Debian packages the build, the tests and the demo need. clang and libclang-rt-14-dev (libFuzzer; only
 # recommended by clang, and recommends are not installed) build the fuzz targets the tests run.
+# The real-guest tests (tests/vm) boot the cloud kernel under qemu-system-x86 from an initramfs made of
+# busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
-          libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev)
+          libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
+          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod)
 
 deps() {
 	local missing=() p

@@ -312,13 +312,16 @@ static bool iface_has_readers(int ifindex, ino_t own_inode)
 	if (!f)
 		return true;	/* cannot tell: keep sending */
 	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned long long sk;
 		unsigned refcnt, type, proto, running, rmem, user;
 		int iface;
 		unsigned long inode;
 
-		if (sscanf(line, "%llx %u %u %x %d %u %u %u %lu", &sk, &refcnt, &type, &proto, &iface, &running,
-			   &rmem, &user, &inode) != 9)
+		/*
+		 * The first column is the socket's address, which the kernel may print hashed or as
+		 * "(____ptrval____)" (kptr_restrict, or before its random pool is ready): skip it unread.
+		 */
+		if (sscanf(line, "%*s %u %u %x %d %u %u %u %lu", &refcnt, &type, &proto, &iface, &running,
+			   &rmem, &user, &inode) != 8)
 			continue;	/* the heading */
 		if (proto && (iface == 0 || iface == ifindex) && (ino_t)inode != own_inode)
 			found = true;
