@@ -304,6 +304,7 @@ static int fetch_avail(struct vtr_vring *vq, uint16_t *ret_pending)
 {
 	uint16_t pending;
 
+	*ret_pending = 0;
 	vq->avail_idx = load16(&vq->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
 	vq->stats.avail_idx = vq->avail_idx;
 	pending = (uint16_t)(vq->avail_idx - vq->last_avail_idx);
