@@ -70,8 +70,7 @@ struct flow {			/* bytes the engine sent on one port pair: an honest peer's fwd_
 
 struct harness {
 	struct vtr_engine *e;
-	const uint8_t *in;	/* the fuzz input left */
-	size_t left;
+	struct fuzz_input in;	/* the fuzz input left */
 	struct timespec now;
 	bool wire_full;
 	bool in_input;		/* inside vtr_input(): */
@@ -97,39 +96,12 @@ static void trace_pkt(const struct harness *h, const char *dir, const uint8_t *p
 		len);
 }
 
-static void check_(bool ok, const char *what, int line)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz-engine.c:%d: invariant broken: %s\n", line, what);
-		abort();
-	}
-}
 
-#define check(cond) check_((cond), #cond, __LINE__)
 
 /* ---- reading the input ---- */
 
-static uint8_t get8(struct harness *h)
-{
-	if (!h->left)
-		return 0;
-	h->left--;
-	return *h->in++;
-}
 
-static uint16_t get16(struct harness *h)
-{
-	uint16_t lo = get8(h);
 
-	return (uint16_t)(lo | get8(h) << 8);
-}
-
-static uint32_t get32(struct harness *h)
-{
-	uint32_t lo = get16(h);
-
-	return lo | (uint32_t)get16(h) << 16;
-}
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -278,12 +250,12 @@ static void peer_packet(struct harness *h)
 	static const uint32_t peer_ports[4] = { 5000, 6000, 6001, 6002 };
 	static const uint32_t local_ports[4] = { 1234, 1236, EPHEMERAL, EPHEMERAL + 1 };
 	uint8_t pkt[VSM_VIRTIO_HDR_LEN + MAX_PAYLOAD];
-	uint8_t sel = get8(h), sel2 = get8(h);
-	uint16_t op = get8(h) % 10, type;
-	uint64_t src_cid = sel & 1 ? get8(h) : PEER_CID;
-	uint64_t dst_cid = sel & 2 ? 3u + get8(h) : ENGINE_CID;
-	uint32_t src_port = sel2 & 1 ? get32(h) : peer_ports[sel >> 2 & 3];
-	uint32_t dst_port = sel2 & 2 ? get32(h) : local_ports[sel >> 4 & 3];
+	uint8_t sel = fuzz_get8(&h->in), sel2 = fuzz_get8(&h->in);
+	uint16_t op = fuzz_get8(&h->in) % 10, type;
+	uint64_t src_cid = sel & 1 ? fuzz_get8(&h->in) : PEER_CID;
+	uint64_t dst_cid = sel & 2 ? 3u + fuzz_get8(&h->in) : ENGINE_CID;
+	uint32_t src_port = sel2 & 1 ? fuzz_get32(&h->in) : peer_ports[sel >> 2 & 3];
+	uint32_t dst_port = sel2 & 2 ? fuzz_get32(&h->in) : local_ports[sel >> 4 & 3];
 	uint32_t flags, buf_alloc, fwd_cnt, len;
 	struct flow *f;
 
@@ -292,14 +264,14 @@ static void peer_packet(struct harness *h)
 		type = VSM_TYPE_SEQPACKET;
 		break;
 	case 3:
-		type = get8(h);
+		type = fuzz_get8(&h->in);
 		break;
 	default:
 		type = VSM_TYPE_STREAM;
 		break;
 	}
 	if (sel2 & 4)
-		flags = get8(h);
+		flags = fuzz_get8(&h->in);
 	else if (op == VSM_OP_SHUTDOWN)
 		flags = VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND;
 	else if (op == VSM_OP_RW && type == VSM_TYPE_SEQPACKET)
@@ -317,12 +289,12 @@ static void peer_packet(struct harness *h)
 		buf_alloc = 0;
 		break;
 	default:
-		buf_alloc = get32(h);
+		buf_alloc = fuzz_get32(&h->in);
 		break;
 	}
 	f = flow_get(h, dst_port, src_port, false);
-	fwd_cnt = sel2 & 32 ? get32(h) : f ? f->sent : 0;
-	len = op == VSM_OP_RW ? get16(h) % MAX_PAYLOAD : (sel2 & 64 ? get8(h) : 0);
+	fwd_cnt = sel2 & 32 ? fuzz_get32(&h->in) : f ? f->sent : 0;
+	len = op == VSM_OP_RW ? fuzz_get16(&h->in) % MAX_PAYLOAD : (sel2 & 64 ? fuzz_get8(&h->in) : 0);
 	memset(pkt, 0, sizeof(pkt));
 	wr64(pkt + 0, src_cid);
 	wr64(pkt + 8, dst_cid);
@@ -335,9 +307,9 @@ static void peer_packet(struct harness *h)
 	wr32(pkt + 36, buf_alloc);
 	wr32(pkt + 40, fwd_cnt);
 	for (uint32_t i = 0; i < len; i++)
-		pkt[VSM_VIRTIO_HDR_LEN + i] = sel2 & 64 ? get8(h) : (uint8_t)(i * 13 + len);
+		pkt[VSM_VIRTIO_HDR_LEN + i] = sel2 & 64 ? fuzz_get8(&h->in) : (uint8_t)(i * 13 + len);
 	if (sel2 & 128)
-		wr32(pkt + 24, get32(h));	/* a header that lies about its length */
+		wr32(pkt + 24, fuzz_get32(&h->in));	/* a header that lies about its length */
 	h->in_input = true;
 	h->input_op = op;
 	trace_pkt(h, "in ", pkt, VSM_VIRTIO_HDR_LEN + len);
@@ -348,11 +320,11 @@ static void peer_packet(struct harness *h)
 static void raw_packet(struct harness *h)
 {
 	uint8_t pkt[200];
-	size_t n = get16(h) % sizeof(pkt);
+	size_t n = fuzz_get16(&h->in) % sizeof(pkt);
 	int ret;
 
 	for (size_t i = 0; i < n; i++)
-		pkt[i] = get8(h);
+		pkt[i] = fuzz_get8(&h->in);
 	h->in_input = true;
 	h->input_op = n >= VSM_VIRTIO_HDR_LEN ? rd16(pkt + 30) : 0;
 	trace_pkt(h, "raw", pkt, n);
@@ -365,8 +337,8 @@ static void user_call(struct harness *h)
 {
 	static const uint32_t sizes[5] = { 64, 128, 4096, 65536, 65537 };
 	uint8_t buf[USER_BUF];
-	uint8_t f = get8(h) % 14;
-	int sk = get8(h) % (MAX_SOCKETS + 2), ret;
+	uint8_t f = fuzz_get8(&h->in) % 14;
+	int sk = fuzz_get8(&h->in) % (MAX_SOCKETS + 2), ret;
 	uint32_t n, size;
 	int64_t room;
 	unsigned flags;
@@ -375,8 +347,8 @@ static void user_call(struct harness *h)
 		fprintf(stderr, "user call %u on socket %d\n", f, sk);
 	switch (f) {
 	case 0:		/* send */
-		n = get16(h) % USER_BUF;
-		flags = get8(h) & VTR_MSG_EOR;
+		n = fuzz_get16(&h->in) % USER_BUF;
+		flags = fuzz_get8(&h->in) & VTR_MSG_EOR;
 		for (uint32_t i = 0; i < n; i++)
 			buf[i] = (uint8_t)(i * 7);
 		room = send_room(h, sk);
@@ -386,14 +358,14 @@ static void user_call(struct harness *h)
 		break;
 	case 1:		/* recv, maybe peeking */
 	case 2:
-		n = get16(h) % USER_BUF;
-		flags = get8(h) & VTR_MSG_PEEK;
+		n = fuzz_get16(&h->in) % USER_BUF;
+		flags = fuzz_get8(&h->in) & VTR_MSG_PEEK;
 		ret = (int)vtr_recv(h->e, sk, buf, n, flags, &flags);
 		check(ret <= (int)n);
 		check(!(flags & ~(VTR_MSG_EOR | VTR_MSG_TRUNC)));
 		break;
 	case 3:
-		vtr_shutdown(h->e, sk, get8(h) % 5);
+		vtr_shutdown(h->e, sk, fuzz_get8(&h->in) % 5);
 		break;
 	case 4:
 		vtr_close(h->e, sk);
@@ -402,8 +374,8 @@ static void user_call(struct harness *h)
 		vtr_reset(h->e, sk);
 		break;
 	case 6:
-		n = get8(h) % 6;
-		size = n < 5 ? sizes[n] : get32(h);
+		n = fuzz_get8(&h->in) % 6;
+		size = n < 5 ? sizes[n] : fuzz_get32(&h->in);
 		ret = vtr_set_buffer_size(h->e, sk, size);
 		check(ret < 0 || (size >= 128 && size <= MAX_BUF));
 		break;
@@ -416,10 +388,10 @@ static void user_call(struct harness *h)
 		break;
 	case 9: {	/* connect */
 		static const uint32_t ports[3] = { 5000, 5001, 6000 };
-		uint8_t p = get8(h) % 4, t = get8(h) % 3, l = get8(h) % 3;
-		uint32_t port = p < 3 ? ports[p] : get32(h);
-		uint32_t local = l == 0 ? 0 : l == 1 ? EPHEMERAL : get16(h);
-		uint64_t cid = get8(h) & 1 ? PEER_CID : get32(h);
+		uint8_t p = fuzz_get8(&h->in) % 4, t = fuzz_get8(&h->in) % 3, l = fuzz_get8(&h->in) % 3;
+		uint32_t port = p < 3 ? ports[p] : fuzz_get32(&h->in);
+		uint32_t local = l == 0 ? 0 : l == 1 ? EPHEMERAL : fuzz_get16(&h->in);
+		uint64_t cid = fuzz_get8(&h->in) & 1 ? PEER_CID : fuzz_get32(&h->in);
 
 		ret = vtr_connect(h->e, cid, port, 1 + t, local);
 		check(ret < MAX_SOCKETS);
@@ -427,9 +399,9 @@ static void user_call(struct harness *h)
 	}
 	case 10: {	/* listen */
 		static const uint32_t ports[3] = { 1234, 1236, 7000 };
-		uint8_t p = get8(h) % 4, t = get8(h) % 3;
-		uint32_t port = p < 3 ? ports[p] : get32(h);
-		unsigned backlog = get8(h) % 4;
+		uint8_t p = fuzz_get8(&h->in) % 4, t = fuzz_get8(&h->in) % 3;
+		uint32_t port = p < 3 ? ports[p] : fuzz_get32(&h->in);
+		unsigned backlog = fuzz_get8(&h->in) % 4;
 
 		ret = vtr_listen(h->e, port, 1 + t, backlog);
 		check(ret < MAX_SOCKETS);
@@ -467,15 +439,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const struct vtr_ops ops = { .xmit = xmit, .now = clock_now };
 	/* A fresh engine per input: nothing carries over from one input to the next. */
-	struct harness h = { .in = data, .left = size, .now = { .tv_sec = 1000 }, .trace = getenv("FUZZ_TRACE") != NULL };
+	struct harness h = { .in = { data, size }, .now = { .tv_sec = 1000 }, .trace = getenv("FUZZ_TRACE") != NULL };
 
 	check(vtr_engine_new(&cfg, &ops, &h, &h.e) == 0);
 	check(vtr_listen(h.e, 1234, VTR_STREAM, 2) >= 0);
 	check(vtr_listen(h.e, 1236, VTR_SEQPACKET, 2) >= 0);
 	check(vtr_connect(h.e, PEER_CID, 5000, VTR_STREAM, 0) >= 0);
 	check_invariants(&h);
-	while (h.left) {
-		uint8_t c = get8(&h) % 16;
+	while (h.in.left) {
+		uint8_t c = fuzz_get8(&h.in) % 16;
 
 		if (c < 8) {
 			peer_packet(&h);
@@ -484,7 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (c < 13) {
 			user_call(&h);
 		} else if (c == 13) {
-			advance(&h, get8(&h) * 4u);
+			advance(&h, fuzz_get8(&h.in) * 4u);
 		} else if (c == 14) {
 			h.wire_full = !h.wire_full;
 			if (!h.wire_full)

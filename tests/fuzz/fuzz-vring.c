@@ -58,8 +58,7 @@ struct memory {
 };
 
 struct harness {
-	const uint8_t *in;
-	size_t left;
+	struct fuzz_input in;	/* the fuzz input left */
 	const struct memory *m;
 	struct vtr_mem vm;
 	struct vtr_vring vq;
@@ -70,54 +69,13 @@ struct harness {
 	bool trace;
 };
 
-static void check_(bool ok, const char *what, int line)
-{
-	if (!ok) {
-		fprintf(stderr, "fuzz-vring.c:%d: invariant broken: %s\n", line, what);
-		abort();
-	}
-}
 
-#define check(cond) check_((cond), #cond, __LINE__)
 
-static uint8_t get8(struct harness *h)
-{
-	if (!h->left)
-		return 0;
-	h->left--;
-	return *h->in++;
-}
 
-static uint16_t get16(struct harness *h)
-{
-	uint16_t lo = get8(h);
 
-	return (uint16_t)(lo | get8(h) << 8);
-}
 
-static uint32_t get32(struct harness *h)
-{
-	uint32_t lo = get16(h);
-
-	return lo | (uint32_t)get16(h) << 16;
-}
-
-static uint64_t get64(struct harness *h)
-{
-	uint64_t lo = get32(h);
-
-	return lo | (uint64_t)get32(h) << 32;
-}
 
 /* Copies up to len input bytes to dst (the rest stays zero). */
-static void get_bytes(struct harness *h, uint8_t *dst, size_t len)
-{
-	size_t k = len < h->left ? len : h->left;
-
-	memcpy(dst, h->in, k);
-	h->in += k;
-	h->left -= k;
-}
 
 /* Three pages between guards, mapped once for all inputs. */
 static const struct memory *memory(void)
@@ -204,17 +162,17 @@ static void do_pop(struct harness *h, unsigned cap)
 	check(out == c.out_len && in == c.in_len);
 	check(out + in <= (uint64_t)1 << 32);
 	/* The copy helpers at an offset the input picks. */
-	check(vtr_chain_read(&c, get8(h), buf, sizeof(buf)) <= sizeof(buf));
-	check(vtr_chain_write(&c, get8(h), buf, sizeof(buf)) <= sizeof(buf));
+	check(vtr_chain_read(&c, fuzz_get8(&h->in), buf, sizeof(buf)) <= sizeof(buf));
+	check(vtr_chain_write(&c, fuzz_get8(&h->in), buf, sizeof(buf)) <= sizeof(buf));
 	check(vtr_chain_read(&c, c.out_len, buf, 1) == 0);
 	h->last_head = c.head;
 }
 
 static void do_push(struct harness *h)
 {
-	uint8_t sel = get8(h);
+	uint8_t sel = fuzz_get8(&h->in);
 	uint16_t id = sel & 1 ? h->last_head : (uint16_t)(sel % 70);
-	uint32_t len = get32(h);
+	uint32_t len = fuzz_get32(&h->in);
 	struct vtr_vring_stats st;
 	int ret;
 
@@ -234,7 +192,7 @@ static void do_push(struct harness *h)
 
 static void do_translate(struct harness *h, bool uva)
 {
-	uint64_t addr = get64(h), len = get32(h);
+	uint64_t addr = fuzz_get64(&h->in), len = fuzz_get32(&h->in);
 	void *p;
 	int ret = uva ? vtr_mem_uva(&h->vm, addr, len, &p) : vtr_mem_gpa(&h->vm, addr, len, &p);
 
@@ -257,8 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vtr_vring_stats st;
 
 	memset(&h, 0, sizeof(h));
-	h.in = data;
-	h.left = size;
+	h.in = (struct fuzz_input){ data, size };
 	h.m = m;
 	h.trace = getenv("FUZZ_TRACE") != NULL;
 	for (int i = 0; i < NREG; i++) {
@@ -268,13 +225,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(vtr_mem_add(&h.vm, &r) == 0);
 	}
 
-	num = 1u << (get8(&h) % 7);
-	feat = get8(&h);
-	base = get16(&h);
-	used = get16(&h);
-	get_bytes(&h, m->host[0], vtr_vring_desc_bytes(num));
-	get_bytes(&h, m->host[0] + m->page / 2, vtr_vring_avail_bytes(num));
-	get_bytes(&h, m->host[1] + m->page / 2, 256);
+	num = 1u << (fuzz_get8(&h.in) % 7);
+	feat = fuzz_get8(&h.in);
+	base = fuzz_get16(&h.in);
+	used = fuzz_get16(&h.in);
+	fuzz_get_bytes(&h.in, m->host[0], vtr_vring_desc_bytes(num));
+	fuzz_get_bytes(&h.in, m->host[0] + m->page / 2, vtr_vring_avail_bytes(num));
+	fuzz_get_bytes(&h.in, m->host[1] + m->page / 2, 256);
 	memcpy(m->host[1] + 2, &used, 2);	/* little-endian hosts only, as the project */
 
 	vtr_vring_init(&h.vq);
@@ -294,15 +251,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 ring[0], ring[1], ring[2]) == 0);
 	vtr_vring_set_base(&h.vq, base);
 
-	while (h.left) {
-		uint8_t c = get8(&h);
+	while (h.in.left) {
+		uint8_t c = fuzz_get8(&h.in);
 
 		switch (c % 10) {
 		case 0: case 1: case 2:
 			do_pop(&h, NSEG);
 			break;
 		case 3:
-			do_pop(&h, get8(&h) % 4);
+			do_pop(&h, fuzz_get8(&h.in) % 4);
 			break;
 		case 4:
 			do_push(&h);
@@ -315,11 +272,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 6:
-			vtr_vring_enable_notify(&h.vq, get8(&h) & 1);
+			vtr_vring_enable_notify(&h.vq, fuzz_get8(&h.in) & 1);
 			break;
 		case 7: {
-			uint16_t at = (uint16_t)(get16(&h) % (3 * m->page));
-			uint8_t v = get8(&h);
+			uint16_t at = (uint16_t)(fuzz_get16(&h.in) % (3 * m->page));
+			uint8_t v = fuzz_get8(&h.in);
 
 			m->host[at / m->page][at % m->page] = v;
 			break;
