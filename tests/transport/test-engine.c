@@ -580,6 +580,136 @@ static void test_every_op_when_established(void **state)
 	}
 }
 
+/* Each op (0 to 9) from the peer to a socket in the state set up by setup(), and what must answer it. */
+struct op_case {
+	uint16_t op;
+	uint32_t flags;
+	uint16_t answer;	/* the op sent in answer, 0 for none */
+	int state;		/* the socket's state afterwards */
+	int error;		/* its pending error afterwards */
+};
+
+/* A connect the host never answers: the client (engine 0) waits for RESPONSE. */
+static int setup_connecting(struct pair *p)
+{
+	int c;
+
+	p->drop_to[1] = true;
+	c = vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0);
+	pair_run(p);
+	return c;
+}
+
+/* An established connection the client (engine 0) has closed: it waits for the host's RST. */
+static int setup_closing(struct pair *p)
+{
+	int c, s;
+
+	pair_connect(p, 1234, VTR_STREAM, &c, &s);
+	p->drop_to[1] = true;
+	assert_int_equal(vtr_close(p->e[0], c), 0);
+	pair_run(p);
+	return c;
+}
+
+/* Injects each case's op into engine 0, from the host's end of the socket setup() made. */
+static void check_ops(int (*setup)(struct pair *), const struct op_case *cases, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct pair *p = new_pair();
+		int c = setup(p);
+		struct vtr_sock_info info;
+		uint8_t pkt[64];
+		size_t len, start;
+
+		assert_int_equal(vtr_sock_info(p->e[0], c, &info), 0);
+		start = p->nlog;
+		len = pair_build(pkt, 2, 1234, 3, info.local_port, VSM_TYPE_STREAM, cases[k].op, cases[k].flags,
+				 262144, 0, (const uint8_t *)"abcd", cases[k].op == VSM_OP_RW ? 4 : 0);
+		pair_inject(p, 0, pkt, len);
+		if (cases[k].answer) {
+			assert_int_equal(p->nlog, start + 1);
+			assert_int_equal(p->log[start].h.op, cases[k].answer);
+			assert_int_equal(p->log[start].h.dst_port, 1234);
+		} else {
+			assert_int_equal(p->nlog, start);
+		}
+		/* A socket closed by the user is gone once its connection ends. */
+		if (vtr_sock_info(p->e[0], c, &info) == 0) {
+			assert_int_equal(info.state, cases[k].state);
+			if (cases[k].state != VTR_STATE_CLOSING)
+				assert_int_equal(vtr_sock_error(p->e[0], c), cases[k].error);
+		} else {
+			assert_int_equal(cases[k].state, VTR_STATE_FREE);
+		}
+		free_pair(p);
+	}
+}
+
+static void test_every_op_when_connecting(void **state)
+{
+	/* Linux's virtio_transport_recv_connecting(): RESPONSE completes, INVALID is ignored, RST refuses,
+	 * anything else is a protocol error answered by RST. */
+	static const struct op_case cases[] = {
+		{ VSM_OP_INVALID, 0, 0, VTR_STATE_CONNECTING, 0 },
+		{ VSM_OP_REQUEST, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ VSM_OP_RESPONSE, 0, 0, VTR_STATE_ESTABLISHED, 0 },
+		{ VSM_OP_RST, 0, 0, VTR_STATE_CLOSED, -ECONNRESET },
+		{ VSM_OP_SHUTDOWN, VSM_SHUTDOWN_SEND, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ VSM_OP_RW, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ VSM_OP_CREDIT_UPDATE, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ VSM_OP_CREDIT_REQUEST, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ 8, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+		{ 9, 0, VSM_OP_RST, VTR_STATE_CLOSED, -EPROTO },
+	};
+
+	check_ops(setup_connecting, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_every_op_when_closing(void **state)
+{
+	/* After close(): the peer's RST ends it; its SHUTDOWN and data are taken (so its credit moves) without
+	 * an answer; a CREDIT_REQUEST is still answered; nothing else draws a packet. */
+	static const struct op_case cases[] = {
+		{ VSM_OP_INVALID, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_REQUEST, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_RESPONSE, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_RST, 0, 0, VTR_STATE_FREE, 0 },
+		{ VSM_OP_SHUTDOWN, VSM_SHUTDOWN_SEND, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_RW, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_CREDIT_UPDATE, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ VSM_OP_CREDIT_REQUEST, 0, VSM_OP_CREDIT_UPDATE, VTR_STATE_CLOSING, 0 },
+		{ 8, 0, 0, VTR_STATE_CLOSING, 0 },
+		{ 9, 0, 0, VTR_STATE_CLOSING, 0 },
+	};
+
+	check_ops(setup_closing, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_every_op_without_socket(void **state)
+{
+	struct pair *p = new_pair();
+	uint8_t pkt[64];
+
+	/* No socket at all on the port: every packet but an RST draws an RST (virtio_transport_reset_no_sock()). */
+	for (uint16_t op = 0; op <= 9; op++) {
+		size_t start = p->nlog, n;
+
+		n = pair_build(pkt, 3, 5555, 2, 4444, VSM_TYPE_SEQPACKET, op, 0, 4096, 0, NULL, 0);
+		pair_inject(p, 1, pkt, n);
+		if (op == VSM_OP_RST) {
+			assert_int_equal(p->nlog, start);
+			continue;
+		}
+		assert_int_equal(p->nlog, start + 1);
+		assert_int_equal(p->log[start].h.op, VSM_OP_RST);
+		assert_int_equal(p->log[start].h.type, VSM_TYPE_SEQPACKET);
+		assert_int_equal(p->log[start].h.dst_port, 5555);
+		assert_int_equal(p->log[start].h.src_port, 4444);
+	}
+	free_pair(p);
+}
+
 static void test_unknown_type_and_malformed(void **state)
 {
 	struct pair *p = new_pair();
@@ -763,6 +893,9 @@ int main(void)
 		cmocka_unit_test(test_data_beyond_credit_is_reset),
 		cmocka_unit_test(test_every_op_on_a_listener),
 		cmocka_unit_test(test_every_op_when_established),
+		cmocka_unit_test(test_every_op_when_connecting),
+		cmocka_unit_test(test_every_op_when_closing),
+		cmocka_unit_test(test_every_op_without_socket),
 		cmocka_unit_test(test_unknown_type_and_malformed),
 		cmocka_unit_test(test_wire_backpressure_keeps_order),
 		cmocka_unit_test(test_multiple_connections),

@@ -574,6 +574,8 @@ static void recv_connecting(struct vtr_engine *e, struct sock *s, const struct v
 		/* Linux reports a refused connect as ECONNRESET (vsock_test "connection reset"). */
 		conn_done(e, s, -ECONNRESET);
 		break;
+	case VSM_OP_INVALID:
+		break;		/* ignored while connecting, as Linux's virtio_transport_recv_connecting() does */
 	default:
 		e->stats.violations++;
 		conn_reset(e, s, -EPROTO);
