@@ -76,9 +76,18 @@ static void on_event(void *ctx, int sock, unsigned events)
 		sd->p->events[sd->i][sock] |= events;
 }
 
+static int on_admit(void *ctx, int listener, int sock, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port)
+{
+	struct pair_side *sd = ctx;
+
+	if (!sd->p->admit)
+		return 0;
+	return sd->p->admit(sd->p, sd->i, local_port, peer_cid, peer_port);
+}
+
 void pair_init(struct pair *p, const struct vtr_config *cfg_a, const struct vtr_config *cfg_b)
 {
-	static const struct vtr_ops ops = { .xmit = xmit, .now = clock_now, .event = on_event };
+	static const struct vtr_ops ops = { .xmit = xmit, .now = clock_now, .event = on_event, .admit = on_admit };
 	const struct vtr_config *cfgs[2] = { cfg_a, cfg_b };
 	static const uint64_t cids[2] = { 3, 2 };
 

@@ -42,6 +42,9 @@ struct pair {
 	unsigned events[2][64];		/* last events seen per socket (sockets < 64) */
 	bool wire_full[2];		/* when set, xmit from e[i] answers -EAGAIN */
 	bool drop_to[2];		/* when set, packets towards e[i] vanish (a peer that never answers) */
+	/* when set, engine i's admit op: 0 accepts a REQUEST for local_port, -errno refuses it */
+	int (*admit)(struct pair *p, int i, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port);
+	unsigned admitted;		/* for the admit hook's own bookkeeping */
 };
 
 /* cfg may be NULL for defaults; cfg->cid is overridden (3 and 2). */

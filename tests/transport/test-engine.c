@@ -710,6 +710,56 @@ static void test_every_op_without_socket(void **state)
 	free_pair(p);
 }
 
+/* A device forwarding to host services: anything but port 7 has someone behind it. */
+static int admit_all_but_7(struct pair *p, int i, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port)
+{
+	if (local_port == 7)
+		return -ECONNREFUSED;
+	p->admitted++;
+	return 0;
+}
+
+static void test_wildcard_listener_and_admit(void **state)
+{
+	struct pair *p = new_pair();
+	int any = vtr_listen(p->e[1], VTR_PORT_ANY, VTR_STREAM, 0), own, c1, c2, c3, s;
+	struct vtr_sock_info info;
+	size_t start;
+
+	p->admit = admit_all_but_7;
+	assert_true(any >= 0);
+	assert_int_equal(vtr_listen(p->e[1], VTR_PORT_ANY, VTR_STREAM, 0), -EADDRINUSE);
+	assert_true(vtr_listen(p->e[1], VTR_PORT_ANY, VTR_SEQPACKET, 0) >= 0);
+	own = vtr_listen(p->e[1], 1234, VTR_STREAM, 0);
+	assert_true(own >= 0);
+
+	/* A port without a listener of its own: the wildcard takes it, with its port. */
+	c1 = vtr_connect(p->e[0], 2, 5000, VTR_STREAM, 0);
+	pair_run(p);
+	assert_true(p->events[0][c1] & VTR_EV_CONNECTED);
+	s = vtr_accept(p->e[1], any);
+	assert_true(s >= 0);
+	assert_int_equal(vtr_sock_info(p->e[1], s, &info), 0);
+	assert_int_equal(info.local_port, 5000);
+	assert_int_equal(info.peer_cid, 3);
+	/* A port with its own listener goes there, not to the wildcard (the hook still decides). */
+	c2 = vtr_connect(p->e[0], 2, 1234, VTR_STREAM, 0);
+	pair_run(p);
+	assert_true(p->events[0][c2] & VTR_EV_CONNECTED);
+	assert_true(vtr_accept(p->e[1], own) >= 0);
+	assert_int_equal(vtr_accept(p->e[1], any), -EAGAIN);
+	assert_int_equal(p->admitted, 2);
+	/* Refused by the hook: an RST at once, the connect fails with ECONNRESET, nothing to accept. */
+	start = p->nlog;
+	c3 = vtr_connect(p->e[0], 2, 7, VTR_STREAM, 0);
+	pair_run(p);
+	assert_int_equal(p->nlog, start + 2);
+	assert_int_equal(p->log[start + 1].h.op, VSM_OP_RST);
+	assert_int_equal(vtr_sock_error(p->e[0], c3), -ECONNRESET);
+	assert_int_equal(vtr_accept(p->e[1], any), -EAGAIN);
+	free_pair(p);
+}
+
 static void test_unknown_type_and_malformed(void **state)
 {
 	struct pair *p = new_pair();
@@ -896,6 +946,7 @@ int main(void)
 		cmocka_unit_test(test_every_op_when_connecting),
 		cmocka_unit_test(test_every_op_when_closing),
 		cmocka_unit_test(test_every_op_without_socket),
+		cmocka_unit_test(test_wildcard_listener_and_admit),
 		cmocka_unit_test(test_unknown_type_and_malformed),
 		cmocka_unit_test(test_wire_backpressure_keeps_order),
 		cmocka_unit_test(test_multiple_connections),

@@ -180,12 +180,19 @@ static struct sock *find_conn(const struct vtr_engine *e, uint32_t local_port, u
 	return NULL;
 }
 
-static struct sock *find_listener(const struct vtr_engine *e, uint32_t port)
+/* The listener bound to port; VTR_PORT_ANY finds the wildcard listener of that type. */
+static struct sock *find_listener_typed(const struct vtr_engine *e, uint32_t port, int type)
 {
 	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
-		if (e->socks[i].state == VTR_STATE_LISTEN && e->socks[i].local_port == port)
+		if (e->socks[i].state == VTR_STATE_LISTEN && e->socks[i].local_port == port &&
+		    (!type || e->socks[i].type == type))
 			return &e->socks[i];
 	return NULL;
+}
+
+static struct sock *find_listener(const struct vtr_engine *e, uint32_t port)
+{
+	return find_listener_typed(e, port, 0);
 }
 
 static bool port_in_use(const struct vtr_engine *e, uint32_t port)
@@ -462,12 +469,20 @@ static void recv_listen(struct vtr_engine *e, struct sock *l, const struct vsm_v
 		return;
 	}
 	c->state = VTR_STATE_ESTABLISHED;
-	c->local_port = l->local_port;
+	c->local_port = h->dst_port;	/* the listener's, or any for a wildcard one */
 	c->peer_cid = h->src_cid;
 	c->peer_port = h->src_port;
 	c->parent = sock_id(e, l);
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
+	if (e->ops.admit && e->ops.admit(e->ctx, sock_id(e, l), sock_id(e, c), c->local_port, c->peer_cid,
+					 c->peer_port) < 0) {
+		/* The owner refused it (nothing behind the port): refused like a port with no listener. */
+		sock_free(e, c);
+		e->stats.refused++;
+		reset_no_sock(e, h);
+		return;
+	}
 	hash_add(e, c);
 	if (l->accept_tail == NONE)
 		l->accept_head = sock_id(e, c);
@@ -600,26 +615,34 @@ static void recv_closing(struct vtr_engine *e, struct sock *s, const struct vsm_
 
 int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 {
-	struct vsm_virtio_hdr h;
-	const uint8_t *payload = pkt + HDR_LEN;
-	struct sock *s;
-
 	if (!pkt || len < HDR_LEN) {
 		e->stats.malformed++;
 		return -EINVAL;
 	}
-	vsm_decode_virtio_hdr(pkt, &h);
+	return vtr_input_split(e, pkt, pkt + HDR_LEN, len - HDR_LEN);
+}
+
+int vtr_input_split(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, size_t len)
+{
+	struct vsm_virtio_hdr h;
+	struct sock *s;
+
+	if (!hdr || (len && !payload)) {
+		e->stats.malformed++;
+		return -EINVAL;
+	}
+	vsm_decode_virtio_hdr(hdr, &h);
 	/* The tap point for everything received: before any check, as Linux taps on receive. */
 	if (vtr_tap_active(e->tap)) {
 		struct timespec ts;
 
 		tap_time(e, &ts);
-		vtr_tap_packet(e->tap, &ts, pkt, payload, (uint32_t)(len - HDR_LEN));
+		vtr_tap_packet(e->tap, &ts, hdr, payload, (uint32_t)len);
 	}
 	e->stats.pkts_in++;
 	if (h.op == VSM_OP_RST)
 		e->stats.rst_received++;
-	if (h.len != len - HDR_LEN || h.dst_cid != e->cfg.cid || (h.op != VSM_OP_RW && h.len)) {
+	if (h.len != len || h.dst_cid != e->cfg.cid || (h.op != VSM_OP_RW && h.len)) {
 		/* A header that contradicts its packet, or another CID's packet: drop it, as Linux does. */
 		e->stats.malformed++;
 		return 0;
@@ -634,6 +657,9 @@ int vtr_input(struct vtr_engine *e, const uint8_t *pkt, size_t len)
 	s = find_conn(e, h.dst_port, h.src_cid, h.src_port);
 	if (!s) {
 		struct sock *l = find_listener(e, h.dst_port);
+
+		if (!l && h.dst_port != VTR_PORT_ANY)
+			l = find_listener_typed(e, VTR_PORT_ANY, h.type);
 
 		if (l && l->type == h.type) {
 			recv_listen(e, l, &h);
@@ -681,7 +707,8 @@ int vtr_listen(struct vtr_engine *e, uint32_t port, int type, unsigned backlog)
 
 	if (type != VTR_STREAM && type != VTR_SEQPACKET)
 		return -ESOCKTNOSUPPORT;
-	if (find_listener(e, port))
+	/* A port takes one listener; the wildcard takes one of each type. */
+	if (port == VTR_PORT_ANY ? find_listener_typed(e, port, type) != NULL : find_listener(e, port) != NULL)
 		return -EADDRINUSE;
 	s = sock_alloc(e, type);
 	if (!s)

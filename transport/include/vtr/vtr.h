@@ -22,6 +22,9 @@
 struct vtr_engine;
 struct vtr_tap;
 
+/* vtr_listen() on this port takes REQUESTs for every port that has no listener of its own. */
+#define VTR_PORT_ANY	0xffffffffu	/* VMADDR_PORT_ANY */
+
 /* Socket types are the virtio ones. */
 #define VTR_STREAM	1
 #define VTR_SEQPACKET	2
@@ -54,6 +57,13 @@ struct vtr_ops {
 	void (*now)(void *ctx, struct timespec *ret_ts);
 	/* Optional: something changed on socket sock (VTR_EV_* bits now set). */
 	void (*event)(void *ctx, int sock, unsigned events);
+	/*
+	 * Optional: a REQUEST is about to be accepted by listener as socket sock, for local_port from
+	 * peer_cid:peer_port. Return 0 to accept it (RESPONSE; the socket waits for vtr_accept()), or
+	 * -errno to refuse it with an RST, as if nobody listened. Called from vtr_input(): it may not
+	 * call into the engine. A device forwarding to host services decides here whether one is there.
+	 */
+	int (*admit)(void *ctx, int listener, int sock, uint32_t local_port, uint64_t peer_cid, uint32_t peer_port);
 };
 
 /*
@@ -95,6 +105,8 @@ uint64_t vtr_engine_cid(const struct vtr_engine *engine);
  * shorter than a header (dropped, counted), never a crash.
  */
 int vtr_input(struct vtr_engine *engine, const uint8_t *pkt, size_t len);
+/* The same with the header (44 bytes) and the len payload bytes apart, as a device finds them. */
+int vtr_input_split(struct vtr_engine *engine, const uint8_t *hdr, const uint8_t *payload, size_t len);
 /* Retries packets the wire refused. Returns how many are still queued. */
 size_t vtr_flush(struct vtr_engine *engine);
 /* Whether packets wait for the wire (poll it for writing). */
