@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* daemon.h: vsockdev's parts: VMs (a device and a host engine each), host connections over Unix sockets, statistics. */
+#ifndef VSOCKDEV_DAEMON_H
+#define VSOCKDEV_DAEMON_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <vtr/tap.h>
+#include <vtr/vtr.h>
+#include <vtr/vudev.h>
+
+/*
+ * A VM is one vhost-user-vsock device (vudev.h) and, behind it, the host's end of the guest's
+ * connections: a protocol engine with CID 2 (vtr.h) whose sockets are joined to Unix sockets as
+ * Firecracker and vhost-device-vsock join them ("hybrid vsock"):
+ *   host-initiated  a program connects to uds_path, writes "CONNECT <port>\n", gets "OK <port>\n"
+ *                   once the guest accepted, then streams;
+ *   guest-initiated a connection to CID 2 port P goes to the Unix socket "<uds_path>_<P>"; when
+ *                   nobody listens there the guest gets an RST at once.
+ * Packets from a guest to another VM's CID are forwarded device to device when the two VMs share a
+ * group. Every packet crossing a device passes the daemon's tap.
+ */
+
+#define VSOCKDEV_HOST_CID	2
+#define VSOCKDEV_MAX_GROUPS	16
+#define VSOCKDEV_BUF		(256u * 1024)	/* what one host connection reads or writes at once */
+
+struct vm_config {
+	uint64_t guest_cid;
+	char *socket;			/* the vhost-user socket this daemon listens on */
+	char *uds_path;			/* the host side's Unix socket (NULL: no host side) */
+	uint32_t tx_buffer_size;	/* the receive buffer the host advertises per connection */
+	unsigned queue_size;		/* the largest ring the front-end may set */
+	char *groups[VSOCKDEV_MAX_GROUPS];
+	unsigned ngroups;
+};
+
+/* A packet for a VM from a sibling VM, held while its RX ring is full. */
+struct fwd_pkt {
+	struct fwd_pkt *next;
+	uint32_t len;
+	uint8_t data[];			/* header, then payload */
+};
+
+struct daemon;
+struct hconn;
+
+struct vm {
+	struct daemon *d;
+	struct vm_config cfg;
+	char name[24];			/* "vm3" */
+	int listen_fd;			/* vhost-user: the front-end (QEMU) connects here */
+	int uds_fd;			/* host-initiated connections */
+	struct vtr_vudev *dev;
+	struct vtr_engine *engine;	/* CID 2, facing this guest */
+	int any_stream, any_seqpacket;	/* wildcard listeners: guest connections to any host port */
+	struct hconn **by_sock;		/* host connection of each engine socket */
+	uint32_t max_sockets;
+	struct hconn *conns;		/* all of them, linked */
+	unsigned nconns;
+	struct fwd_pkt *fwd_head, *fwd_tail;
+	uint64_t fwd_bytes;		/* held in fwd_* */
+	struct {
+		uint64_t host_connects, host_connect_fail, guest_connects, guest_refused;
+		uint64_t fwd_in, fwd_dropped, unroutable, spoofed;
+	} st;
+};
+
+enum hconn_state {
+	HC_HANDSHAKE,			/* host-initiated: reading "CONNECT <port>\n" */
+	HC_CONNECTING,			/* host-initiated: the REQUEST is out, waiting for the guest */
+	HC_OPEN,			/* bytes flow */
+};
+
+struct hconn {
+	struct vm *vm;
+	struct hconn *next, **pprev;
+	int fd;				/* the Unix socket */
+	int sock;			/* the engine socket, -1 before there is one */
+	enum hconn_state state;
+	bool seqpacket;
+	bool host_initiated;
+	uint32_t guest_port;
+	char line[40];			/* the handshake so far */
+	size_t line_len;
+	/* guest to host: bytes (a whole message for SEQPACKET) not yet written to fd */
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	/* host to guest: bytes (a whole message for SEQPACKET) read from fd, not yet taken by the engine */
+	uint8_t *in;
+	size_t in_len, in_off, in_cap;
+	bool host_eof;			/* fd said EOF: the engine socket is shut for sending */
+	bool guest_eof;			/* the guest shut down sending: fd is shut for writing */
+	bool dirty;			/* something changed: look at it after this round */
+	struct hconn *dirty_next;
+};
+
+struct daemon {
+	struct vm **vms;
+	unsigned nvms;
+	struct vtr_tap *tap;
+	int stats_fd;			/* statistics socket (-1: none) */
+	char *stats_path;
+	int verbose;
+	bool no_seqpacket;
+	struct hconn *dirty;
+	struct timespec started;
+	volatile int *stop;		/* set by the signal handler */
+};
+
+/* vm.c */
+int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, char *err, size_t errlen);
+void vm_free(struct vm *vm);
+/* Resets every connection of the VM (the guest gets RSTs when its device runs) and closes the host sockets. */
+void vm_reset_all(struct vm *vm, const char *why);
+void vm_after_round(struct vm *vm);
+int vm_next_timeout(const struct vm *vm);
+bool vm_handle_fd(struct vm *vm, int fd, short revents);
+size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max);
+struct vm *daemon_vm_by_cid(struct daemon *d, uint64_t cid);
+bool vm_share_group(const struct vm *a, const struct vm *b);
+
+/* hconn.c */
+void hconn_accept_host(struct vm *vm);
+int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket);
+void hconn_engine_event(struct vm *vm, int sock, unsigned events);
+void hconn_mark(struct hconn *c);
+void hconn_run_dirty(struct daemon *d);
+size_t hconn_pollfds(struct vm *vm, struct pollfd *pfds, struct hconn **tags, size_t max);
+void hconn_handle(struct hconn *c, short revents);
+void hconn_free(struct hconn *c, bool reset);
+/* After the VM's RX ring or engine queue drained: host sockets may be read again. */
+void hconn_wake_readers(struct vm *vm);
+
+/* stats.c */
+int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen);
+void stats_serve(struct daemon *d);
+/* The statistics as one JSON document (malloc'ed), for the socket and for tests. */
+char *stats_json(const struct daemon *d);
+
+/* main.c */
+__attribute__((format(printf, 3, 4)))
+void logmsg(const struct daemon *d, int level, const char *fmt, ...);
+
+#endif
