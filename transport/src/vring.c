@@ -120,6 +120,8 @@ int vtr_vring_set_addr(struct vtr_vring *vq, const struct vtr_mem *mem, int how,
 	void *d, *a, *u;
 	int ret;
 
+	/* Whatever happens next, the old translation is void: its memory may be gone. */
+	vq->ready = false;
 	if (!vq->num || (how != VTR_VRING_ADDR_GPA && how != VTR_VRING_ADDR_UVA))
 		return -EINVAL;
 	/* virtio 1.2 §2.7: alignment 16 (descriptor table), 2 (available ring), 4 (used ring). */

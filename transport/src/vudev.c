@@ -207,6 +207,9 @@ static void break_device(struct vtr_vudev *dev, const char *reason)
 
 static void unmap_all(struct vtr_vudev *dev)
 {
+	/* The rings point into this memory: they wait for a new translation (retranslate()). */
+	for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
+		dev->q[i].vr.ready = false;
 	for (unsigned i = 0; i < dev->mem.n; i++)
 		munmap(dev->maps[i].base, dev->maps[i].len);
 	vtr_mem_init(&dev->mem);

@@ -163,7 +163,8 @@ void vtr_vring_set_features(struct vtr_vring *vq, uint64_t features);
 /*
  * Translates and checks the three tables (how: VTR_VRING_ADDR_*): each wholly inside one region
  * (-EFAULT), aligned as virtio 1.2 §2.7 requires (-EINVAL); the size must be set (-EINVAL).
- * used_idx is taken from the used ring; the error state is cleared.
+ * used_idx is taken from the used ring; the error state is cleared. On failure the queue is left
+ * without addresses (not ready), never with the old ones.
  */
 int vtr_vring_set_addr(struct vtr_vring *vq, const struct vtr_mem *mem, int how,
 		       uint64_t desc, uint64_t avail, uint64_t used);
