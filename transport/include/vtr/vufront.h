@@ -84,7 +84,9 @@ size_t vtr_vufront_pollfds(const struct vtr_vufront *front, struct pollfd *pfds,
  * Does everything that is due without blocking: reaps used TX buffers (so more packets fit), takes
  * packets from used RX buffers into the engine, posts the buffers again, flushes the engine's
  * queued packets, kicks the device once if anything was added, runs due engine timers. Returns 0,
- * or -errno when the session broke (the reason in vtr_vufront_error()).
+ * or -errno when the session broke (the reason in vtr_vufront_error()). Packets the engine sends
+ * between calls (vtr_connect(), vtr_send()...) go onto the TX ring and are kicked at once (with
+ * EVENT_IDX only when the device asked for it).
  */
 int vtr_vufront_process(struct vtr_vufront *front);
 /* Milliseconds until the engine's next timer, -1 for none (a poll timeout); 0 when process() left work. */
