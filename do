@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 # busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
-          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod)
+          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq)
 
 deps() {
 	local missing=() p

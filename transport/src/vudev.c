@@ -41,6 +41,8 @@ struct queue {
 	struct vtr_vu_vring_addr addr;	/* kept to translate again when the memory map changes */
 	bool need_notify;		/* buffers pushed since the last notification decision */
 	uint64_t kicks, calls;
+	/* The ring's counters of the sessions and set-ups before this one: statistics add up over them. */
+	uint64_t pops_before, pushes_before, sent_before, suppressed_before;
 };
 
 struct mapping {
@@ -333,6 +335,10 @@ static int rem_mem_reg(struct vtr_vudev *dev, const struct vtr_vu_msg *msg)
 
 static void queue_reset(struct queue *q)
 {
+	q->pops_before += q->vr.stats.pops;
+	q->pushes_before += q->vr.stats.pushes;
+	q->sent_before += q->vr.stats.notify_sent;
+	q->suppressed_before += q->vr.stats.notify_suppressed;
 	close_fd(&q->kick_fd);
 	close_fd(&q->call_fd);
 	close_fd(&q->err_fd);
@@ -1052,6 +1058,10 @@ void vtr_vudev_stats(const struct vtr_vudev *dev, struct vtr_vudev_stats *ret)
 		ret->q[i].started = q->started;
 		ret->q[i].enabled = q->enabled;
 		vtr_vring_stats(&q->vr, &ret->q[i].ring);
+		ret->q[i].ring.pops += q->pops_before;
+		ret->q[i].ring.pushes += q->pushes_before;
+		ret->q[i].ring.notify_sent += q->sent_before;
+		ret->q[i].ring.notify_suppressed += q->suppressed_before;
 		ret->q[i].kicks = q->kicks;
 		ret->q[i].calls = q->calls;
 	}

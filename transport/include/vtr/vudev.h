@@ -125,7 +125,8 @@ void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vtr_tap *tap);
 struct vtr_vudev_queue_stats {
 	unsigned size;			/* 0 until set */
 	bool started, enabled;
-	struct vtr_vring_stats ring;
+	struct vtr_vring_stats ring;	/* indexes of the current set-up; pops, pushes and notification
+					   counts added up over every session */
 	uint64_t kicks;			/* kick eventfd wake-ups */
 	uint64_t calls;			/* call eventfd writes (interrupts) */
 };

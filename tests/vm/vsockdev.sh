@@ -1,0 +1,232 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# vsockdev.sh: a real Linux guest under QEMU uses vsockdev as its vhost-user-vsock device: 8 MiB each way, SEQPACKET, a refused connect, half-closes both ways, 50 connections; vsockdev's tap and the guest's own vsockmon must show the same packets.
+# Usage: vsockdev.sh VSOCKDEV VSOCK-PEER VSOCKDUMP
+# Env: VM_WORKDIR (default $BUILDDIR/tests/vm/vsockdev, or a temporary directory): the initramfs, the guest's
+#      console, the captures and every tool's output stay there for a look after a failure.
+# Exit: 0 pass, 1 fail, 77 skip (QEMU or a cloud kernel is missing; ./do deps installs both), 99 the run broke.
+# The host opens no vsock socket: vsockdev serves the guest's device over vhost-user, host programs use
+# Unix sockets; only the guest's kernel has a vsock stack.
+set -u
+
+if [ $# -ne 3 ]; then
+	echo "usage: $0 VSOCKDEV VSOCK-PEER VSOCKDUMP" >&2
+	exit 99
+fi
+dev=$(realpath "$1") peer=$(realpath "$2") vd=$(realpath "$3")
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${VM_WORKDIR:-}" ]; then
+	work=$VM_WORKDIR
+elif [ -n "${BUILDDIR:-}" ]; then
+	work=$BUILDDIR/tests/vm/vsockdev
+else
+	work=$(mktemp -d)
+fi
+rm -rf "$work"
+mkdir -p "$work"
+command -v socat >/dev/null || { echo "SKIP: socat not found: it reads vsockdev's statistics socket"; exit 77; }
+
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok: $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+show() { sed 's/^/    /' "$@"; }
+# field FILE-OR-LINE KEY: the value of KEY=... in a result line.
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
+rc=$?
+[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
+[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
+kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
+
+# ---- the daemon and the host's programs
+H=$work/h.sock
+"$dev" -v --vm "guest-cid=3,socket=$work/vu.sock,uds-path=$H" --pcap "$work/dev.pcap" --stats "$work/stats.sock" \
+	2>"$work/vsockdev.log" &
+devpid=$!
+pids+=($devpid)
+# listen NAME ARGS...: a host listener for guest-initiated steps, ready before the guest boots.
+listen() {
+	local name=$1
+	shift
+	"$peer" "$@" --ready "$work/$name.ready" --timeout 200 >"$work/$name.host" 2>"$work/$name.host.err" &
+	pids+=($!)
+}
+listen up recv "uds-listen:${H}_1234" --expect 8m --seed 1
+listen seq seq-echo "uds-listen:${H}_1236" --seqpacket
+listen half-up halfclose-server "uds-listen:${H}_1238"
+listen conc echo "uds-listen:${H}_1240" --count 50 --parallel
+for _ in $(seq 100); do
+	[ -S "$work/vu.sock" ] && [ -e "$work/up.ready" ] && [ -e "$work/seq.ready" ] && [ -e "$work/half-up.ready" ] &&
+		[ -e "$work/conc.ready" ] && break
+	sleep 0.05
+done
+[ -S "$work/vu.sock" ] || { echo "FAIL: vsockdev did not listen on $work/vu.sock:"; show "$work/vsockdev.log"; exit 99; }
+
+# The host-initiated steps, when the guest says its listener is up.
+watch_console() {
+	local done_down=0 done_half=0
+	for _ in $(seq 4000); do
+		if [ $done_down = 0 ] && grep -q '^@@HOST-GO down' "$work/console.log" 2>/dev/null; then
+			"$peer" send "uds:$H:5000" 8m --seed 2 --timeout 100 >"$work/down.host" 2>"$work/down.host.err"
+			echo "rc=$?" >>"$work/down.host"
+			done_down=1
+		fi
+		if [ $done_half = 0 ] && grep -q '^@@HOST-GO half-down' "$work/console.log" 2>/dev/null; then
+			"$peer" halfclose-client "uds:$H:5001" 300000 --timeout 100 >"$work/half-down.host" 2>"$work/half-down.host.err"
+			echo "rc=$?" >>"$work/half-down.host"
+			done_half=1
+		fi
+		[ $done_down = 1 ] && [ $done_half = 1 ] && return
+		sleep 0.05
+	done
+}
+watch_console &
+pids+=($!)
+
+t0=$(date +%s.%N)
+"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s vsockdev -o "$work" -t 280 -S -- \
+	-chardev "socket,id=vsock0,path=$work/vu.sock" -device vhost-user-vsock-pci,chardev=vsock0
+rc=$?
+t1=$(date +%s.%N)
+[ $rc -eq 77 ] && exit 77
+r=$work/results
+stats=$(socat -t 5 - "UNIX-CONNECT:$work/stats.sock" 2>/dev/null)
+echo "$stats" >"$work/stats.json"
+if [ $rc -ne 0 ]; then
+	echo "FAIL: the guest scenario exited with $rc; its console:"
+	show "$work/console.log"
+	echo "vsockdev's log:"
+	show "$work/vsockdev.log"
+	exit $(( rc == 99 ? 99 : 1 ))
+fi
+echo "# guest run: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+wait "${pids[-1]}" 2>/dev/null
+
+# ---- the traffic, judged from both ends
+res() { sed -n "s/^$1 //p" "$r/results.txt"; }
+hostline() { head -n 1 "$work/$1.host"; }
+for s in up down seq refused half-up half-down conc; do
+	line=$(res "$s")
+	if [ "$(field "$line" rc)" != 0 ]; then
+		bad "guest step $s: ${line:-no result}"
+		[ -s "$r/$s.err" ] && show "$r/$s.err"
+	fi
+done
+up=$(res up) uph=$(hostline up)
+if [ "$(field "$up" sent)" = 8388608 ] && [ "$(field "$uph" recv)" = 8388608 ] &&
+   [ "$(field "$up" sum)" = "$(field "$uph" sum)" ]; then
+	ok "guest to host: 8 MiB, checksum $(field "$up" sum) at both ends ($(field "$up" ms) ms)"
+else
+	bad "guest to host: guest '$up', host '$uph'"; show "$work/up.host.err"
+fi
+down=$(res down) downh=$(hostline down)
+if [ "$(field "$downh" sent)" = 8388608 ] && [ "$(field "$down" recv)" = 8388608 ] &&
+   [ "$(field "$down" sum)" = "$(field "$downh" sum)" ] && grep -q '^rc=0' "$work/down.host"; then
+	ok "host to guest: 8 MiB through CONNECT 5000, checksum $(field "$down" sum) at both ends ($(field "$downh" ms) ms)"
+else
+	bad "host to guest: guest '$down', host '$downh'"; show "$work/down.host.err"
+fi
+seq=$(res seq)
+if [ "$(field "$seq" msgs)" = 19 ] && [ "$(field "$seq" ok)" = 19 ] && [ "$(field "$(hostline seq)" msgs)" = 19 ]; then
+	ok "SEQPACKET: 19 messages of 1 byte to 200000 bytes, each echoed whole (host saw $(field "$(hostline seq)" msgs))"
+else
+	bad "SEQPACKET: guest '$seq', host '$(hostline seq)'"
+fi
+refused=$(res refused)
+if [ "$(field "$refused" errno)" = ECONNRESET ] && [ "$(field "$refused" ms)" -lt 1000 ] 2>/dev/null; then
+	ok "a connect to a port with no host listener fails at once: ECONNRESET in $(field "$refused" ms) ms"
+else
+	bad "refused connect: '$refused'"
+fi
+hu=$(res half-up) huh=$(hostline half-up)
+if [ "$(field "$hu" ok)" = 1 ] && [ "$(field "$huh" recv)" = 300000 ]; then
+	ok "half-close, guest shuts down sending first: the host's $(field "$hu" answer)-byte answer still arrives"
+else
+	bad "half-close guest to host: guest '$hu', host '$huh'"
+fi
+hd=$(res half-down) hdh=$(hostline half-down)
+if [ "$(field "$hdh" ok)" = 1 ] && [ "$(field "$hd" recv)" = 300000 ] && grep -q '^rc=0' "$work/half-down.host"; then
+	ok "half-close, host shuts down sending first: the guest's $(field "$hdh" answer)-byte answer still arrives"
+else
+	bad "half-close host to guest: guest '$hd', host '$hdh'"; show "$work/half-down.host.err"
+fi
+conc=$(res conc) conch=$(hostline conc)
+if [ "$(field "$conc" conns)" = 50 ] && [ "$(field "$conc" ok)" = 50 ] && [ "$(field "$conch" served)" = 50 ] &&
+   [ "$(field "$conch" failed)" = 0 ]; then
+	ok "50 concurrent connections of 256 KiB, every echo intact ($(field "$conc" ms) ms)"
+else
+	bad "concurrent: guest '$conc', host '$conch'"
+fi
+
+# ---- the captures: the guest's kernel vsockmon against vsockdev's tap
+kdrop=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$r/tcpdump.err")
+gcount=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$r/tcpdump.err")
+[ "$kdrop" = 0 ] || bad "the guest's tcpdump dropped ${kdrop:-?} packets: the comparison would be unfair"
+# One line per packet without time: addresses, type, op, flags, length, buf_alloc, fwd_cnt.
+"$vd" -t -n -vv -r "$r/guest.pcap" >"$work/guest.txt" 2>"$work/guest.vd.err"
+"$vd" -t -n -vv -r "$work/dev.pcap" >"$work/dev.txt" 2>"$work/dev.vd.err"
+# Each direction of each connection is its own ordered sequence: the guest taps when its driver queues or
+# takes a packet, the device when it pops or pushes a descriptor, so the two directions may interleave
+# differently (shared/reference/vm-lab.md); within one direction the order is the wire's.
+compare() {
+	awk '
+	FNR == 1 { f++ }
+	{ key = $1 " " $2 " " $3; $1 = $2 = $3 = ""; seq[f, key] = seq[f, key] "\n" $0; n[f, key]++; keys[key] = 1; total[f]++ }
+	END {
+		for (k in keys) {
+			dirs++
+			if (seq[1, k] == seq[2, k]) { same++; continue }
+			diff++
+			if (diff <= 3) printf "  %s: guest %d packets, vsockdev %d\n", k, n[1, k], n[2, k] > "/dev/stderr"
+		}
+		printf "%d %d %d %d %d\n", total[1], total[2], dirs, same + 0, diff + 0
+	}' "$1" "$2"
+}
+read -r gn dn dirs same diff < <(compare "$work/guest.txt" "$work/dev.txt" 2>"$work/compare.err")
+if [ "${gn:-0}" -gt 0 ] && [ "$gn" = "$dn" ] && [ "$diff" = 0 ] && [ "$gn" = "$gcount" ] && ! [ -s "$work/dev.vd.err" ]; then
+	ok "the guest's vsockmon and vsockdev's tap agree packet for packet: $gn packets, $dirs connection directions, same ops, lengths, flags and credit in the same order"
+else
+	bad "captures differ: guest $gn packets (tcpdump counted ${gcount:-?}), vsockdev $dn, $diff of $dirs directions differ:"
+	show "$work/compare.err" "$work/dev.vd.err"
+fi
+# EOR kept: each message sent with MSG_EOR has EOR on its last packet, on the way to the host and in the guest.
+eor_dev=$(grep -c '^3:[0-9]* > 2:1236 SEQPACKET RW \[EOM,EOR\]' "$work/dev.txt")
+eom_dev=$(grep -c '^3:[0-9]* > 2:1236 SEQPACKET RW \[EOM' "$work/dev.txt")
+if [ "$eor_dev" = 5 ] && [ "$eom_dev" = 19 ]; then
+	ok "SEQPACKET boundaries and EOR kept: 19 messages end with EOM, the 5 sent with MSG_EOR carry EOR"
+else
+	bad "SEQPACKET flags in vsockdev's capture: $eom_dev messages with EOM (19 sent), $eor_dev with EOR (5 sent)"
+fi
+
+# ---- the daemon: statistics, then a clean SIGTERM
+if [ -n "$stats" ] && jq -e '.version == 1 and (.vms | length) == 1 and .vms[0].guest_cid == 3 and .vms[0].packets.malformed == 0
+     and .vms[0].packets.from_guest > 0 and .vms[0].queues[1].chains_popped == .vms[0].packets.from_guest
+     and .tap_sinks[0].dropped == 0' <<<"$stats" >/dev/null 2>&1; then
+	ok "statistics: $(jq -r '.vms[0] | "\(.packets.from_guest) packets from the guest, \(.packets.to_guest) to it (\(.packets.split) split), \(.rx_ring_empty.events) RX ring exhaustion events, \(.sessions) session, \(.resets) resets"' <<<"$stats")"
+else
+	bad "statistics: ${stats:-none}"
+fi
+kill -TERM "$devpid"
+wait "$devpid"
+drc=$?
+if [ $drc = 0 ] && ! [ -e "$work/vu.sock" ] && ! [ -e "$H" ] && ! [ -e "$work/stats.sock" ] &&
+   grep -q 'Terminated: shutting down' "$work/vsockdev.log"; then
+	ok "SIGTERM: vsockdev exited 0 and removed its sockets"
+else
+	bad "SIGTERM: exit $drc; log:"; show "$work/vsockdev.log"
+fi
+if grep -qi 'error\|broke\|malformed' "$work/vsockdev.log"; then
+	bad "vsockdev's log reports trouble:"; show "$work/vsockdev.log"
+fi
+
+echo "# $passes passed, $fails failed (work files in $work)"
+[ "$fails" -eq 0 ]
