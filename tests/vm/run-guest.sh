@@ -11,6 +11,8 @@
 #   -t SECONDS  wall-clock limit of the whole run (default 120); the guest kills its scenario 15 s earlier,
 #               so a hung scenario still exports what it has
 #   -m MIB      guest memory (default 512)
+#   -R          let the guest reboot (QEMU without -no-reboot): a scenario that reboots runs again on
+#               the next boot and must tell the boots apart itself (e.g. by a disk of its own)
 #   -S          guest RAM as a shared memfd (memory-backend-memfd,share=on): what a vhost-user backend such as
 #               vhost-user-vsock needs to map the rings; share=off fails silently (the backend sees empty rings)
 #   EXTRA-QEMU-ARGS  appended as they are, e.g. for vhost-user-vsock (the backend must already listen):
@@ -22,9 +24,9 @@
 # never opens a vsock socket: all vsock traffic stays inside the guest or goes through EXTRA-QEMU-ARGS devices.
 set -u
 
-usage() { echo "usage: $0 [-k KVER] [-a KEY=VAL]... [-A ARG]... [-t S] [-m MIB] [-S] -i INITRAMFS -s SCENARIO -o OUTDIR [-- QEMU-ARGS]" >&2; exit 99; }
-initrd="" kver="" scenario="" outdir="" limit=120 mem=512 shared=0 append=""
-while getopts i:k:s:o:a:A:t:m:S opt; do
+usage() { echo "usage: $0 [-k KVER] [-a KEY=VAL]... [-A ARG]... [-t S] [-m MIB] [-S] [-R] -i INITRAMFS -s SCENARIO -o OUTDIR [-- QEMU-ARGS]" >&2; exit 99; }
+initrd="" kver="" scenario="" outdir="" limit=120 mem=512 shared=0 append="" noreboot=-no-reboot
+while getopts i:k:s:o:a:A:t:m:SR opt; do
 	case $opt in
 	i) initrd=$OPTARG ;;
 	k) kver=$OPTARG ;;
@@ -35,6 +37,7 @@ while getopts i:k:s:o:a:A:t:m:S opt; do
 	t) limit=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	S) shared=1 ;;
+	R) noreboot="" ;;
 	*) usage ;;
 	esac
 done
@@ -69,7 +72,7 @@ t0=$(date +%s.%N)
 # The console goes to a file (no terminal handling, nothing lost if QEMU is killed); -k: SIGKILL if it
 # ignores the SIGTERM.
 timeout -k 5 "$limit" "$qemu" -accel tcg -smp 1 "${memargs[@]}" \
-	-display none -nodefaults -no-reboot -monitor none -serial "file:$outdir/console.log" \
+	-display none -nodefaults $noreboot -monitor none -serial "file:$outdir/console.log" \
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline" \
 	-drive "file=$disk,if=virtio,format=raw,cache=unsafe" \
 	"$@" </dev/null >"$outdir/qemu.err" 2>&1

@@ -15,101 +15,32 @@ if [ $# -ne 3 ]; then
 fi
 dev=$(realpath "$1") peer=$(realpath "$2") vd=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${VM_WORKDIR:-}" ]; then
-	work=$VM_WORKDIR
-elif [ -n "${BUILDDIR:-}" ]; then
-	work=$BUILDDIR/tests/vm/vsockdev
-else
-	work=$(mktemp -d)
-fi
-rm -rf "$work"
-mkdir -p "$work"
+. "$here/lib.sh"
+workdir vsockdev
 command -v socat >/dev/null || { echo "SKIP: socat not found: it reads vsockdev's statistics socket"; exit 77; }
-
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
-# field FILE-OR-LINE KEY: the value of KEY=... in a result line.
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-}
-trap cleanup EXIT
-
-"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
-rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
-[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
-kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
+command -v jq >/dev/null || { echo "SKIP: jq not found: it reads vsockdev's statistics (apt-get install jq, or ./do deps)"; exit 77; }
+initramfs
 
 # ---- the daemon and the host's programs
 H=$work/h.sock
-"$dev" -v --vm "guest-cid=3,socket=$work/vu.sock,uds-path=$H" --pcap "$work/dev.pcap" --stats "$work/stats.sock" \
-	2>"$work/vsockdev.log" &
-devpid=$!
-pids+=($devpid)
-# listen NAME ARGS...: a host listener for guest-initiated steps, ready before the guest boots.
-listen() {
-	local name=$1
-	shift
-	"$peer" "$@" --ready "$work/$name.ready" --timeout 200 >"$work/$name.host" 2>"$work/$name.host.err" &
-	pids+=($!)
-}
+start_daemon "$dev" --vm "guest-cid=3,socket=$work/vu.sock,uds-path=$H" --pcap "$work/dev.pcap" --stats "$work/stats.sock"
 listen up recv "uds-listen:${H}_1234" --expect 8m --seed 1
 listen seq seq-echo "uds-listen:${H}_1236" --seqpacket
 listen half-up halfclose-server "uds-listen:${H}_1238"
 listen conc echo "uds-listen:${H}_1240" --count 50 --parallel
-for _ in $(seq 100); do
-	[ -S "$work/vu.sock" ] && [ -e "$work/up.ready" ] && [ -e "$work/seq.ready" ] && [ -e "$work/half-up.ready" ] &&
-		[ -e "$work/conc.ready" ] && break
-	sleep 0.05
-done
-[ -S "$work/vu.sock" ] || { echo "FAIL: vsockdev did not listen on $work/vu.sock:"; show "$work/vsockdev.log"; exit 99; }
-
 # The host-initiated steps, when the guest says its listener is up.
-watch_console() {
-	local done_down=0 done_half=0
-	for _ in $(seq 4000); do
-		if [ $done_down = 0 ] && grep -q '^@@HOST-GO down' "$work/console.log" 2>/dev/null; then
-			"$peer" send "uds:$H:5000" 8m --seed 2 --timeout 100 >"$work/down.host" 2>"$work/down.host.err"
-			echo "rc=$?" >>"$work/down.host"
-			done_down=1
-		fi
-		if [ $done_half = 0 ] && grep -q '^@@HOST-GO half-down' "$work/console.log" 2>/dev/null; then
-			"$peer" halfclose-client "uds:$H:5001" 300000 --timeout 100 >"$work/half-down.host" 2>"$work/half-down.host.err"
-			echo "rc=$?" >>"$work/half-down.host"
-			done_half=1
-		fi
-		[ $done_down = 1 ] && [ $done_half = 1 ] && return
-		sleep 0.05
-	done
-}
-watch_console &
-pids+=($!)
+on_console "@@HOST-GO down" down send "uds:$H:5000" 8m --seed 2
+on_console "@@HOST-GO half-down" half-down halfclose-client "uds:$H:5001" 300000
 
 t0=$(date +%s.%N)
-"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s vsockdev -o "$work" -t 280 -S -- \
-	-chardev "socket,id=vsock0,path=$work/vu.sock" -device vhost-user-vsock-pci,chardev=vsock0
+boot vsockdev 280
 rc=$?
-t1=$(date +%s.%N)
 [ $rc -eq 77 ] && exit 77
+[ $rc -eq 0 ] || exit $(( rc == 99 ? 99 : 1 ))
+echo "# guest run: $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 r=$work/results
-stats=$(socat -t 5 - "UNIX-CONNECT:$work/stats.sock" 2>/dev/null)
+stats=$(stats)
 echo "$stats" >"$work/stats.json"
-if [ $rc -ne 0 ]; then
-	echo "FAIL: the guest scenario exited with $rc; its console:"
-	show "$work/console.log"
-	echo "vsockdev's log:"
-	show "$work/vsockdev.log"
-	exit $(( rc == 99 ? 99 : 1 ))
-fi
-echo "# guest run: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
-wait "${pids[-1]}" 2>/dev/null
 
 # ---- the traffic, judged from both ends
 res() { sed -n "s/^$1 //p" "$r/results.txt"; }
@@ -215,18 +146,9 @@ if [ -n "$stats" ] && jq -e '.version == 1 and (.vms | length) == 1 and .vms[0].
 else
 	bad "statistics: ${stats:-none}"
 fi
-kill -TERM "$devpid"
-wait "$devpid"
-drc=$?
-if [ $drc = 0 ] && ! [ -e "$work/vu.sock" ] && ! [ -e "$H" ] && ! [ -e "$work/stats.sock" ] &&
-   grep -q 'Terminated: shutting down' "$work/vsockdev.log"; then
-	ok "SIGTERM: vsockdev exited 0 and removed its sockets"
-else
-	bad "SIGTERM: exit $drc; log:"; show "$work/vsockdev.log"
-fi
+stop_daemon
 if grep -qi 'error\|broke\|malformed' "$work/vsockdev.log"; then
 	bad "vsockdev's log reports trouble:"; show "$work/vsockdev.log"
 fi
 
-echo "# $passes passed, $fails failed (work files in $work)"
-[ "$fails" -eq 0 ]
+finish

@@ -184,6 +184,8 @@ static void update_running(struct vtr_vudev *dev, int why, const char *reason)
 		return;
 	dev->running = run;
 	if (!run) {
+		if (why == VTR_VUDEV_STOP_RESET)
+			dev->st.resets++;
 		dev->pend = false;
 		dev->rx_waiting = false;
 		rx_empty_end(dev);
@@ -413,10 +415,8 @@ static uint16_t stop_queue(struct vtr_vudev *dev, struct queue *q)
 {
 	q->started = false;
 	close_fd(&q->kick_fd);
-	if (dev->running) {
-		dev->st.resets++;
+	if (dev->running)
 		update_running(dev, VTR_VUDEV_STOP_RESET, "the front-end stopped a ring (GET_VRING_BASE)");
-	}
 	return vtr_vring_get_base(&q->vr);
 }
 
@@ -752,8 +752,6 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		return 0;
 	case VTR_VU_RESET_OWNER:
 	case VTR_VU_RESET_DEVICE:
-		if (dev->running)
-			dev->st.resets++;
 		device_reset(dev);
 		update_running(dev, VTR_VUDEV_STOP_RESET, "the front-end reset the device");
 		return 0;
@@ -843,7 +841,6 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		dev->status = (uint8_t)msg->p.u64;
 		/* Status 0 is the driver resetting the device (virtio spec 2.1). */
 		if (!dev->status && dev->running) {
-			dev->st.resets++;
 			for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
 				dev->q[i].started = false;
 			update_running(dev, VTR_VUDEV_STOP_RESET, "the driver reset the device (status 0)");
@@ -861,7 +858,7 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 	if (dev->running && !can_run(dev)) {
 		char why[80];
 
-		snprintf(why, sizeof(why), "the front-end sent %s", name);
+		snprintf(why, sizeof(why), "the front-end stopped the device (%s)", name);
 		update_running(dev, VTR_VUDEV_STOP_RESET, why);
 	} else {
 		update_running(dev, VTR_VUDEV_STOP_RESET, "");

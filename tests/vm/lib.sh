@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# lib.sh: what the host sides of the vsockdev real-guest tests share: results, the work folder, the daemon, host peers, console triggers.
+# Sourced (bash) by tests/vm/vsockdev*.sh after they set `here` (this folder) and `peer` (vsock-peer).
+
+fails=0 passes=0
+ok() { passes=$((passes + 1)); echo "ok: $*"; }
+bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+show() { sed 's/^/    /' "$@"; }
+# field LINE KEY: the value of KEY=... in a vsock-peer result line.
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+finish() {
+	echo "# $passes passed, $fails failed (work files in $work)"
+	[ "$fails" -eq 0 ]
+}
+
+# Background processes, stopped on exit whatever happens.
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+# workdir NAME: $work is VM_WORKDIR, else $BUILDDIR/tests/vm/NAME, else a temporary folder; emptied.
+workdir() {
+	if [ -n "${VM_WORKDIR:-}" ]; then
+		work=$VM_WORKDIR
+	elif [ -n "${BUILDDIR:-}" ]; then
+		work=$BUILDDIR/tests/vm/$1
+	else
+		work=$(mktemp -d)
+	fi
+	rm -rf "$work"
+	mkdir -p "$work"
+}
+
+# initramfs: the guest image with vsock-peer; sets $kver. Skips (77) when QEMU's parts are not installed.
+initramfs() {
+	local rc
+	"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
+	rc=$?
+	[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
+	[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
+	kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
+}
+
+# start_daemon VSOCKDEV ARGS...: vsockdev in the background ($devpid), its log in $work/vsockdev.log;
+# waits for the vhost-user socket $work/vu.sock, which ARGS must name.
+start_daemon() {
+	local bin=$1
+	shift
+	"$bin" -v "$@" 2>>"$work/vsockdev.log" &
+	devpid=$!
+	pids+=($devpid)
+	for _ in $(seq 100); do
+		[ -S "$work/vu.sock" ] && return 0
+		sleep 0.05
+	done
+	echo "FAIL: vsockdev did not listen on $work/vu.sock:"
+	show "$work/vsockdev.log"
+	exit 99
+}
+
+# listen NAME ARGS...: a host vsock-peer listening for the guest (ARGS name a uds-listen endpoint); its
+# result line in $work/NAME.host. Waits until it listens.
+listen() {
+	local name=$1
+	shift
+	"$peer" "$@" --ready "$work/$name.ready" --timeout 200 >"$work/$name.host" 2>"$work/$name.host.err" &
+	pids+=($!)
+	for _ in $(seq 100); do
+		[ -e "$work/$name.ready" ] && return 0
+		sleep 0.05
+	done
+	echo "FAIL: host listener $name did not start:"
+	show "$work/$name.host.err"
+	exit 99
+}
+
+# on_console MARKER NAME ARGS...: in the background, once the guest prints MARKER on its console, runs
+# vsock-peer ARGS; its result line in $work/NAME.host, then "rc=STATUS".
+on_console() {
+	local marker=$1 name=$2
+	shift 2
+	(
+		for _ in $(seq 6000); do
+			if grep -q "^$marker" "$work/console.log" 2>/dev/null; then
+				"$peer" "$@" --timeout 100 >"$work/$name.host" 2>"$work/$name.host.err"
+				echo "rc=$?" >>"$work/$name.host"
+				exit 0
+			fi
+			sleep 0.05
+		done
+	) &
+	pids+=($!)
+}
+
+# stats: vsockdev's statistics document (JSON) on stdout.
+stats() {
+	socat -t 5 - "UNIX-CONNECT:$work/stats.sock" 2>/dev/null
+}
+
+# boot SCENARIO SECONDS [RUN-GUEST-OPTIONS...] [-- QEMU-ARGS...]: the guest on vsockdev's socket; returns
+# run-guest's status, after showing the console and vsockdev's log when it failed.
+boot() {
+	local scenario=$1 limit=$2 rc opts=() qemu=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	qemu=("$@")
+	"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" -S "${opts[@]}" -- \
+		-chardev "socket,id=vsock0,path=$work/vu.sock" -device vhost-user-vsock-pci,chardev=vsock0 "${qemu[@]}"
+	rc=$?
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		echo "FAIL: the guest scenario exited with $rc; its console:"
+		show "$work/console.log"
+		echo "vsockdev's log:"
+		show "$work/vsockdev.log"
+	fi
+	return $rc
+}
+
+# stop_daemon: SIGTERM; checks that vsockdev exits 0 and removes the sockets it made.
+stop_daemon() {
+	local rc
+	kill -TERM "$devpid"
+	wait "$devpid"
+	rc=$?
+	if [ $rc = 0 ] && ! [ -e "$work/vu.sock" ] && ! [ -e "$work/h.sock" ] && ! [ -e "$work/stats.sock" ] &&
+	   grep -q 'Terminated: shutting down' "$work/vsockdev.log"; then
+		ok "SIGTERM: vsockdev exited 0 and removed its sockets"
+	else
+		bad "SIGTERM: exit $rc; log:"
+		show "$work/vsockdev.log"
+	fi
+}
