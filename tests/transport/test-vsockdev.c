@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* test-vsockdev.c: the vsockdev daemon driven through real virtqueues by the userspace front-end, with host programs on its Unix sockets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <vsockmon/pcap.h>
+#include <vtr/vhost_user.h>
+#include <vtr/vtr.h>
+#include <vtr/vufront.h>
+
+/*
+ * Each test starts vsockdev (the path in $VSOCKDEV) in a fresh folder with one or more VMs, attaches
+ * a front-end (vufront.h: memfd guest memory, split rings, a guest engine) to each VM's vhost-user
+ * socket, and plays host programs on the VM's Unix sockets: the daemon as QEMU, a guest and host
+ * agents see it, without a VM. The loop pumps every front-end (poll, process) while a step waits.
+ * No vsock socket anywhere: the guest is the front-end's engine.
+ */
+
+#define MAX_VMS		3
+#define MAX_SOCKS	64
+
+struct vm {
+	struct world *w;
+	unsigned cid;
+	char vu[160], uds[160];
+	struct vtr_vufront *front;
+	unsigned events[MAX_SOCKS];
+};
+
+struct world {
+	char dir[64];
+	char stats[160], pcap[160], log[160];
+	pid_t pid;
+	unsigned nvms;
+	struct vm vm[MAX_VMS];
+};
+
+/* ---- the daemon ---- */
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void wait_for_file(const char *path)
+{
+	for (int i = 0; i < 400 && !exists(path); i++)
+		usleep(10000);
+	assert_true(exists(path));
+}
+
+/* Starts vsockdev with the VMs of w (groups[i] for VM i, NULL: default) plus extra arguments. */
+static void daemon_start(struct world *w, const char *const *groups, const char *extra)
+{
+	const char *bin = getenv("VSOCKDEV");
+	char *argv[32];
+	char vmargs[MAX_VMS][512];
+	int argc = 0;
+
+	assert_non_null(bin);
+	argv[argc++] = (char *)bin;
+	argv[argc++] = (char *)"-vv";
+	for (unsigned i = 0; i < w->nvms; i++) {
+		struct vm *vm = &w->vm[i];
+
+		snprintf(vmargs[i], sizeof(vmargs[i]), "guest-cid=%u,socket=%s,uds-path=%s%s%s", vm->cid, vm->vu,
+			 vm->uds, groups && groups[i] ? ",groups=" : "", groups && groups[i] ? groups[i] : "");
+		argv[argc++] = (char *)"--vm";
+		argv[argc++] = vmargs[i];
+	}
+	argv[argc++] = (char *)"--stats";
+	argv[argc++] = w->stats;
+	argv[argc++] = (char *)"--pcap";
+	argv[argc++] = w->pcap;
+	if (extra)
+		argv[argc++] = (char *)extra;
+	argv[argc] = NULL;
+	/* A socket file left by a killed daemon would look like a live one. */
+	for (unsigned i = 0; i < w->nvms; i++)
+		unlink(w->vm[i].vu);
+	unlink(w->stats);
+	w->pid = fork();
+	assert_true(w->pid >= 0);
+	if (w->pid == 0) {
+		int fd = open(w->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		/* Not the test's stdout (TAP, read by meson until every writer is gone): its log. */
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(bin, argv);
+		_exit(127);
+	}
+	for (unsigned i = 0; i < w->nvms; i++)
+		wait_for_file(w->vm[i].vu);
+	wait_for_file(w->stats);
+}
+
+/* Stops it with SIGTERM and returns its exit status (or 128 + the signal that killed it). */
+static int daemon_stop(struct world *w, int sig)
+{
+	int status;
+
+	if (w->pid <= 0)
+		return -1;
+	kill(w->pid, sig);
+	assert_int_equal(waitpid(w->pid, &status, 0), w->pid);
+	w->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void on_event(void *ctx, int sock, unsigned events)
+{
+	struct vm *vm = ctx;
+
+	if (sock >= 0 && sock < MAX_SOCKS)
+		vm->events[sock] |= events;
+}
+
+static void front_attach(struct vm *vm, enum vtr_vufront_tx_layout layout)
+{
+	static const struct vtr_ops ops = { .event = on_event };
+	struct vtr_vufront_config cfg = {
+		.socket_path = vm->vu, .regions = 3, .tx_layout = layout,
+		.engine = { .connect_timeout_ms = 500 }, .engine_ops = &ops, .engine_ctx = vm,
+	};
+	char err[256];
+	int ret = vtr_vufront_new(&cfg, &vm->front, err, sizeof(err));
+
+	if (ret)
+		fail_msg("vtr_vufront_new(%s): %s", vm->vu, err);
+	assert_int_equal(vtr_vufront_guest_cid(vm->front), vm->cid);
+	memset(vm->events, 0, sizeof(vm->events));
+}
+
+/* The world goes to *state too, so that the teardown ends it when a test fails half-way. */
+static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra)
+{
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	*state = w;
+	snprintf(w->dir, sizeof(w->dir), "/tmp/test-vsockdev.XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->stats, sizeof(w->stats), "%s/stats.sock", w->dir);
+	snprintf(w->pcap, sizeof(w->pcap), "%s/tap.pcap", w->dir);
+	snprintf(w->log, sizeof(w->log), "%s/vsockdev.log", w->dir);
+	w->nvms = nvms;
+	for (unsigned i = 0; i < nvms; i++) {
+		struct vm *vm = &w->vm[i];
+
+		vm->w = w;
+		vm->cid = 3 + i;
+		snprintf(vm->vu, sizeof(vm->vu), "%s/vm%u.vhost", w->dir, vm->cid);
+		snprintf(vm->uds, sizeof(vm->uds), "%s/vm%u.vsock", w->dir, vm->cid);
+	}
+	daemon_start(w, groups, extra);
+	for (unsigned i = 0; i < nvms; i++)
+		front_attach(&w->vm[i], (enum vtr_vufront_tx_layout)(i % 4));
+	return w;
+}
+
+static void world_end(struct world *w)
+{
+	char cmd[200];
+
+	for (unsigned i = 0; i < w->nvms; i++)
+		vtr_vufront_free(w->vm[i].front);
+	if (w->pid > 0)
+		daemon_stop(w, SIGKILL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+	if (system(cmd) != 0)
+		print_message("# could not remove %s\n", w->dir);
+	free(w);
+}
+
+/* The end of a test that passed: the daemon must stop cleanly on SIGTERM. */
+static void world_free(struct world *w)
+{
+	for (unsigned i = 0; i < w->nvms; i++) {
+		vtr_vufront_free(w->vm[i].front);
+		w->vm[i].front = NULL;
+	}
+	if (w->pid > 0)
+		assert_int_equal(daemon_stop(w, SIGTERM), 0);
+}
+
+static int teardown(void **state)
+{
+	if (*state)
+		world_end(*state);
+	*state = NULL;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Runs every front-end for up to ms milliseconds (returns early when something happened). */
+static void pump(struct world *w, int ms)
+{
+	struct pollfd pfds[MAX_VMS * VTR_VUFRONT_MAX_POLLFDS];
+	size_t n = 0;
+	int timeout = ms;
+
+	for (unsigned i = 0; i < w->nvms; i++) {
+		int t;
+
+		if (!w->vm[i].front)
+			continue;
+		n += vtr_vufront_pollfds(w->vm[i].front, pfds + n, VTR_VUFRONT_MAX_POLLFDS);
+		t = vtr_vufront_next_timeout(w->vm[i].front);
+		if (t >= 0 && t < timeout)
+			timeout = t;
+	}
+	poll(pfds, n, timeout);
+	for (unsigned i = 0; i < w->nvms; i++)
+		if (w->vm[i].front && vtr_vufront_process(w->vm[i].front) < 0)
+			fail_msg("vm%u: the front-end broke: %s", w->vm[i].cid, vtr_vufront_error(w->vm[i].front));
+}
+
+/* Pumps until pred(ctx) holds; fails the test after timeout_ms. */
+#define RUN_UNTIL(w, timeout_ms, cond)                                                          \
+	do {                                                                                    \
+		int64_t deadline_ = now_ms() + (timeout_ms);                                    \
+		while (!(cond)) {                                                               \
+			if (now_ms() > deadline_)                                               \
+				fail_msg("timed out after %d ms waiting for: %s", (int)(timeout_ms), #cond); \
+			pump(w, 5);                                                             \
+		}                                                                               \
+	} while (0)
+
+static struct vtr_engine *eng(struct vm *vm)
+{
+	return vtr_vufront_engine(vm->front);
+}
+
+/* ---- the host side ---- */
+
+static int unix_socket(const char *path, int type, bool listen_it)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	if (listen_it) {
+		unlink(path);
+		assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(listen(fd, 64), 0);
+	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+/* A host listener for guest connections to port: PATH_PORT. */
+static int host_listen(struct vm *vm, uint32_t port, int type)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s_%u", vm->uds, port);
+	return unix_socket(path, type, true);
+}
+
+static int host_accept(struct world *w, int lfd)
+{
+	int fd = -1;
+
+	RUN_UNTIL(w, 3000, (fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0);
+	return fd;
+}
+
+/* Reads what is there into buf at *have (non-blocking); returns read()'s result. */
+static ssize_t host_read(int fd, uint8_t *buf, size_t cap, size_t *have)
+{
+	ssize_t n = read(fd, buf + *have, cap - *have);
+
+	if (n > 0)
+		*have += (size_t)n;
+	return n;
+}
+
+/* "CONNECT port\n" on the VM's socket; returns the fd and the host port from "OK <port>\n", or -1 when the
+ * daemon closed the connection without an answer. */
+static int host_connect(struct world *w, struct vm *vm, uint32_t port, uint32_t *ret_host_port)
+{
+	char line[64];
+	int fd = unix_socket(vm->uds, SOCK_STREAM, false), len;
+	size_t have = 0;
+	ssize_t n = 0;
+
+	assert_true(fd >= 0);
+	len = snprintf(line, sizeof(line), "CONNECT %u\n", port);
+	assert_int_equal(write(fd, line, (size_t)len), len);
+	/* One byte at a time: what follows the line is already the stream. */
+	RUN_UNTIL(w, 3000, (n = read(fd, line + have, 1)) == 0 || (n == 1 && line[have++] == '\n') ||
+			   have == sizeof(line) - 1);
+	if (n == 0) {
+		close(fd);
+		return -1;
+	}
+	line[have] = '\0';
+	assert_int_equal(sscanf(line, "OK %u\n", ret_host_port), 1);
+	return fd;
+}
+
+static void fill(uint8_t *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) ^ seed);
+}
+
+/* ---- statistics ---- */
+
+static json_t *stats(struct world *w)
+{
+	int fd = unix_socket(w->stats, SOCK_STREAM, false);
+	char buf[1 << 16];
+	size_t have = 0;
+	ssize_t n;
+	json_error_t err;
+	json_t *j;
+
+	assert_true(fd >= 0);
+	fcntl(fd, F_SETFL, 0);
+	while (have < sizeof(buf) - 1 && (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	j = json_loads(buf, 0, &err);
+	if (!j)
+		fail_msg("statistics are not JSON: %s: %.200s", err.text, buf);
+	return j;
+}
+
+static json_int_t stat_of(json_t *s, unsigned vm, const char *path)
+{
+	json_t *o = json_array_get(json_object_get(s, "vms"), vm);
+	char copy[128], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *k = strtok_r(copy, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = json_is_array(o) ? json_array_get(o, (size_t)atoi(k)) : json_object_get(o, k);
+	if (!o)
+		fail_msg("statistics: no %s", path);
+	return json_is_boolean(o) ? json_is_true(o) : json_integer_value(o);
+}
+
+/* ---- tests ---- */
+
+/* Host to guest: CONNECT/OK, 1 MiB, the host shuts down sending first, the guest still answers. */
+static void test_host_to_guest(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	static uint8_t data[1 << 20], got[1 << 20];
+	uint8_t answer[65536];
+	size_t sent = 0, recvd = 0, have = 0;
+	uint32_t host_port;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1;
+	ssize_t n;
+
+	assert_true(l >= 0);
+	fd = host_connect(w, vm, 5000, &host_port);
+	assert_true(fd >= 0);
+	assert_true(host_port >= 1u << 30);	/* host ports from 2^30, as Firecracker's */
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	fill(data, sizeof(data), 1);
+	while (recvd < sizeof(data)) {
+		if (sent < sizeof(data) && (n = write(fd, data + sent, sizeof(data) - sent)) > 0)
+			sent += (size_t)n;
+		if (sent == sizeof(data))
+			shutdown(fd, SHUT_WR);
+		pump(w, 1);
+		while ((n = vtr_recv(eng(vm), s, got + recvd, sizeof(got) - recvd, 0, NULL)) > 0)
+			recvd += (size_t)n;
+		assert_true(n > 0 || n == -EAGAIN || recvd == sizeof(data));
+	}
+	assert_memory_equal(got, data, sizeof(data));
+	/* The host's SHUTDOWN SEND arrives as the end of the stream... */
+	RUN_UNTIL(w, 2000, vtr_recv(eng(vm), s, got, 1, 0, NULL) == 0);
+	/* ...and the other direction still works. */
+	fill(answer, sizeof(answer), 2);
+	assert_int_equal(vtr_send(eng(vm), s, answer, sizeof(answer), 0), sizeof(answer));
+	assert_int_equal(vtr_shutdown(eng(vm), s, VTR_SHUT_WR), 0);
+	RUN_UNTIL(w, 3000, (n = host_read(fd, got, sizeof(got), &have)) == 0);
+	assert_int_equal(have, sizeof(answer));
+	assert_memory_equal(got, answer, sizeof(answer));
+	close(fd);
+	vtr_close(eng(vm), s);
+	world_free(w);
+}
+
+/* Guest to host: to PATH_1234, 1 MiB, the guest shuts down sending first, the host still answers. */
+static void test_guest_to_host(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	static uint8_t data[1 << 20], got[1 << 20];
+	uint8_t answer[100000];
+	size_t sent = 0, have = 0, off = 0;
+	int lfd = host_listen(vm, 1234, SOCK_STREAM), fd, c;
+	ssize_t n = 0;
+
+	c = vtr_connect(eng(vm), 2, 1234, VTR_STREAM, 0);
+	assert_true(c >= 0);
+	fd = host_accept(w, lfd);
+	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
+	fill(data, sizeof(data), 3);
+	while (have < sizeof(data) || n != 0) {
+		if (sent < sizeof(data)) {
+			n = vtr_send(eng(vm), c, data + sent, sizeof(data) - sent, 0);
+			if (n > 0)
+				sent += (size_t)n;
+			if (sent == sizeof(data))
+				vtr_shutdown(eng(vm), c, VTR_SHUT_WR);
+		}
+		pump(w, 1);
+		n = host_read(fd, got, sizeof(got), &have);
+		if (n == 0)
+			break;
+	}
+	assert_int_equal(have, sizeof(data));
+	assert_memory_equal(got, data, sizeof(data));
+	/* After the guest's SHUTDOWN SEND the host still writes, then closes. */
+	fill(answer, sizeof(answer), 4);
+	fcntl(fd, F_SETFL, 0);
+	assert_int_equal(write(fd, answer, sizeof(answer)), sizeof(answer));
+	close(fd);
+	RUN_UNTIL(w, 3000, (n = vtr_recv(eng(vm), c, got + off, sizeof(got) - off, 0, NULL)) == 0 ||
+			   (n > 0 && (off += (size_t)n, false)));
+	assert_int_equal(off, sizeof(answer));
+	assert_memory_equal(got, answer, sizeof(answer));
+	vtr_close(eng(vm), c);
+	close(lfd);
+	world_free(w);
+}
+
+/* Nobody behind the port: the guest's connect fails at once with ECONNRESET (an RST), not after 2 s. */
+static void test_guest_refused(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	int64_t t0 = now_ms();
+	int c = vtr_connect(eng(vm), 2, 4321, VTR_STREAM, 0);
+	json_t *s;
+
+	RUN_UNTIL(w, 2000, vtr_poll(eng(vm), c) & VTR_EV_HUP);
+	assert_int_equal(vtr_sock_error(eng(vm), c), -ECONNRESET);
+	assert_true(now_ms() - t0 < 400);	/* the front-end's connect timeout is 500 ms */
+	vtr_close(eng(vm), c);
+	s = stats(w);
+	assert_int_equal(stat_of(s, 0, "host.guest_refused"), 1);
+	json_decref(s);
+	world_free(w);
+}
+
+/* A host CONNECT to a guest port nobody listens on: the Unix connection is closed without an answer. */
+static void test_host_refused(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	uint32_t port;
+	json_t *s;
+
+	assert_int_equal(host_connect(w, &w->vm[0], 4444, &port), -1);
+	/* Anything but "CONNECT <port>\n" is turned away too. */
+	{
+		int fd = unix_socket(w->vm[0].uds, SOCK_STREAM, false);
+		char c;
+		ssize_t n = -1;
+
+		assert_int_equal(write(fd, "HELLO 1\n", 8), 8);
+		RUN_UNTIL(w, 2000, (n = read(fd, &c, 1)) == 0);
+		close(fd);
+	}
+	s = stats(w);
+	assert_int_equal(stat_of(s, 0, "host.host_connect_failures"), 1);
+	json_decref(s);
+	world_free(w);
+}
+
+/* SEQPACKET guest to host: each message arrives whole on a Unix SEQPACKET socket, and back. */
+static void test_seqpacket(void **state)
+{
+	static const size_t sizes[] = { 1, 1000, 65535, 65536, 65537, 100000, 200000 };
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	static uint8_t msg[200000], got[262144];
+	int lfd = host_listen(vm, 1236, SOCK_SEQPACKET), fd, c;
+	int sndbuf = 1 << 20;
+
+	c = vtr_connect(eng(vm), 2, 1236, VTR_SEQPACKET, 0);
+	fd = host_accept(w, lfd);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ssize_t n = -1;
+		unsigned flags = 0;
+
+		fill(msg, sizes[i], (uint32_t)i);
+		RUN_UNTIL(w, 3000, vtr_send(eng(vm), c, msg, sizes[i], VTR_MSG_EOR) == (ssize_t)sizes[i]);
+		RUN_UNTIL(w, 3000, (n = recv(fd, got, sizeof(got), MSG_DONTWAIT)) > 0);
+		assert_int_equal(n, sizes[i]);
+		assert_memory_equal(got, msg, sizes[i]);
+		/* back, as one message */
+		assert_int_equal(send(fd, msg, sizes[i], 0), sizes[i]);
+		RUN_UNTIL(w, 3000, (n = vtr_recv(eng(vm), c, got, sizeof(got), 0, &flags)) > 0);
+		assert_int_equal(n, sizes[i]);
+		assert_false(flags & VTR_MSG_TRUNC);
+		assert_memory_equal(got, msg, sizes[i]);
+	}
+	close(fd);
+	close(lfd);
+	vtr_close(eng(vm), c);
+	world_free(w);
+}
+
+/* Sibling VMs: a guest reaches another guest of its group by CID; a guest of another group does not. */
+static void test_siblings(void **state)
+{
+	static const char *const groups[] = { "a", "a+b", "c" };
+	struct world *w = world_new(state, 3, groups, NULL);
+	struct vm *g3 = &w->vm[0], *g4 = &w->vm[1], *g5 = &w->vm[2];
+	uint8_t data[100000], got[100000];
+	size_t off = 0, sent = 0;
+	int l = vtr_listen(eng(g4), 7000, VTR_STREAM, 0), c, s = -1, c5;
+	json_t *st;
+
+	c = vtr_connect(eng(g3), 4, 7000, VTR_STREAM, 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(g4), l)) >= 0);
+	RUN_UNTIL(w, 2000, g3->events[c] & VTR_EV_CONNECTED);
+	fill(data, sizeof(data), 9);
+	while (off < sizeof(data)) {
+		ssize_t n;
+
+		if (sent < sizeof(data) && (n = vtr_send(eng(g3), c, data + sent, sizeof(data) - sent, 0)) > 0)
+			sent += (size_t)n;
+		pump(w, 1);
+		while ((n = vtr_recv(eng(g4), s, got + off, sizeof(got) - off, 0, NULL)) > 0)
+			off += (size_t)n;
+	}
+	assert_memory_equal(got, data, sizeof(data));
+	/* Group c shares nothing with b: its packets are dropped, the connect times out. */
+	c5 = vtr_connect(eng(g5), 4, 7000, VTR_STREAM, 0);
+	RUN_UNTIL(w, 2000, vtr_poll(eng(g5), c5) & VTR_EV_HUP);
+	assert_int_equal(vtr_sock_error(eng(g5), c5), -ETIMEDOUT);
+	st = stats(w);
+	assert_true(stat_of(st, 1, "forwarding.in") > 0);
+	assert_true(stat_of(st, 2, "forwarding.unroutable") >= 1);
+	json_decref(st);
+	vtr_close(eng(g3), c);
+	vtr_close(eng(g4), s);
+	world_free(w);
+}
+
+/* A front-end that sends nonsense gets a failed REPLY_ACK; the device goes on working. */
+static void test_bad_requests(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	struct vtr_vu_msg m = { .request = 99, .flags = VTR_VU_NEED_REPLY }, reply;
+	int lfd = host_listen(vm, 1234, SOCK_STREAM), fd, c;
+
+	assert_int_equal(vtr_vufront_request(vm->front, &m, NULL, 0, &reply), 0);
+	assert_int_equal(reply.p.u64, 1);
+	m = (struct vtr_vu_msg){ .request = VTR_VU_SET_CONFIG, .flags = VTR_VU_NEED_REPLY, .size = 20,
+				 .p.config = { .offset = 0, .size = 8 } };
+	assert_int_equal(vtr_vufront_request(vm->front, &m, NULL, 0, &reply), 0);
+	assert_int_equal(reply.p.u64, 1);	/* the config space is read-only */
+	m = (struct vtr_vu_msg){ .request = VTR_VU_GET_CONFIG, .size = 20, .p.config = { .offset = 200, .size = 8 } };
+	assert_int_equal(vtr_vufront_request(vm->front, &m, NULL, 0, &reply), 0);
+	assert_int_equal(reply.size, 0);	/* out of the config space: an empty answer */
+	/* Still a working device. */
+	c = vtr_connect(eng(vm), 2, 1234, VTR_STREAM, 0);
+	fd = host_accept(w, lfd);
+	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
+	close(fd);
+	close(lfd);
+	world_free(w);
+}
+
+/* The front-end goes away (QEMU exits): the host's connections are closed; a new front-end works. */
+static void test_frontend_reconnects(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	uint32_t port;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, fd2;
+	char c;
+	ssize_t n = -1;
+	json_t *s;
+
+	fd = host_connect(w, vm, 5000, &port);
+	assert_true(fd >= 0);
+	vtr_vufront_free(vm->front);
+	vm->front = NULL;
+	RUN_UNTIL(w, 2000, (n = read(fd, &c, 1)) == 0 || (n < 0 && errno == ECONNRESET));
+	close(fd);
+	front_attach(vm, VTR_VUFRONT_TX_ONE);
+	l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0);
+	fd2 = host_connect(w, vm, 5000, &port);
+	assert_true(fd2 >= 0);
+	RUN_UNTIL(w, 2000, vtr_accept(eng(vm), l) >= 0);
+	s = stats(w);
+	assert_int_equal(stat_of(s, 0, "sessions"), 2);
+	assert_true(stat_of(s, 0, "running"));
+	json_decref(s);
+	close(fd2);
+	world_free(w);
+}
+
+/* vsockdev killed (SIGKILL) and started again: its capture stays readable, a new front-end gets a device. */
+static void test_daemon_restart(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	struct vsm_pcap_reader *r;
+	struct vsm_rec rec;
+	char err[256], first[200];
+	uint64_t frames = 0;
+	uint32_t port;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, ret;
+
+	fd = host_connect(w, vm, 5000, &port);
+	assert_true(fd >= 0);
+	assert_true(vtr_accept(eng(vm), l) >= 0);
+	for (int64_t t = now_ms(); now_ms() - t < 1300;)
+		pump(w, 50);	/* past the daemon's once-a-second flush */
+	assert_int_equal(daemon_stop(w, SIGKILL), 128 + SIGKILL);
+	close(fd);
+	vtr_vufront_free(vm->front);
+	vm->front = NULL;
+	snprintf(first, sizeof(first), "%s/killed.pcap", w->dir);
+	assert_int_equal(rename(w->pcap, first), 0);
+	/* Every frame of the killed daemon's capture reads back whole. */
+	assert_int_equal(vsm_pcap_open(first, &r, err, sizeof(err)), 0);
+	while ((ret = vsm_pcap_next(r, &rec)) == 1)
+		frames++;
+	assert_int_equal(ret, 0);
+	vsm_pcap_close(r);
+	if (frames < 2)	/* the REQUEST and the RESPONSE at least */
+		fail_msg("the killed daemon's capture holds %llu frames", (unsigned long long)frames);
+	daemon_start(w, NULL, NULL);
+	front_attach(vm, VTR_VUFRONT_TX_SPLIT);
+	l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0);
+	fd = host_connect(w, vm, 5000, &port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, vtr_accept(eng(vm), l) >= 0);
+	close(fd);
+	world_free(w);
+}
+
+/* Every packet the device moved is in the capture, once; SIGTERM leaves it complete. */
+static void test_tap_complete(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	struct vsm_pcap_reader *r;
+	struct vsm_rec rec;
+	static uint8_t data[300000], sink[65536];
+	char err[256];
+	uint64_t frames = 0;
+	int lfd = host_listen(vm, 1234, SOCK_STREAM), fd, c, ret;
+	size_t sent = 0, have = 0, drained;
+	json_int_t from, to;
+	json_t *s;
+	ssize_t n;
+
+	c = vtr_connect(eng(vm), 2, 1234, VTR_STREAM, 0);
+	fd = host_accept(w, lfd);
+	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
+	fill(data, sizeof(data), 5);
+	while (have < sizeof(data)) {
+		if (sent < sizeof(data) && (n = vtr_send(eng(vm), c, data + sent, sizeof(data) - sent, 0)) > 0)
+			sent += (size_t)n;
+		pump(w, 1);
+		drained = 0;
+		while (host_read(fd, sink, sizeof(sink), &drained) > 0) {
+			have += drained;
+			drained = 0;
+		}
+	}
+	vtr_close(eng(vm), c);
+	close(fd);
+	pump(w, 200);
+	s = stats(w);
+	from = stat_of(s, 0, "packets.from_guest");
+	to = stat_of(s, 0, "packets.to_guest");
+	json_decref(s);
+	vtr_vufront_free(vm->front);
+	vm->front = NULL;
+	assert_int_equal(daemon_stop(w, SIGTERM), 0);
+	assert_false(exists(vm->vu));
+	assert_false(exists(w->stats));
+	assert_int_equal(vsm_pcap_open(w->pcap, &r, err, sizeof(err)), 0);
+	while ((ret = vsm_pcap_next(r, &rec)) == 1)
+		frames++;
+	assert_int_equal(ret, 0);
+	vsm_pcap_close(r);
+	assert_true(from >= 6 && to >= 2);	/* REQUEST, 5 RW, SHUTDOWN...; RESPONSE, credit updates... */
+	assert_int_equal(frames, (uint64_t)(from + to));
+	close(lfd);
+	world_free(w);
+}
+
+/* Small host writes become few packets: hundreds of one-byte writes reach the guest in one or two RW packets. */
+static void test_coalescing(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL);
+	struct vm *vm = &w->vm[0];
+	uint8_t got[20000];
+	struct vtr_stats before, after;
+	uint32_t port;
+	size_t have = 0, written = 0;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1;
+	ssize_t n;
+
+	fd = host_connect(w, vm, 5000, &port);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	vtr_engine_stats(eng(vm), &before);
+	/* The writes land while the daemon is stopped, as they would while it is busy elsewhere; a Unix
+	 * socket holds a few hundred one-byte writes (each costs a buffer of its own) before it is full. */
+	kill(w->pid, SIGSTOP);
+	while (written < sizeof(got) && write(fd, "x", 1) == 1)
+		written++;
+	kill(w->pid, SIGCONT);
+	assert_true(written >= 100);
+	RUN_UNTIL(w, 3000, (n = vtr_recv(eng(vm), s, got + have, sizeof(got) - have, 0, NULL)) > 0 &&
+			   (have += (size_t)n) == written);
+	vtr_engine_stats(eng(vm), &after);
+	print_message("# %zu one-byte writes reached the guest in %llu packets\n", written,
+		      (unsigned long long)(after.pkts_in - before.pkts_in));
+	assert_true(after.pkts_in - before.pkts_in <= 2);
+	close(fd);
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_host_to_guest, teardown),
+		cmocka_unit_test_teardown(test_guest_to_host, teardown),
+		cmocka_unit_test_teardown(test_guest_refused, teardown),
+		cmocka_unit_test_teardown(test_host_refused, teardown),
+		cmocka_unit_test_teardown(test_seqpacket, teardown),
+		cmocka_unit_test_teardown(test_siblings, teardown),
+		cmocka_unit_test_teardown(test_bad_requests, teardown),
+		cmocka_unit_test_teardown(test_frontend_reconnects, teardown),
+		cmocka_unit_test_teardown(test_daemon_restart, teardown),
+		cmocka_unit_test_teardown(test_tap_complete, teardown),
+		cmocka_unit_test_teardown(test_coalescing, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
