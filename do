@@ -85,11 +85,13 @@ demo() {
 	local vd=build/vsockdump/vsockdump lab=build/transport/vsocklab caps=tests/golden/captures
 	local pcap=${TMPDIR:-/tmp}/vsocklab-demo.pcap cid port
 	echo
-	echo "== The lab: a host (CID 2) and two guests (CID 3, 4), userspace virtio-vsock engines joined by an"
-	echo "   in-memory hypervisor, run one round of a self-checking workload; the host's tap writes a pcap."
-	echo "   The virtual clock makes it deterministic: the same seed gives the same capture, byte for byte."
-	echo "   vsocklab --rounds 1 --clock virtual --pcap $pcap"
-	$lab --rounds 1 --clock virtual --pcap "$pcap"
+	echo "== The lab: a host (CID 2) and two guests (CID 3, 4), each a userspace virtio-vsock engine. Each"
+	echo "   guest sits behind a vhost-user-vsock device (the one vsockdev runs for real VMs): its engine"
+	echo "   lives in a vhost-user front-end with guest memory and split virtqueues, so every packet crosses"
+	echo "   real rings. One round of a self-checking workload; the host's tap writes a pcap. The virtual"
+	echo "   clock makes it deterministic: the same seed gives the same capture, byte for byte."
+	echo "   vsocklab --device --rounds 1 --clock virtual --pcap $pcap --stats"
+	$lab --device --rounds 1 --clock virtual --pcap "$pcap" --stats | grep -E '^(device|check|result|round)'
 	echo
 	read -r cid port < <(first_conn $vd "$pcap" 1234)
 	echo "== An echo: connect, data both ways, each side shuts down sending, clean close (RST answers SHUTDOWN)"
@@ -119,6 +121,8 @@ demo() {
 	$vd --json -c 2 -r "$pcap"
 	echo
 	echo "Live, as root: vsocklab --tap vsocklab0   and in another terminal: vsockdump -i vsocklab0 -n -vvv"
+	echo "A real VM: vsockdev --vm guest-cid=3,socket=/run/vm3.vhost,uds-path=/run/vm3.vsock --pcap vm3.pcap,"
+	echo "then QEMU with -chardev socket,id=v,path=/run/vm3.vhost -device vhost-user-vsock-pci,chardev=v (vsockdev(8))."
 	echo "The lab's capture stays in $pcap (vsockdump -r, tshark -r, wireshark)."
 }
 

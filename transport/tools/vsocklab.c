@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,8 @@
 #include <vsockmon/wire.h>
 #include <vtr/tap.h>
 #include <vtr/vtr.h>
+#include <vtr/vudev.h>
+#include <vtr/vufront.h>
 
 #include "cli.h"
 
@@ -50,6 +54,15 @@
  * time, so a real virtqueue's 128 would never fill, and the engines' queueing would go untested.
  */
 #define WIRE_SLOTS		8
+/*
+ * --device: each guest is a vhost-user front-end (vufront.h) on its own vhost-user-vsock device
+ * (vudev.h, the device vsockdev runs), in this process, joined by a socketpair: packets cross real
+ * split virtqueues in shared memory. The guests post RX buffers of 64 KiB + the header, so no
+ * packet is split and the lab's checks count packets as they do on the in-memory wire.
+ */
+#define DEVICE_RX_BUF		(64u * 1024 + VSM_VIRTIO_HDR_LEN)
+#define DEVICE_QUEUE		256
+
 /* Virtual clock: what carrying a packet costs (a fixed latency plus 1 ns a byte, about 1 GB/s). */
 #define WIRE_LATENCY_NS		2000
 /* Virtual time starts at 2024-01-01 00:00:00 UTC, so captures print 00:00:00.000000 onwards. */
@@ -91,6 +104,7 @@ struct options {
 	const char *pcap;
 	const char *iface;
 	bool tap_all;
+	bool device;			/* guests behind vhost-user-vsock devices instead of the in-memory wire */
 	bool virtual_clock;
 	uint64_t seed;
 	long pace;			/* packets/s; 0: as fast as possible; -1: not given */
@@ -208,6 +222,10 @@ struct node {
 	uint32_t max_socks;
 	unsigned in_flight;		/* packets on the wire from this engine */
 	uint64_t sent, delivered;	/* packets the wire took from it, packets it was given */
+	/* --device (guests only): the front-end that holds the engine, and the device it drives */
+	struct vtr_vufront *front;
+	struct vtr_vudev *dev;
+	uint64_t to_ring;		/* host packets the device put in this guest's RX ring */
 	uint32_t listeners;
 	uint64_t refused_expected;	/* refused connects aimed at it that completed */
 };
@@ -1241,12 +1259,16 @@ static void run_ready(struct lab *lab)
 
 /* ---- the hypervisor: engines, wire, routing ---- */
 
+static int device_xmit(struct lab *lab, struct node *host, const uint8_t *hdr, const uint8_t *payload, uint32_t len);
+
 static int wire_xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
 	struct node *n = ctx;
 	struct lab *lab = n->lab;
 	struct wire_pkt *p;
 
+	if (lab->o->device)
+		return device_xmit(lab, n, hdr, payload, len);
 	if (n->in_flight >= WIRE_SLOTS) {
 		lab->wire_full++;
 		return -EAGAIN;
@@ -1318,6 +1340,108 @@ static void wire_deliver(struct lab *lab)
 		if (n->in_flight < WIRE_SLOTS && vtr_want_write(n->e))
 			vtr_flush(n->e);
 	}
+}
+
+/* ---- the hypervisor with devices (--device) ---- */
+
+/*
+ * The host engine's packet for a guest goes into the guest's RX ring through its device; one for a
+ * CID nobody has is dropped, as on the wire. Only the host engine sends through here: the guests'
+ * engines send through their front-ends' TX rings.
+ */
+static int device_xmit(struct lab *lab, struct node *host, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
+{
+	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+	int ret = -EHOSTUNREACH;
+
+	if (dst && dst->dev) {
+		ret = vtr_vudev_send(dst->dev, hdr, payload, len);
+		if (ret == -EAGAIN) {
+			lab->wire_full++;
+			return -EAGAIN;		/* no RX buffer free: the engine holds it until rx_ready */
+		}
+	}
+	host->sent++;
+	lab->routed++;
+	lab->routed_bytes += len;
+	if (ret) {
+		lab->dropped++;
+		return 0;
+	}
+	dst->to_ring++;
+	if (lab->o->virtual_clock)
+		lab->vnow += WIRE_LATENCY_NS + len;
+	return 0;
+}
+
+/* A guest's packet, taken from its TX ring by its device: to the host engine, or dropped. */
+static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
+{
+	struct node *n = ctx;
+	struct lab *lab = n->lab;
+	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+
+	n->sent++;
+	lab->routed++;
+	lab->routed_bytes += len;
+	if (lab->o->virtual_clock)
+		lab->vnow += WIRE_LATENCY_NS + len;
+	if (dst == &lab->nodes[0]) {
+		dst->delivered++;
+		lab->delivered++;
+		vtr_input_split(dst->e, hdr, payload, len);
+	} else {
+		lab->dropped++;	/* the lab's guests talk to the host only: another CID is nobody's */
+	}
+}
+
+static void dev_rx_ready(void *ctx)
+{
+	vtr_flush(((struct node *)ctx)->lab->nodes[0].e);
+}
+
+/* Moves what is due through the rings: front-ends, then devices. Returns whether anything was due. */
+static bool devices_step(struct lab *lab)
+{
+	struct pollfd pfds[MAX_GUESTS * (VTR_VUFRONT_MAX_POLLFDS + VTR_VUDEV_MAX_POLLFDS)];
+	struct node *who[MAX_GUESTS * (VTR_VUFRONT_MAX_POLLFDS + VTR_VUDEV_MAX_POLLFDS)];
+	bool is_dev[MAX_GUESTS * (VTR_VUFRONT_MAX_POLLFDS + VTR_VUDEV_MAX_POLLFDS)];
+	size_t n = 0;
+
+	/* The host engine may have filled RX buffers from outside (an actor's send): tell the guests first. */
+	for (size_t i = 1; i < lab->nnodes; i++)
+		vtr_vudev_notify(lab->nodes[i].dev);
+	for (size_t i = 1; i < lab->nnodes; i++) {
+		struct node *g = &lab->nodes[i];
+		size_t k = vtr_vufront_pollfds(g->front, pfds + n, VTR_VUFRONT_MAX_POLLFDS);
+
+		for (size_t j = n; j < n + k; j++)
+			who[j] = g, is_dev[j] = false;
+		n += k;
+		k = vtr_vudev_pollfds(g->dev, pfds + n, VTR_VUDEV_MAX_POLLFDS);
+		for (size_t j = n; j < n + k; j++)
+			who[j] = g, is_dev[j] = true;
+		n += k;
+	}
+	if (poll(pfds, n, 0) <= 0)
+		return false;
+	/* In a fixed order, so that a --clock virtual run is the same run every time. */
+	for (size_t j = 0; j < n; j++) {
+		if (!pfds[j].revents)
+			continue;
+		if (is_dev[j]) {
+			vtr_vudev_handle(who[j]->dev, pfds[j].fd, pfds[j].revents);
+		} else if (vtr_vufront_process(who[j]->front) < 0) {
+			fprintf(stderr, "%s: guest %" PRIu64 ": the front-end broke: %s\n", PROG, who[j]->cid,
+				vtr_vufront_error(who[j]->front));
+			lab->stuck = lab->stop = true;
+		}
+	}
+	for (size_t i = 1; i < lab->nnodes; i++)
+		vtr_vudev_notify(lab->nodes[i].dev);
+	if (vtr_want_write(lab->nodes[0].e))
+		vtr_flush(lab->nodes[0].e);
+	return true;
 }
 
 /* Runs the engines' timers and wakes the actors whose time has come. */
@@ -1563,6 +1687,22 @@ static void run(struct lab *lab)
 		}
 		if (lab->iterations % SIGNAL_EVERY == 0)
 			check_signals(lab);
+		if (o->device) {
+			if (lab->pace_ns && clock_ns(CLOCK_MONOTONIC) < lab->next_slot) {
+				wait_mono(lab, lab->next_slot);
+				continue;
+			}
+			if (devices_step(lab)) {
+				if (lab->pace_ns) {
+					int64_t m = clock_ns(CLOCK_MONOTONIC);
+
+					lab->next_slot = (lab->next_slot > m ? lab->next_slot : m) + lab->pace_ns;
+				}
+				if (lab->iterations % TIMER_EVERY == 0)
+					fire_timers(lab);
+				continue;
+			}
+		}
 		if (lab->head) {
 			if (lab->pace_ns && clock_ns(CLOCK_MONOTONIC) < lab->next_slot) {
 				wait_mono(lab, lab->next_slot);
@@ -1642,6 +1782,73 @@ static void forward_frame(void *ctx, const struct vsm_rec *rec)
 			       rec->cap_len - VSM_FRAME_HDR_LEN);
 }
 
+/*
+ * The vhost-user set-up is a conversation: the front-end waits for each answer. While it runs, a
+ * thread answers for the device; afterwards everything runs on the lab's one thread.
+ */
+struct setup_pump {
+	struct vtr_vudev *dev;
+	volatile bool done;
+};
+
+static void *pump_device(void *arg)
+{
+	struct setup_pump *sp = arg;
+
+	while (!sp->done) {
+		struct pollfd pfds[VTR_VUDEV_MAX_POLLFDS];
+		size_t n = vtr_vudev_pollfds(sp->dev, pfds, VTR_VUDEV_MAX_POLLFDS);
+
+		if (poll(pfds, n, 10) <= 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (pfds[i].revents)
+				vtr_vudev_handle(sp->dev, pfds[i].fd, pfds[i].revents);
+	}
+	return NULL;
+}
+
+/* --device: the guest's engine lives in a front-end attached to a device of its own. */
+static int device_guest(struct node *n, const struct vtr_config *cfg, const struct vtr_ops *ops)
+{
+	static const struct vtr_vudev_ops dev_ops = { .deliver = dev_deliver, .rx_ready = dev_rx_ready };
+	struct vtr_vudev_config dcfg = { .guest_cid = n->cid, .name = "lab" };
+	struct vtr_vufront_config fcfg = {
+		.regions = 2, .queue_size = DEVICE_QUEUE, .rx_buf_size = DEVICE_RX_BUF,
+		.engine = *cfg, .engine_ops = ops, .engine_ctx = n,
+	};
+	struct setup_pump sp = { 0 };
+	pthread_t t;
+	char err[256];
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	r = vtr_vudev_new(&dcfg, &dev_ops, n, &n->dev);
+	if (r < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	vtr_vudev_attach(n->dev, sv[0]);
+	vtr_vudev_set_tap(n->dev, NULL);
+	sp.dev = n->dev;
+	fcfg.sock = sv[1];
+	if (pthread_create(&t, NULL, pump_device, &sp)) {
+		close(sv[1]);
+		return -EAGAIN;
+	}
+	r = vtr_vufront_new(&fcfg, &n->front, err, sizeof(err));
+	sp.done = true;
+	pthread_join(t, NULL);
+	if (r < 0) {
+		fprintf(stderr, "%s: guest %" PRIu64 ": %s\n", PROG, n->cid, err);
+		return r;
+	}
+	n->e = vtr_vufront_engine(n->front);
+	return vtr_vudev_running(n->dev) ? 0 : -EPROTO;
+}
+
 static int lab_init(struct lab *lab, const struct options *o)
 {
 	static const struct vtr_ops ops = { .xmit = wire_xmit, .now = engine_now, .event = engine_event };
@@ -1683,7 +1890,10 @@ static int lab_init(struct lab *lab, const struct options *o)
 		n->owner = calloc(n->max_socks, sizeof(*n->owner));
 		if (!n->owner)
 			return -ENOMEM;
-		r = vtr_engine_new(&cfg, &ops, n, &n->e);
+		if (o->device && i)
+			r = device_guest(n, &cfg, &ops);
+		else
+			r = vtr_engine_new(&cfg, &ops, n, &n->e);
 		if (r < 0) {
 			fprintf(stderr, "%s: engine for cid %" PRIu64 ": %s\n", PROG, n->cid, strerror(-r));
 			return r;
@@ -1735,8 +1945,16 @@ static void lab_free(struct lab *lab)
 	}
 	if (lab->nodes) {
 		for (size_t i = 0; i < lab->nnodes; i++) {
-			vtr_engine_free(lab->nodes[i].e);	/* closes the taps: the pcap is flushed and stays valid */
-			free(lab->nodes[i].owner);
+			struct node *n = &lab->nodes[i];
+
+			/* The device goes first: the front-end's farewell requests then fail at once. */
+			if (n->dev || n->front) {
+				vtr_vudev_free(n->dev);
+				vtr_vufront_free(n->front);	/* frees its engine */
+			} else {
+				vtr_engine_free(n->e);	/* closes the taps: the pcap is flushed and stays valid */
+			}
+			free(n->owner);
 		}
 	}
 	free(lab->nodes);
@@ -1786,7 +2004,7 @@ static unsigned lab_checks(struct lab *lab)
 	struct vtr_tap *tap = vtr_engine_tap(lab->nodes[0].e);
 	/* Counts that only add up once every connection is over: after the last round, not mid-way. */
 	bool complete = !lab->stop && !lab->stuck;
-	uint64_t failed = 0, bad = 0, tapped = 0, in_flight = 0, sent = 0;
+	uint64_t failed = 0, bad = 0, tapped = 0, in_flight = 0, sent = 0, delivered = lab->delivered;
 	bool conserved = true;
 	int ferr;
 
@@ -1797,18 +2015,46 @@ static unsigned lab_checks(struct lab *lab)
 	for (size_t i = 0; i < lab->nnodes; i++) {
 		struct vtr_stats st;
 
-		vtr_engine_stats(lab->nodes[i].e, &st);
+		struct node *n = &lab->nodes[i];
+
+		vtr_engine_stats(n->e, &st);
 		bad += st.malformed + st.violations;
-		if (st.pkts_in != lab->nodes[i].delivered || st.pkts_out != lab->nodes[i].sent)
-			conserved = false;
 		tapped += (i == 0 || o->tap_all) ? st.pkts_in + st.pkts_out : 0;
-		in_flight += lab->nodes[i].in_flight;
-		sent += lab->nodes[i].sent;
+		if (n->front) {
+			/*
+			 * Behind a device: what the guest sent waits in its TX ring until the device takes it
+			 * (n->sent), what the host sent it waits in its RX ring until its front-end hands it
+			 * to the engine (n->to_ring).
+			 */
+			if (st.pkts_out < n->sent || st.pkts_in > n->to_ring)
+				conserved = false;
+			in_flight += (st.pkts_out - n->sent) + (n->to_ring - st.pkts_in);
+			delivered += st.pkts_in;
+			sent += st.pkts_out;
+			continue;
+		}
+		if (st.pkts_in != n->delivered || st.pkts_out != n->sent)
+			conserved = false;
+		in_flight += n->in_flight;
+		sent += n->sent;
 	}
 	check(&c, !bad, "engines", "%" PRIu64 " malformed packets or protocol violations counted", bad);
-	check(&c, conserved && sent == lab->delivered + lab->dropped + in_flight, "conservation",
-	      "every packet an engine sent was delivered (%" PRIu64 "), dropped (%" PRIu64 ") or is on the wire (%" PRIu64 ")",
-	      lab->delivered, lab->dropped, in_flight);
+	check(&c, conserved && sent == delivered + lab->dropped + in_flight, "conservation",
+	      "every packet an engine sent was delivered (%" PRIu64 "), dropped (%" PRIu64 ") or is %s (%" PRIu64 ")",
+	      delivered, lab->dropped, o->device ? "in a ring" : "on the wire", in_flight);
+	if (o->device) {
+		uint64_t dbad = 0, stopped = 0;
+
+		for (size_t i = 1; i < lab->nnodes; i++) {
+			struct vtr_vudev_stats ds;
+
+			vtr_vudev_stats(lab->nodes[i].dev, &ds);
+			dbad += ds.malformed + (ds.last_error[0] != 0);
+			stopped += !ds.running;
+		}
+		check(&c, !dbad && !stopped, "devices", "%u vhost-user-vsock devices, %" PRIu64 " stopped, %" PRIu64
+		      " malformed chains or errors", o->guests, stopped, dbad);
+	}
 	if (complete) {
 		bool ok = true;
 
@@ -1874,6 +2120,18 @@ static void print_stats(struct lab *lab)
 			lab->nodes[i].cid, st.pkts_in, st.pkts_out, st.bytes_in, st.bytes_out, st.rst_sent,
 			st.rst_received, st.malformed, st.violations, st.refused, st.sockets);
 	}
+	for (size_t i = 1; o->device && i < lab->nnodes; i++) {
+		struct vtr_vudev_stats ds;
+
+		vtr_vudev_stats(lab->nodes[i].dev, &ds);
+		fprintf(f, "device cid %" PRIu64 ": %s, from guest %" PRIu64 " packets, to guest %" PRIu64
+			" (split %" PRIu64 "), RX ring empty %" PRIu64 " times (%.3f ms), TX kicks %" PRIu64
+			", RX kicks %" PRIu64 ", interrupts %" PRIu64 ", malformed %" PRIu64 "%s%s\n",
+			lab->nodes[i].cid, ds.running ? "running" : "stopped", ds.pkts_from_guest, ds.pkts_to_guest,
+			ds.splits, ds.rx_empty_events, (double)ds.rx_empty_ns / 1e6, ds.q[VTR_VUDEV_TX].kicks,
+			ds.q[VTR_VUDEV_RX].kicks, ds.q[VTR_VUDEV_RX].calls + ds.q[VTR_VUDEV_TX].calls, ds.malformed,
+			ds.last_error[0] ? ", error: " : "", ds.last_error);
+	}
 	for (size_t s = 0; s < vtr_tap_sink_count(tap); s++) {
 		struct vtr_tap_sink_stats ss;
 
@@ -1908,8 +2166,8 @@ static void print_stats(struct lab *lab)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s [--guests N] [--rounds N] [--duration SECONDS] [--pcap FILE] [--tap IFACE] [--tap-all]\n"
-		"                [--clock real|virtual] [--seed N] [--pace[=PPS]] [-q] [--stats]\n"
+		"Usage: %s [--guests N] [--device] [--rounds N] [--duration SECONDS] [--pcap FILE] [--tap IFACE]\n"
+		"                [--tap-all] [--clock real|virtual] [--seed N] [--pace[=PPS]] [-q] [--stats]\n"
 		"\n"
 		"Run a host (CID 2) and N guests (CID 3, 4...), each a userspace virtio-vsock engine, joined by\n"
 		"an in-memory hypervisor, with a self-checking workload: echo, bulk transfers both ways,\n"
@@ -1920,6 +2178,8 @@ static void usage(FILE *f)
 		"\n"
 		"Lab:\n"
 		"  -g, --guests N          guests, 1 to %d (default 2)\n"
+		"      --device            each guest behind a vhost-user-vsock device (vsockdev's), joined over\n"
+		"                          vhost-user: packets cross real virtqueues in shared memory\n"
 		"  -r, --rounds N          run the workload N times, then exit (default: until interrupted)\n"
 		"  -d, --duration SECONDS  stop after SECONDS of the lab's clock (virtual seconds with --clock virtual)\n"
 		"      --clock real|virtual\n"
@@ -1963,7 +2223,7 @@ static uint64_t count_arg(const char *opt, const char *arg, uint64_t min, uint64
 }
 
 enum {
-	OPT_TAP_ALL = 1000, OPT_CLOCK, OPT_SEED, OPT_PACE, OPT_STATS, OPT_VERSION,
+	OPT_TAP_ALL = 1000, OPT_DEVICE, OPT_CLOCK, OPT_SEED, OPT_PACE, OPT_STATS, OPT_VERSION,
 };
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -1975,6 +2235,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "pcap", required_argument, NULL, 'w' },
 		{ "tap", required_argument, NULL, 'i' },
 		{ "tap-all", no_argument, NULL, OPT_TAP_ALL },
+		{ "device", no_argument, NULL, OPT_DEVICE },
 		{ "clock", required_argument, NULL, OPT_CLOCK },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "pace", optional_argument, NULL, OPT_PACE },
@@ -2019,6 +2280,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (!*optarg || strlen(optarg) >= 16 || strchr(optarg, '/') || strpbrk(optarg, " \t\n"))
 				cli_die_usage(PROG, "invalid interface name '%s'", optarg);
 			o->iface = optarg;
+			break;
+		case OPT_DEVICE:
+			o->device = true;
 			break;
 		case OPT_TAP_ALL:
 			o->tap_all = true;
