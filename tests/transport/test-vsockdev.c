@@ -154,7 +154,9 @@ static void front_attach(struct vm *vm, enum vtr_vufront_tx_layout layout)
 }
 
 /* The world goes to *state too, so that the teardown ends it when a test fails half-way. */
-static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra)
+/* Each VM's front-end lays TX packets out as layout, the next VM the next way: every layout a device must take. */
+static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra,
+			       enum vtr_vufront_tx_layout layout)
 {
 	struct world *w = calloc(1, sizeof(*w));
 
@@ -176,7 +178,7 @@ static struct world *world_new(void **state, unsigned nvms, const char *const *g
 	}
 	daemon_start(w, groups, extra);
 	for (unsigned i = 0; i < nvms; i++)
-		front_attach(&w->vm[i], (enum vtr_vufront_tx_layout)(i % 4));
+		front_attach(&w->vm[i], (enum vtr_vufront_tx_layout)((layout + i) % 4));
 	return w;
 }
 
@@ -382,7 +384,7 @@ static json_int_t stat_of(json_t *s, unsigned vm, const char *path)
 /* Host to guest: CONNECT/OK, 1 MiB, the host shuts down sending first, the guest still answers. */
 static void test_host_to_guest(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
 	struct vm *vm = &w->vm[0];
 	static uint8_t data[1 << 20], got[1 << 20];
 	uint8_t answer[65536];
@@ -425,7 +427,7 @@ static void test_host_to_guest(void **state)
 /* Guest to host: to PATH_1234, 1 MiB, the guest shuts down sending first, the host still answers. */
 static void test_guest_to_host(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE);
 	struct vm *vm = &w->vm[0];
 	static uint8_t data[1 << 20], got[1 << 20];
 	uint8_t answer[100000];
@@ -470,7 +472,7 @@ static void test_guest_to_host(void **state)
 /* Nobody behind the port: the guest's connect fails at once with ECONNRESET (an RST), not after 2 s. */
 static void test_guest_refused(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SCATTER);
 	struct vm *vm = &w->vm[0];
 	int64_t t0 = now_ms();
 	int c = vtr_connect(eng(vm), 2, 4321, VTR_STREAM, 0);
@@ -489,7 +491,7 @@ static void test_guest_refused(void **state)
 /* A host CONNECT to a guest port nobody listens on: the Unix connection is closed without an answer. */
 static void test_host_refused(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_INDIRECT);
 	uint32_t port;
 	json_t *s;
 
@@ -514,7 +516,7 @@ static void test_host_refused(void **state)
 static void test_seqpacket(void **state)
 {
 	static const size_t sizes[] = { 1, 1000, 65535, 65536, 65537, 100000, 200000 };
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
 	struct vm *vm = &w->vm[0];
 	static uint8_t msg[200000], got[262144];
 	int lfd = host_listen(vm, 1236, SOCK_SEQPACKET), fd, c;
@@ -550,7 +552,7 @@ static void test_seqpacket(void **state)
 static void test_siblings(void **state)
 {
 	static const char *const groups[] = { "a", "a+b", "c" };
-	struct world *w = world_new(state, 3, groups, NULL);
+	struct world *w = world_new(state, 3, groups, NULL, VTR_VUFRONT_TX_ONE);
 	struct vm *g3 = &w->vm[0], *g4 = &w->vm[1], *g5 = &w->vm[2];
 	uint8_t data[100000], got[100000];
 	size_t off = 0, sent = 0;
@@ -587,7 +589,7 @@ static void test_siblings(void **state)
 /* A front-end that sends nonsense gets a failed REPLY_ACK; the device goes on working. */
 static void test_bad_requests(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SCATTER);
 	struct vm *vm = &w->vm[0];
 	struct vtr_vu_msg m = { .request = 99, .flags = VTR_VU_NEED_REPLY }, reply;
 	int lfd = host_listen(vm, 1234, SOCK_STREAM), fd, c;
@@ -613,7 +615,7 @@ static void test_bad_requests(void **state)
 /* The front-end goes away (QEMU exits): the host's connections are closed; a new front-end works. */
 static void test_frontend_reconnects(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_INDIRECT);
 	struct vm *vm = &w->vm[0];
 	uint32_t port;
 	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, fd2;
@@ -643,7 +645,7 @@ static void test_frontend_reconnects(void **state)
 /* vsockdev killed (SIGKILL) and started again: its capture stays readable, a new front-end gets a device. */
 static void test_daemon_restart(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
 	struct vm *vm = &w->vm[0];
 	struct vsm_pcap_reader *r;
 	struct vsm_rec rec;
@@ -684,7 +686,7 @@ static void test_daemon_restart(void **state)
 /* Every packet the device moved is in the capture, once; SIGTERM leaves it complete. */
 static void test_tap_complete(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE);
 	struct vm *vm = &w->vm[0];
 	struct vsm_pcap_reader *r;
 	struct vsm_rec rec;
@@ -737,7 +739,7 @@ static void test_tap_complete(void **state)
 /* Small host writes become few packets: hundreds of one-byte writes reach the guest in one or two RW packets. */
 static void test_coalescing(void **state)
 {
-	struct world *w = world_new(state, 1, NULL, NULL);
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SCATTER);
 	struct vm *vm = &w->vm[0];
 	uint8_t got[20000];
 	struct vtr_stats before, after;
