@@ -254,7 +254,7 @@ static int call_state(struct vtr_vufront *f, uint32_t request, uint32_t index, u
 
 static int get_u64(struct vtr_vufront *f, uint32_t request, uint64_t *ret_v)
 {
-	struct vtr_vu_msg m = { .request = request }, reply;
+	struct vtr_vu_msg m = { .request = request }, reply = { 0 };
 	int ret = vu_call(f, &m, NULL, 0, sizeof(uint64_t), &reply);
 
 	if (!ret)
