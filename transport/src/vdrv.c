@@ -9,19 +9,8 @@
 #include <string.h>
 
 #include "vdrv.h"
+#include "vring_layout.h"
 
-/*
- * Layout as in vring.c (virtio 1.2 §2.7): descriptors of 16 bytes (le64 addr, le32 len, le16 flags,
- * le16 next); avail = le16 flags, le16 idx, le16 ring[num], le16 used_event; used = le16 flags,
- * le16 idx, {le32 id, le32 len}[num], le16 avail_event. Indexes are free-running 16-bit counters.
- */
-#define DESC_SIZE	16
-#define AVAIL_FLAGS	0	/* indexes into the rings as uint16_t arrays */
-#define AVAIL_IDX	1
-#define AVAIL_RING	2
-#define USED_FLAGS	0
-#define USED_IDX	1
-#define USED_RING	2
 
 #define DESC_F_NEXT		1
 #define DESC_F_WRITE		2
@@ -33,30 +22,12 @@
 #define F_EVENT_IDX		29
 #define MAX_SIZE		32768
 
-static uint16_t load16(const uint16_t *p, int order)
-{
-	return le16toh(__atomic_load_n(p, order));
-}
 
-static void store16(uint16_t *p, uint16_t v, int order)
-{
-	__atomic_store_n(p, htole16(v), order);
-}
 
-/* avail->used_event and used->avail_event sit right after their rings (§2.7.6, §2.7.8). */
-static uint16_t *used_event(const struct vdrv *vq)
-{
-	return &vq->avail[AVAIL_RING + vq->num];
-}
-
-static uint16_t *avail_event(const struct vdrv *vq)
-{
-	return &vq->used[USED_RING + 4 * vq->num];
-}
 
 static void write_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
-	uint8_t raw[DESC_SIZE];
+	uint8_t raw[VRING_DESC_SIZE];
 	uint64_t a = htole64(addr);
 	uint32_t l = htole32(len);
 	uint16_t f = htole16(flags), n = htole16(next);
@@ -65,7 +36,7 @@ static void write_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, 
 	memcpy(raw + 8, &l, 4);
 	memcpy(raw + 12, &f, 2);
 	memcpy(raw + 14, &n, 2);
-	memcpy(table + (size_t)i * DESC_SIZE, raw, DESC_SIZE);
+	memcpy(table + (size_t)i * VRING_DESC_SIZE, raw, VRING_DESC_SIZE);
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -100,7 +71,7 @@ int vdrv_init(struct vdrv *vq, unsigned num, void *desc, void *avail, void *used
 	vq->event_idx = features >> F_EVENT_IDX & 1;
 	vq->indirect = features >> F_INDIRECT_DESC & 1;
 	/* A reset queue: all indexes, flags and event fields 0 (the device starts from SET_VRING_BASE 0). */
-	memset(desc, 0, (size_t)DESC_SIZE * num);
+	memset(desc, 0, (size_t)VRING_DESC_SIZE * num);
 	memset(avail, 0, 6 + (size_t)2 * num);
 	memset(used, 0, 6 + (size_t)8 * num);
 	for (unsigned i = 0; i < num; i++)
@@ -167,7 +138,7 @@ int vdrv_add(struct vdrv *vq, const struct vdrv_buf *bufs, unsigned n_out, unsig
 
 	head = vq->free_head;
 	if (indirect) {
-		size_t off = (size_t)head * vq->ind_per_table * DESC_SIZE;
+		size_t off = (size_t)head * vq->ind_per_table * VRING_DESC_SIZE;
 		uint8_t *table = vq->ind_host + off;
 
 		/* The table's descriptors chain through next = i + 1 (§2.7.5.3.1). */
@@ -176,7 +147,7 @@ int vdrv_add(struct vdrv *vq, const struct vdrv_buf *bufs, unsigned n_out, unsig
 				   (uint16_t)((k >= n_out ? DESC_F_WRITE : 0) | (k + 1 < n ? DESC_F_NEXT : 0)),
 				   (uint16_t)(k + 1 < n ? k + 1 : 0));
 		/* The ring's descriptor: INDIRECT only, never with NEXT or WRITE (§2.7.5.3.1). */
-		write_desc(vq->desc, head, vq->ind_gpa + off, n * DESC_SIZE, DESC_F_INDIRECT, 0);
+		write_desc(vq->desc, head, vq->ind_gpa + off, n * VRING_DESC_SIZE, DESC_F_INDIRECT, 0);
 		last = head;
 		vq->free_head = vq->free_next[head];
 	} else {
@@ -200,17 +171,12 @@ int vdrv_add(struct vdrv *vq, const struct vdrv_buf *bufs, unsigned n_out, unsig
 					      .ndesc = (uint16_t)need, .busy = true };
 
 	/* §2.7.13: the ring entry, then idx with release, so the device that sees idx sees the chain. */
-	store16(&vq->avail[AVAIL_RING + (vq->avail_idx & (vq->num - 1))], head, __ATOMIC_RELAXED);
+	vring_store16(&vq->avail[VRING_AVAIL_RING + (vq->avail_idx & (vq->num - 1))], head, __ATOMIC_RELAXED);
 	vq->avail_idx++;
-	store16(&vq->avail[AVAIL_IDX], vq->avail_idx, __ATOMIC_RELEASE);
+	vring_store16(&vq->avail[VRING_AVAIL_IDX], vq->avail_idx, __ATOMIC_RELEASE);
 	return head;
 }
 
-/* virtio 1.2 §2.7.10.1: notify when idx moved from old past event (event in [old, new)). */
-static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
-}
 
 bool vdrv_kick_needed(struct vdrv *vq)
 {
@@ -224,8 +190,8 @@ bool vdrv_kick_needed(struct vdrv *vq)
 	 * the other's store. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq->event_idx)
-		return need_event(load16(avail_event(vq), __ATOMIC_RELAXED), new_idx, old);
-	return !(load16(&vq->used[USED_FLAGS], __ATOMIC_RELAXED) & USED_F_NO_NOTIFY);
+		return vring_need_event(vring_load16(vring_avail_event(vq->used, vq->num), __ATOMIC_RELAXED), new_idx, old);
+	return !(vring_load16(&vq->used[VRING_USED_FLAGS], __ATOMIC_RELAXED) & USED_F_NO_NOTIFY);
 }
 
 int vdrv_get_used(struct vdrv *vq, uint32_t *ret_cookie, uint32_t *ret_len, uint32_t *ret_in_len)
@@ -238,7 +204,7 @@ int vdrv_get_used(struct vdrv *vq, uint32_t *ret_cookie, uint32_t *ret_len, uint
 	if (vq->error)
 		return vq->error;
 	/* Acquire: the elements up to idx are visible once idx is (§2.7.8.2). */
-	idx = load16(&vq->used[USED_IDX], __ATOMIC_ACQUIRE);
+	idx = vring_load16(&vq->used[VRING_USED_IDX], __ATOMIC_ACQUIRE);
 	if (idx == vq->last_used)
 		return 0;
 	pending = (uint16_t)(idx - vq->last_used);
@@ -247,7 +213,7 @@ int vdrv_get_used(struct vdrv *vq, uint32_t *ret_cookie, uint32_t *ret_len, uint
 		return broken(vq, -EPROTO, "used idx %u is %u ahead of %u, more than the %u chains in flight",
 			      idx, pending, vq->last_used, vq->in_flight);
 	/* One copy of the element: the device may rewrite it while we look. */
-	memcpy(raw, (uint8_t *)&vq->used[USED_RING] + (size_t)8 * (vq->last_used & (vq->num - 1)), 8);
+	memcpy(raw, (uint8_t *)&vq->used[VRING_USED_RING] + (size_t)8 * (vq->last_used & (vq->num - 1)), 8);
 	memcpy(&id, raw, 4);
 	memcpy(&len, raw + 4, 4);
 	id = le32toh(id);
@@ -275,7 +241,7 @@ int vdrv_get_used(struct vdrv *vq, uint32_t *ret_cookie, uint32_t *ret_len, uint
 
 bool vdrv_has_used(struct vdrv *vq)
 {
-	return !vq->error && load16(&vq->used[USED_IDX], __ATOMIC_ACQUIRE) != vq->last_used;
+	return !vq->error && vring_load16(&vq->used[VRING_USED_IDX], __ATOMIC_ACQUIRE) != vq->last_used;
 }
 
 bool vdrv_enable_cb(struct vdrv *vq)
@@ -285,14 +251,14 @@ bool vdrv_enable_cb(struct vdrv *vq)
 	/* §2.7.7: with EVENT_IDX, used_event names the element after which we want to hear; the
 	 * flag is ignored then, but kept clear so the two agree. */
 	if (vq->event_idx)
-		store16(used_event(vq), vq->last_used, __ATOMIC_RELAXED);
+		vring_store16(vring_used_event(vq->avail, vq->num), vq->last_used, __ATOMIC_RELAXED);
 	if (vq->avail_flags & AVAIL_F_NO_INTERRUPT) {
 		vq->avail_flags &= (uint16_t)~AVAIL_F_NO_INTERRUPT;
-		store16(&vq->avail[AVAIL_FLAGS], vq->avail_flags, __ATOMIC_RELAXED);
+		vring_store16(&vq->avail[VRING_AVAIL_FLAGS], vq->avail_flags, __ATOMIC_RELAXED);
 	}
 	/* Mirror of the device's store used->idx / full barrier / load used_event-or-flags. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return load16(&vq->used[USED_IDX], __ATOMIC_ACQUIRE) != vq->last_used;
+	return vring_load16(&vq->used[VRING_USED_IDX], __ATOMIC_ACQUIRE) != vq->last_used;
 }
 
 void vdrv_disable_cb(struct vdrv *vq)
@@ -303,11 +269,11 @@ void vdrv_disable_cb(struct vdrv *vq)
 		 * last_used, does not cross it before the driver moves it again. Only a hint: a device
 		 * may notify anyway (§2.7.7.1), and a spurious notification costs a wake-up.
 		 */
-		store16(used_event(vq), (uint16_t)(vq->last_used + 0x8000), __ATOMIC_RELAXED);
+		vring_store16(vring_used_event(vq->avail, vq->num), (uint16_t)(vq->last_used + 0x8000), __ATOMIC_RELAXED);
 		return;
 	}
 	if (!(vq->avail_flags & AVAIL_F_NO_INTERRUPT)) {
 		vq->avail_flags |= AVAIL_F_NO_INTERRUPT;
-		store16(&vq->avail[AVAIL_FLAGS], vq->avail_flags, __ATOMIC_RELAXED);
+		vring_store16(&vq->avail[VRING_AVAIL_FLAGS], vq->avail_flags, __ATOMIC_RELAXED);
 	}
 }

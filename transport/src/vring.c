@@ -9,21 +9,7 @@
 
 #include <vtr/vring.h>
 
-/*
- * Layout (virtio 1.2 §2.7, "Split Virtqueues", and its table of alignments):
- *   descriptor table  16 * num bytes, 16-byte aligned: le64 addr, le32 len, le16 flags, le16 next
- *   available ring    le16 flags, le16 idx, le16 ring[num], le16 used_event; 2-byte aligned
- *   used ring         le16 flags, le16 idx, {le32 id, le32 len} ring[num], le16 avail_event; 4-byte aligned
- * All fields are little-endian (virtio 1.x). The 16-bit indexes run freely and wrap at 65536;
- * entry i of a ring is at i % num, which is why num is a power of two.
- */
-#define DESC_SIZE	16
-#define AVAIL_FLAGS	0	/* indexes into the avail and used rings as uint16_t arrays */
-#define AVAIL_IDX	1
-#define AVAIL_RING	2
-#define USED_FLAGS	0
-#define USED_IDX	1
-#define USED_RING	2	/* elements start here (byte offset 4) */
+#include "vring_layout.h"
 
 struct desc {
 	uint64_t addr;
@@ -33,7 +19,7 @@ struct desc {
 
 size_t vtr_vring_desc_bytes(unsigned num)
 {
-	return (size_t)DESC_SIZE * num;
+	return (size_t)VRING_DESC_SIZE * num;
 }
 
 size_t vtr_vring_avail_bytes(unsigned num)
@@ -51,12 +37,12 @@ size_t vtr_vring_used_bytes(unsigned num)
 /* One descriptor, copied out in one go: the guest may rewrite it while we look (no double fetch). */
 static void read_desc(const uint8_t *table, unsigned i, struct desc *ret_desc)
 {
-	uint8_t raw[DESC_SIZE];
+	uint8_t raw[VRING_DESC_SIZE];
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags, next;
 
-	memcpy(raw, table + (size_t)i * DESC_SIZE, DESC_SIZE);
+	memcpy(raw, table + (size_t)i * VRING_DESC_SIZE, VRING_DESC_SIZE);
 	memcpy(&addr, raw, 8);
 	memcpy(&len, raw + 8, 4);
 	memcpy(&flags, raw + 12, 2);
@@ -67,26 +53,8 @@ static void read_desc(const uint8_t *table, unsigned i, struct desc *ret_desc)
 	ret_desc->next = le16toh(next);
 }
 
-static uint16_t load16(const uint16_t *p, int order)
-{
-	return le16toh(__atomic_load_n(p, order));
-}
 
-static void store16(uint16_t *p, uint16_t v, int order)
-{
-	__atomic_store_n(p, htole16(v), order);
-}
 
-/* avail->used_event and used->avail_event sit right after their ring (virtio 1.2 §2.7.6, §2.7.8). */
-static uint16_t *used_event(const struct vtr_vring *vq)
-{
-	return &vq->avail[AVAIL_RING + vq->num];
-}
-
-static uint16_t *avail_event(const struct vtr_vring *vq)
-{
-	return &vq->used[USED_RING + 4 * vq->num];
-}
 
 /* ---- setup ---- */
 
@@ -146,7 +114,7 @@ int vtr_vring_set_addr(struct vtr_vring *vq, const struct vtr_mem *mem, int how,
 	vq->avail = a;
 	vq->used = u;
 	/* Continue where the ring is (libvhost-user does the same): the frontend owns used->idx. */
-	vq->used_idx = load16(&vq->used[USED_IDX], __ATOMIC_ACQUIRE);
+	vq->used_idx = vring_load16(&vq->used[VRING_USED_IDX], __ATOMIC_ACQUIRE);
 	vq->stats.used_idx = vq->used_idx;
 	vq->signalled_used_valid = false;
 	vq->error = 0;
@@ -241,17 +209,17 @@ static int walk(struct vtr_vring *vq, const struct vtr_mem *mem, uint16_t head, 
 				return broken(vq, -EINVAL, "descriptor %u: INDIRECT without VIRTIO_F_INDIRECT_DESC", i);
 			if (d.flags & VTR_VRING_DESC_F_NEXT)
 				return broken(vq, -EINVAL, "descriptor %u: both INDIRECT and NEXT", i);
-			if (!d.len || d.len % DESC_SIZE)
+			if (!d.len || d.len % VRING_DESC_SIZE)
 				return broken(vq, -EINVAL, "descriptor %u: indirect table of %" PRIu32
 					      " bytes, not a positive multiple of 16", i, d.len);
-			if (d.len / DESC_SIZE > VTR_VRING_MAX_INDIRECT)
+			if (d.len / VRING_DESC_SIZE > VTR_VRING_MAX_INDIRECT)
 				return broken(vq, -E2BIG, "descriptor %u: indirect table of %" PRIu32
-					      " descriptors, more than %u", i, d.len / DESC_SIZE, VTR_VRING_MAX_INDIRECT);
+					      " descriptors, more than %u", i, d.len / VRING_DESC_SIZE, VTR_VRING_MAX_INDIRECT);
 			if (vtr_mem_gpa(mem, d.addr, d.len, &p))
 				return broken(vq, -EFAULT, "descriptor %u: indirect table 0x%" PRIx64 "+%" PRIu32
 					      " not in guest memory", i, d.addr, d.len);
 			table = p;
-			table_n = d.len / DESC_SIZE;
+			table_n = d.len / VRING_DESC_SIZE;
 			in_indirect = true;
 			steps = 0;
 			i = 0;
@@ -298,7 +266,7 @@ static int walk(struct vtr_vring *vq, const struct vtr_mem *mem, uint16_t head, 
 static void set_avail_event(struct vtr_vring *vq)
 {
 	if (vq->event_idx)
-		store16(avail_event(vq), vq->last_avail_idx, __ATOMIC_RELAXED);
+		vring_store16(vring_avail_event(vq->used, vq->num), vq->last_avail_idx, __ATOMIC_RELAXED);
 }
 
 /* Reads avail->idx (acquire: the ring entries and descriptors it covers are visible after it). */
@@ -307,7 +275,7 @@ static int fetch_avail(struct vtr_vring *vq, uint16_t *ret_pending)
 	uint16_t pending;
 
 	*ret_pending = 0;
-	vq->avail_idx = load16(&vq->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
+	vq->avail_idx = vring_load16(&vq->avail[VRING_AVAIL_IDX], __ATOMIC_ACQUIRE);
 	vq->stats.avail_idx = vq->avail_idx;
 	pending = (uint16_t)(vq->avail_idx - vq->last_avail_idx);
 	/* §2.7.6: idx only grows, by at most the queue size ahead of what the device took. */
@@ -344,7 +312,7 @@ int vtr_vring_pop(struct vtr_vring *vq, const struct vtr_mem *mem, struct vtr_ch
 			return -EAGAIN;
 	}
 
-	head = load16(&vq->avail[AVAIL_RING + (vq->last_avail_idx & (vq->num - 1))], __ATOMIC_RELAXED);
+	head = vring_load16(&vq->avail[VRING_AVAIL_RING + (vq->last_avail_idx & (vq->num - 1))], __ATOMIC_RELAXED);
 	if (head >= vq->num)
 		return broken(vq, -ERANGE, "avail entry %u: head %u out of range (queue size %u)",
 			      vq->last_avail_idx, head, vq->num);
@@ -371,23 +339,18 @@ int vtr_vring_push(struct vtr_vring *vq, uint16_t id, uint32_t len)
 	if (id >= vq->num || vq->used_idx == vq->last_avail_idx)
 		return -EINVAL;
 	/* §2.7.8.2: the element (len first of all) is written before used->idx moves. */
-	elem = (uint8_t *)&vq->used[USED_RING] + (size_t)8 * (vq->used_idx & (vq->num - 1));
+	elem = (uint8_t *)&vq->used[VRING_USED_RING] + (size_t)8 * (vq->used_idx & (vq->num - 1));
 	v = htole32(id);
 	memcpy(elem, &v, 4);
 	v = htole32(len);
 	memcpy(elem + 4, &v, 4);
 	vq->used_idx++;
-	store16(&vq->used[USED_IDX], vq->used_idx, __ATOMIC_RELEASE);
+	vring_store16(&vq->used[VRING_USED_IDX], vq->used_idx, __ATOMIC_RELEASE);
 	vq->stats.used_idx = vq->used_idx;
 	vq->stats.pushes++;
 	return 0;
 }
 
-/* virtio 1.2 §2.7.7.2: notify when used->idx moved from old past event (event in [old, new)). */
-static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
-{
-	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
-}
 
 bool vtr_vring_should_notify(struct vtr_vring *vq)
 {
@@ -405,9 +368,9 @@ bool vtr_vring_should_notify(struct vtr_vring *vq)
 	vq->signalled_used_valid = true;
 	if (vq->event_idx)
 		/* The lower bit of avail->flags is ignored with EVENT_IDX (§2.7.7.2). */
-		notify = !valid || need_event(load16(used_event(vq), __ATOMIC_RELAXED), vq->used_idx, old);
+		notify = !valid || vring_need_event(vring_load16(vring_used_event(vq->avail, vq->num), __ATOMIC_RELAXED), vq->used_idx, old);
 	else
-		notify = !(load16(&vq->avail[AVAIL_FLAGS], __ATOMIC_RELAXED) & VTR_VRING_AVAIL_F_NO_INTERRUPT);
+		notify = !(vring_load16(&vq->avail[VRING_AVAIL_FLAGS], __ATOMIC_RELAXED) & VTR_VRING_AVAIL_F_NO_INTERRUPT);
 	if (notify)
 		vq->stats.notify_sent++;
 	else
@@ -428,7 +391,7 @@ bool vtr_vring_enable_notify(struct vtr_vring *vq, bool enable)
 			return false;
 		set_avail_event(vq);
 	} else {
-		store16(&vq->used[USED_FLAGS], enable ? 0 : VTR_VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
+		vring_store16(&vq->used[VRING_USED_FLAGS], enable ? 0 : VTR_VRING_USED_F_NO_NOTIFY, __ATOMIC_RELAXED);
 		if (!enable)
 			return false;
 	}
@@ -447,11 +410,13 @@ void vtr_vring_stats(const struct vtr_vring *vq, struct vtr_vring_stats *ret_sta
 
 /* ---- scatter lists ---- */
 
-size_t vtr_seg_copy_from(const struct vtr_seg *seg, unsigned n, uint64_t off, void *dst, size_t len)
+/* Copies len bytes between buf and the segments from offset off on, either way; returns the bytes copied. */
+static size_t seg_copy(const struct vtr_seg *seg, unsigned n, uint64_t off, uint8_t *buf, size_t len, bool to_seg)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
+		uint8_t *base = seg[i].base;
 		size_t k;
 
 		if (off >= seg[i].len) {
@@ -461,32 +426,24 @@ size_t vtr_seg_copy_from(const struct vtr_seg *seg, unsigned n, uint64_t off, vo
 		k = seg[i].len - off;
 		if (k > len - done)
 			k = len - done;
-		memcpy((uint8_t *)dst + done, (const uint8_t *)seg[i].base + off, k);
+		if (to_seg)
+			memcpy(base + off, buf + done, k);
+		else
+			memcpy(buf + done, base + off, k);
 		done += k;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vtr_seg_copy_from(const struct vtr_seg *seg, unsigned n, uint64_t off, void *dst, size_t len)
+{
+	return seg_copy(seg, n, off, dst, len, false);
+}
+
 size_t vtr_seg_copy_to(const struct vtr_seg *seg, unsigned n, uint64_t off, const void *src, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t k;
-
-		if (off >= seg[i].len) {
-			off -= seg[i].len;
-			continue;
-		}
-		k = seg[i].len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy((uint8_t *)seg[i].base + off, (const uint8_t *)src + done, k);
-		done += k;
-		off = 0;
-	}
-	return done;
+	return seg_copy(seg, n, off, (uint8_t *)src, len, true);
 }
 
 size_t vtr_chain_read(const struct vtr_chain *chain, uint64_t off, void *dst, size_t len)
