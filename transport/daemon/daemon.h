@@ -28,6 +28,8 @@
 #define VSOCKDEV_HOST_CID	2
 #define VSOCKDEV_MAX_GROUPS	16
 #define VSOCKDEV_BUF		(256u * 1024)	/* what one host connection reads or writes at once */
+#define VSOCKDEV_MAX_UNREAD	64		/* host-to-guest packets the guest may hold unread */
+#define VSOCKDEV_MAX_PKT	(64u * 1024)	/* the host engine's largest packet (its default) */
 
 struct vm_config {
 	uint64_t guest_cid;
@@ -93,6 +95,16 @@ struct hconn {
 	/* host to guest: bytes (a whole message for SEQPACKET) read from fd, not yet taken by the engine */
 	uint8_t *in;
 	size_t in_len, in_off, in_cap;
+	/*
+	 * Host to guest: the end (tx_cnt after it) of each packet the guest may not have read yet. A
+	 * guest counts queued packets as well as bytes (Linux 6.12.92 and later reset a connection
+	 * with too many small ones), so at VSOCKDEV_MAX_UNREAD of them the host side stops reading
+	 * and asks for credit until the guest's fwd_cnt passes them.
+	 */
+	uint32_t unread_end[VSOCKDEV_MAX_UNREAD];
+	unsigned unread_head, unread_n;
+	int64_t next_ask_ms;		/* stalled on unread packets: when to ask (CREDIT_REQUEST) again */
+	unsigned ask_ms;		/* the wait before the next ask, doubling */
 	bool host_eof;			/* fd said EOF: the engine socket is shut for sending */
 	bool guest_eof;			/* the guest shut down sending: fd is shut for writing */
 	bool dirty;			/* something changed: look at it after this round */
@@ -118,7 +130,7 @@ void vm_free(struct vm *vm);
 /* Resets every connection of the VM (the guest gets RSTs when its device runs) and closes the host sockets. */
 void vm_reset_all(struct vm *vm, const char *why);
 void vm_after_round(struct vm *vm);
-int vm_next_timeout(const struct vm *vm);
+int vm_next_timeout(struct vm *vm);
 bool vm_handle_fd(struct vm *vm, int fd, short revents);
 size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max);
 struct vm *daemon_vm_by_cid(struct daemon *d, uint64_t cid);
@@ -135,6 +147,9 @@ void hconn_handle(struct hconn *c, short revents);
 void hconn_free(struct hconn *c, bool reset);
 /* After the VM's RX ring or engine queue drained: host sockets may be read again. */
 void hconn_wake_readers(struct vm *vm);
+/* Connections stalled on unread packets whose time to ask again has come are run; returns the ms
+ * until the next such time, -1 for none. */
+int hconn_stalls(struct vm *vm);
 
 /* stats.c */
 int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen);

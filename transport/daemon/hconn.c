@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -341,23 +342,78 @@ static bool guest_to_host(struct hconn *c)
 	}
 }
 
-/* Whether the host side may be read now: the guest has credit, the device keeps up. */
-static bool may_read_host(const struct hconn *c)
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Forgets the packets the guest has read: those whose end its fwd_cnt has passed (wrap-safe). */
+static void retire_unread(struct hconn *c, uint32_t peer_fwd_cnt)
+{
+	while (c->unread_n && (int32_t)(peer_fwd_cnt - c->unread_end[c->unread_head]) >= 0) {
+		c->unread_head = (c->unread_head + 1) % VSOCKDEV_MAX_UNREAD;
+		c->unread_n--;
+	}
+	if (!c->unread_n)
+		c->ask_ms = 0;
+}
+
+/* Notes the packets a send of n bytes made, from tx_cnt on (the engine cuts at VSOCKDEV_MAX_PKT). */
+static void note_unread(struct hconn *c, uint32_t tx_cnt, size_t n)
+{
+	while (n && c->unread_n < VSOCKDEV_MAX_UNREAD) {
+		uint32_t k = n > VSOCKDEV_MAX_PKT ? VSOCKDEV_MAX_PKT : (uint32_t)n;
+
+		tx_cnt += k;
+		c->unread_end[(c->unread_head + c->unread_n) % VSOCKDEV_MAX_UNREAD] = tx_cnt;
+		c->unread_n++;
+		n -= k;
+	}
+}
+
+/*
+ * Whether the host side may be read now: the guest has credit, the device keeps up, and the guest
+ * holds fewer than VSOCKDEV_MAX_UNREAD of our packets unread. At that bound the connection asks the
+ * guest for its credit (CREDIT_REQUEST, virtio spec 5.10.6.3) and then again after 10, 20... up to
+ * 1000 ms, since a guest that reads a little out of a large buffer sends no CREDIT_UPDATE of its own
+ * (Linux before 6.8); meanwhile the host's small writes pile up in the Unix socket and go as one packet.
+ */
+static bool may_read_host(struct hconn *c)
 {
 	const struct vm *vm = c->vm;
+	struct vtr_sock_info info;
 
 	if (c->state != HC_OPEN || c->host_eof || c->in_len || !vtr_vudev_running(vm->dev))
 		return false;
-	if (vtr_want_write(vm->engine))
+	if (vtr_want_write(vm->engine) || !(vtr_poll(vm->engine, c->sock) & VTR_EV_WRITABLE))
 		return false;
-	return (vtr_poll(vm->engine, c->sock) & VTR_EV_WRITABLE) != 0;
+	if (vtr_sock_info(vm->engine, c->sock, &info))
+		return false;
+	retire_unread(c, info.peer_fwd_cnt);
+	if (c->unread_n < VSOCKDEV_MAX_UNREAD)
+		return true;
+	if (!c->ask_ms || mono_ms() >= c->next_ask_ms) {
+		vtr_credit_request(vm->engine, c->sock);
+		c->ask_ms = c->ask_ms ? (c->ask_ms * 2 > 1000 ? 1000 : c->ask_ms * 2) : 10;
+		c->next_ask_ms = mono_ms() + c->ask_ms;
+	}
+	return false;
 }
 
 /* Host to guest: what was read and not yet taken by the engine; true when nothing waits. */
 static bool flush_in(struct hconn *c)
 {
 	while (c->in_off < c->in_len) {
-		ssize_t n = vtr_send(c->vm->engine, c->sock, c->in + c->in_off, c->in_len - c->in_off, 0);
+		struct vtr_sock_info info;
+		ssize_t n;
+
+		vtr_sock_info(c->vm->engine, c->sock, &info);
+		n = vtr_send(c->vm->engine, c->sock, c->in + c->in_off, c->in_len - c->in_off, 0);
+		if (n > 0)
+			note_unread(c, info.tx_cnt, (size_t)n);
 
 		if (n == -EAGAIN)
 			return false;
@@ -391,6 +447,9 @@ static bool host_to_guest(struct hconn *c)
 
 			vtr_sock_info(e, c->sock, &info);
 			want = info.credit > (int64_t)VSOCKDEV_BUF ? VSOCKDEV_BUF : (size_t)info.credit;
+			/* No more than the packets the guest may still hold unread. */
+			if (want > (size_t)(VSOCKDEV_MAX_UNREAD - c->unread_n) * VSOCKDEV_MAX_PKT)
+				want = (size_t)(VSOCKDEV_MAX_UNREAD - c->unread_n) * VSOCKDEV_MAX_PKT;
 			if (!want)
 				return true;
 		}
@@ -485,6 +544,21 @@ void hconn_run_dirty(struct daemon *d)
 			run(c);
 		}
 	}
+}
+
+int hconn_stalls(struct vm *vm)
+{
+	int64_t now = mono_ms(), best = -1;
+
+	for (struct hconn *c = vm->conns; c; c = c->next) {
+		if (c->state != HC_OPEN || c->unread_n < VSOCKDEV_MAX_UNREAD || !c->ask_ms)
+			continue;
+		if (c->next_ask_ms <= now)
+			hconn_mark(c);
+		else if (best < 0 || c->next_ask_ms - now < best)
+			best = c->next_ask_ms - now;
+	}
+	return best > 1000 ? 1000 : (int)best;
 }
 
 void hconn_wake_readers(struct vm *vm)

@@ -398,7 +398,9 @@ void vm_after_round(struct vm *vm)
 	vtr_vudev_notify(vm->dev);
 }
 
-int vm_next_timeout(const struct vm *vm)
+int vm_next_timeout(struct vm *vm)
 {
-	return vtr_next_timeout(vm->engine);
+	int e = vtr_next_timeout(vm->engine), h = hconn_stalls(vm);
+
+	return e < 0 ? h : h < 0 ? e : e < h ? e : h;
 }

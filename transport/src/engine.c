@@ -1032,6 +1032,8 @@ int vtr_credit_request(struct vtr_engine *e, int sock)
 		return -EBADF;
 	if (s->state != VTR_STATE_ESTABLISHED)
 		return -ENOTCONN;
+	/* The answer (or any packet that brings credit) wakes the asker with VTR_EV_WRITABLE. */
+	s->blocked = true;
 	return send_ctl(e, s, VSM_OP_CREDIT_REQUEST, 0);
 }
 

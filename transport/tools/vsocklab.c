@@ -1917,6 +1917,10 @@ static int lab_init(struct lab *lab, const struct options *o)
 			}
 		}
 	}
+	/* Whatever the set-up threads left for the devices (the front-ends' first RX kick, say) is
+	 * handled now: every run starts from the same state, or --clock virtual would not repeat. */
+	while (o->device && devices_step(lab))
+		;
 	add_listener(lab, &lab->nodes[0], PORT_ECHO, VTR_STREAM, A_ECHO_SERVER, W_ECHO);
 	add_listener(lab, &lab->nodes[0], PORT_BULK, VTR_STREAM, A_BULK_SINK, W_BULK_UP);
 	add_listener(lab, &lab->nodes[0], PORT_SEQ, VTR_SEQPACKET, A_SEQ_SERVER, W_SEQPACKET);

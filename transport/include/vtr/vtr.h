@@ -146,7 +146,8 @@ int vtr_close(struct vtr_engine *engine, int sock);
 int vtr_reset(struct vtr_engine *engine, int sock);
 /* Changes the receive buffer of a live connection; the peer learns it by a CREDIT_UPDATE. */
 int vtr_set_buffer_size(struct vtr_engine *engine, int sock, uint32_t size);
-/* Asks the peer for its credit (CREDIT_REQUEST), as a sender that waits may. */
+/* Asks the peer for its credit (CREDIT_REQUEST), as a sender that waits may; VTR_EV_WRITABLE follows
+ * the answer (or any packet from the peer with credit in it). */
 int vtr_credit_request(struct vtr_engine *engine, int sock);
 /* VTR_EV_* bits that hold now. */
 unsigned vtr_poll(const struct vtr_engine *engine, int sock);
