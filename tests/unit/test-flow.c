@@ -190,7 +190,8 @@ static void test_states(void **state)
 
 		vsm_decode(buf, (uint32_t)n, (uint32_t)n, &p);
 		f = vsm_flows_update(t, &p, &ts, NULL);
-		assert_int_equal(f->state, VSM_FLOW_CLOSING);
+		/* one direction shut: half-closed; the other side may still send */
+		assert_int_equal(f->state, VSM_FLOW_HALF_CLOSED);
 		assert_int_equal(f->side[0].shutdown, VSM_SHUTDOWN_SEND);
 	}
 	feed(t, host, c3, VSM_OP_RST, 0, 262144, 0, &f);
@@ -291,6 +292,228 @@ static void test_no_virtio_ignored(void **state)
 	vsm_flows_free(t);
 }
 
+/* ---- the analysis: what happened, when, and for how long ---- */
+
+/* One packet at time ms (capture time), with flags; returns the flow. */
+static const struct vsm_flow *at(struct vsm_flows *t, uint64_t ms, struct ep a, struct ep b, uint16_t op,
+				 uint16_t type, uint32_t flags, uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt)
+{
+	static uint8_t buf[128];
+	struct tu_frame fr = { .src_cid = a.cid, .src_port = a.port, .dst_cid = b.cid, .dst_port = b.port,
+			       .op = op, .type = type, .flags = flags, .len = len, .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt };
+	size_t n = tu_build(buf, sizeof(buf), &fr);
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	struct vsm_pkt p;
+	const struct vsm_flow *f;
+
+	assert_int_equal(vsm_decode(buf, (uint32_t)n, (uint32_t)n + len, &p), 0);
+	f = vsm_flows_update(t, &p, &ts, NULL);
+	assert_non_null(f);
+	return f;
+}
+
+static void tick(struct vsm_flows *t, uint64_t ms, bool at_end)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	vsm_flows_tick(t, &ts, at_end);
+}
+
+static bool has(const struct vsm_flow *f, unsigned p)
+{
+	return (f->problems & (1u << p)) != 0;
+}
+
+static void test_stall_start_end_duration(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+	struct vsm_flow_event ev[VSM_FLOW_EVENTS];
+	struct vsm_flows_totals tot;
+	struct timespec now = { 2, 0 };
+	size_t n;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	at(t, 1000, guest, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1001, host, guest, VSM_OP_RESPONSE, 1, 0, 0, 8192, 0);
+	f = at(t, 1002, guest, host, VSM_OP_RW, 1, 0, 4096, 65536, 0);
+	assert_false(f->side[0].stalled);
+	/* the RW that uses the last of the host's 8192 bytes starts a stall at 1.003 s */
+	f = at(t, 1003, guest, host, VSM_OP_RW, 1, 0, 4096, 65536, 0);
+	assert_true(f->side[0].stalled);
+	assert_int_equal(f->side[0].stalls, 1);
+	vsm_flows_totals(t, &tot);
+	assert_int_equal(tot.stalled, 1);
+	assert_int_equal(tot.problems[VSM_FP_STALL], 1);
+	/* a CREDIT_REQUEST, then the answer at 1.253 s that gives 4096 back ends it: 250 ms */
+	at(t, 1103, guest, host, VSM_OP_CREDIT_REQUEST, 1, 0, 0, 65536, 0);
+	assert_true(f->side[0].request_pending);
+	assert_int_equal(vsm_flow_stall_ns(f, 0, &now), 997000000);	/* still stalled: counted to now */
+	f = at(t, 1253, host, guest, VSM_OP_CREDIT_UPDATE, 1, 0, 0, 8192, 4096);
+	assert_false(f->side[0].stalled);
+	assert_false(f->side[0].request_pending);
+	assert_int_equal(f->side[0].stall_ns, 250000000);
+	assert_int_equal(f->side[0].stall_max_ns, 250000000);
+	assert_int_equal(vsm_flow_stall_ns(f, 0, &now), 250000000);
+	vsm_flows_totals(t, &tot);
+	assert_int_equal(tot.stalled, 0);
+	n = vsm_flow_events(f, ev);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev[0].kind, VSM_FP_STALL);
+	assert_int_equal(ev[0].side, 0);
+	assert_int_equal(ev[0].ts.tv_nsec, 3000000);
+	assert_int_equal(ev[1].kind, VSM_FE_STALL_END);
+	assert_int_equal(ev[1].value, 250000000);
+	/* the credit over time went 4096, 0, then 4096 again */
+	{
+		struct vsm_credit_sample sm[VSM_FLOW_SAMPLES];
+		size_t k = vsm_flow_samples(f, 0, sm);
+
+		assert_true(k >= 2);
+		assert_int_equal(sm[k - 1].credit, 4096);
+		assert_int_equal(sm[k - 1].ms, 253);
+	}
+	vsm_flows_free(t);
+}
+
+static void test_credit_request_unanswered(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	at(t, 0, guest, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1, host, guest, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	f = at(t, 10, guest, host, VSM_OP_CREDIT_REQUEST, 1, 0, 0, 65536, 0);
+	/* an RW from the peer is no answer: only a CREDIT_UPDATE is */
+	at(t, 20, host, guest, VSM_OP_RW, 1, 0, 10, 65536, 0);
+	tick(t, 900, false);
+	assert_false(has(f, VSM_FP_CREDIT_UNANSWERED));
+	tick(t, 1010, false);
+	assert_true(has(f, VSM_FP_CREDIT_UNANSWERED));
+	assert_int_equal(f->side[0].credit_unanswered, 1);
+	/* an answered one is not flagged, however long the capture goes on */
+	at(t, 2000, host, guest, VSM_OP_CREDIT_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 2001, guest, host, VSM_OP_CREDIT_UPDATE, 1, 0, 0, 65536, 10);
+	tick(t, 9000, true);
+	assert_int_equal(f->side[1].credit_unanswered, 0);
+	assert_int_equal(f->side[1].credit_requests, 1);
+	assert_int_equal(f->side[0].credit_updates, 1);
+	vsm_flows_free(t);
+}
+
+static void test_protocol_problems(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+	struct ep a = { 3, 100 }, b = { 3, 101 }, c = { 3, 102 }, d = { 3, 103 }, e = { 3, 104 };
+	struct vsm_flows_totals tot;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	/* data before the RESPONSE */
+	at(t, 0, a, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	f = at(t, 1, a, host, VSM_OP_RW, 1, 0, 10, 65536, 0);
+	assert_true(has(f, VSM_FP_DATA_BEFORE_RESPONSE));
+	/* data after the sender's own SHUTDOWN SEND; a buffer size change */
+	at(t, 0, b, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1, host, b, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	at(t, 2, b, host, VSM_OP_SHUTDOWN, 1, VSM_SHUTDOWN_SEND, 0, 65536, 0);
+	f = at(t, 3, b, host, VSM_OP_RW, 1, 0, 5, 65536, 0);
+	assert_true(has(f, VSM_FP_DATA_AFTER_SHUTDOWN));
+	assert_int_equal(f->state, VSM_FLOW_HALF_CLOSED);
+	f = at(t, 4, host, b, VSM_OP_CREDIT_UPDATE, 1, 0, 0, 131072, 5);
+	assert_true(has(f, VSM_FP_BUF_CHANGE));
+	assert_int_equal(f->side[1].buf_changes, 1);
+	/* refused; an abort (RST with no SHUTDOWN); a clean close is neither */
+	at(t, 0, c, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	f = at(t, 1, host, c, VSM_OP_RST, 1, 0, 0, 0, 0);
+	assert_true(has(f, VSM_FP_REFUSED));
+	assert_int_equal(f->state, VSM_FLOW_REFUSED);
+	at(t, 0, d, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1, host, d, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	f = at(t, 2, d, host, VSM_OP_RST, 1, 0, 0, 65536, 0);
+	assert_true(has(f, VSM_FP_ABORT));
+	at(t, 0, e, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1, host, e, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	at(t, 2, e, host, VSM_OP_SHUTDOWN, 1, VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND, 0, 65536, 0);
+	f = at(t, 3, host, e, VSM_OP_RST, 1, 0, 0, 65536, 0);
+	assert_int_equal(f->state, VSM_FLOW_CLOSED);
+	assert_false(has(f, VSM_FP_ABORT));
+	vsm_flows_totals(t, &tot);
+	assert_int_equal(tot.refused, 1);
+	assert_int_equal(tot.resets, 1);
+	assert_int_equal(tot.closed, 1);
+	assert_int_equal(tot.open, 2);
+	assert_int_equal(tot.flows, 5);
+	vsm_flows_free(t);
+}
+
+static void test_left_open(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *pend, *half;
+	struct ep a = { 4, 1 }, b = { 4, 2 };
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	/* a connect nobody answers: incomplete after Linux's 2 s timeout */
+	pend = at(t, 0, a, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	/* a half-close the other side never follows */
+	at(t, 0, b, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 1, host, b, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	half = at(t, 2, b, host, VSM_OP_SHUTDOWN, 1, VSM_SHUTDOWN_SEND, 0, 65536, 0);
+	tick(t, 1999, false);
+	assert_false(has(pend, VSM_FP_INCOMPLETE));
+	tick(t, 2000, false);
+	assert_true(has(pend, VSM_FP_INCOMPLETE));
+	assert_false(has(half, VSM_FP_HALF_OPEN));
+	/* the end of the capture: what is still half-closed was left so */
+	tick(t, 3000, true);
+	assert_true(has(half, VSM_FP_HALF_OPEN));
+	vsm_flows_free(t);
+}
+
+static void test_seqpacket_messages(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	at(t, 0, guest, host, VSM_OP_REQUEST, 2, 0, 0, 262144, 0);
+	at(t, 1, host, guest, VSM_OP_RESPONSE, 2, 0, 0, 262144, 0);
+	/* a 100000-byte message in two packets, then a 7-byte one with EOR, then a 1-byte one */
+	at(t, 2, guest, host, VSM_OP_RW, 2, 0, 65536, 262144, 0);
+	at(t, 3, guest, host, VSM_OP_RW, 2, VSM_SEQ_EOM, 100000 - 65536, 262144, 0);
+	at(t, 4, guest, host, VSM_OP_RW, 2, VSM_SEQ_EOM | VSM_SEQ_EOR, 7, 262144, 0);
+	f = at(t, 5, guest, host, VSM_OP_RW, 2, VSM_SEQ_EOM, 1, 262144, 0);
+	assert_int_equal(f->side[0].msgs, 3);
+	assert_int_equal(f->side[0].msgs_eor, 1);
+	assert_int_equal(f->side[0].msg_min, 1);
+	assert_int_equal(f->side[0].msg_max, 100000);
+	assert_int_equal(f->side[0].rw_pkts, 4);
+	assert_int_equal(f->side[0].bytes, 100008);
+	vsm_flows_free(t);
+}
+
+static void test_midway_says_so(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+	int64_t credit;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	/* joined midway: data and a RST, no handshake; nothing that needs the start is judged */
+	at(t, 0, guest, host, VSM_OP_RW, 1, 0, 100, 65536, 500);
+	f = at(t, 1, host, guest, VSM_OP_RW, 1, 0, 100, 65536, 77);
+	assert_true(has(f, VSM_FP_MIDWAY));
+	assert_false(has(f, VSM_FP_DATA_BEFORE_RESPONSE));
+	assert_false(vsm_flow_credit(f, 0, &credit, NULL));
+	assert_false(f->side[0].stalled);
+	f = at(t, 2, guest, host, VSM_OP_RST, 1, 0, 0, 0, 0);
+	assert_int_equal(f->state, VSM_FLOW_RESET);
+	assert_false(has(f, VSM_FP_ABORT));	/* a SHUTDOWN may have been before the capture began */
+	vsm_flows_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +526,12 @@ int main(void)
 		cmocka_unit_test(test_bound_and_eviction),
 		cmocka_unit_test(test_many_flows_lookup),
 		cmocka_unit_test(test_no_virtio_ignored),
+		cmocka_unit_test(test_stall_start_end_duration),
+		cmocka_unit_test(test_credit_request_unanswered),
+		cmocka_unit_test(test_protocol_problems),
+		cmocka_unit_test(test_left_open),
+		cmocka_unit_test(test_seqpacket_messages),
+		cmocka_unit_test(test_midway_says_so),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flow.c: connections rebuilt from packets: state, per-side counters and the credit of each sender. */
+/* flow.c: connections rebuilt from packets: state, per-side counters, the credit of each sender, stalls and problems. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +9,7 @@
 
 #define DEFAULT_MAX_FLOWS 65536
 #define NIL UINT32_MAX
+#define SAMPLE_MS 10	/* credit samples closer than this replace the last one */
 
 /* A tracked flow, linked into one of two LRU lists so eviction is O(1). */
 struct flow_slot {
@@ -32,6 +33,8 @@ struct vsm_flows {
 	size_t max_flows, count;
 	uint32_t free_head;		/* free slots chained through .next */
 	struct lru lists[2];		/* open flows, finished (closed/reset/refused) flows */
+	uint64_t next_id;
+	struct vsm_flows_totals totals;	/* live, open and stalled kept current; the rest counted as it comes */
 };
 
 int64_t vsm_credit(uint32_t peer_buf_alloc, uint32_t tx_cnt, uint32_t peer_fwd_cnt)
@@ -48,9 +51,23 @@ const char *vsm_flow_state_name(enum vsm_flow_state state)
 		[VSM_FLOW_UNKNOWN] = "unknown", [VSM_FLOW_REQUESTED] = "requested",
 		[VSM_FLOW_ESTABLISHED] = "established", [VSM_FLOW_CLOSING] = "closing",
 		[VSM_FLOW_CLOSED] = "closed", [VSM_FLOW_RESET] = "reset", [VSM_FLOW_REFUSED] = "refused",
+		[VSM_FLOW_HALF_CLOSED] = "half-closed",
 	};
 
 	return (unsigned)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}
+
+const char *vsm_flow_problem_name(unsigned kind)
+{
+	static const char *const names[VSM_FE_KINDS] = {
+		[VSM_FP_STALL] = "stall", [VSM_FP_CREDIT_UNANSWERED] = "credit_unanswered",
+		[VSM_FP_CREDIT_EXCEEDED] = "credit_exceeded", [VSM_FP_DATA_AFTER_SHUTDOWN] = "data_after_shutdown",
+		[VSM_FP_DATA_BEFORE_RESPONSE] = "data_before_response", [VSM_FP_REFUSED] = "refused",
+		[VSM_FP_ABORT] = "abort", [VSM_FP_HALF_OPEN] = "half_open", [VSM_FP_INCOMPLETE] = "incomplete",
+		[VSM_FP_BUF_CHANGE] = "buf_change", [VSM_FP_MIDWAY] = "midway", [VSM_FE_STALL_END] = "stall_end",
+	};
+
+	return kind < VSM_FE_KINDS ? names[kind] : "?";
 }
 
 int vsm_flows_new(size_t max_flows, struct vsm_flows **ret_flows)
@@ -203,7 +220,13 @@ static void evict_one(struct vsm_flows *t)
 {
 	/* Finished flows go first; only then the least recently seen open one. */
 	uint32_t victim = t->lists[LIST_DONE].head != NIL ? t->lists[LIST_DONE].head : t->lists[LIST_OPEN].head;
+	const struct vsm_flow *f = &t->slots[victim].flow;
 
+	if (t->slots[victim].list == LIST_OPEN)
+		t->totals.open--;
+	if (f->side[0].stalled || f->side[1].stalled)
+		t->totals.stalled--;
+	t->totals.evicted++;
 	index_remove(t, victim);
 	lru_unlink(t, victim);
 	t->slots[victim].used = false;
@@ -217,9 +240,144 @@ static bool finished(enum vsm_flow_state state)
 	return state == VSM_FLOW_CLOSED || state == VSM_FLOW_RESET || state == VSM_FLOW_REFUSED;
 }
 
-static void flow_start(struct vsm_flow *f, const struct vsm_pkt *p, const struct timespec *ts)
+bool vsm_flow_finished(const struct vsm_flow *f)
+{
+	return finished(f->state);
+}
+
+static int64_t ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+}
+
+static void add_event(struct vsm_flow *f, unsigned kind, int side, uint64_t value, const struct timespec *ts)
+{
+	struct vsm_flow_event *e = &f->events[f->nevents % VSM_FLOW_EVENTS];
+
+	*e = (struct vsm_flow_event){ .ts = *ts, .kind = (uint16_t)kind, .side = (int8_t)side, .value = value };
+	f->nevents++;
+}
+
+/* A problem: an event each time, and the flow counted once per kind in the totals. */
+static void problem(struct vsm_flows *t, struct vsm_flow *f, unsigned kind, int side, uint64_t value,
+		    const struct timespec *ts)
+{
+	if (!(f->problems & (1u << kind))) {
+		f->problems |= 1u << kind;
+		t->totals.problems[kind]++;
+	}
+	add_event(f, kind, side, value, ts);
+}
+
+bool vsm_flow_credit(const struct vsm_flow *f, int s, int64_t *ret_credit, uint32_t *ret_in_flight)
+{
+	const struct vsm_flow_side *me = &f->side[s], *peer = &f->side[!s];
+
+	if (!f->seen_start || !peer->advertised)
+		return false;
+	if (ret_credit)
+		*ret_credit = vsm_credit(peer->buf_alloc, me->tx_cnt, peer->fwd_cnt);
+	if (ret_in_flight)
+		*ret_in_flight = me->tx_cnt - peer->fwd_cnt;
+	return true;
+}
+
+uint64_t vsm_flow_stall_ns(const struct vsm_flow *f, int s, const struct timespec *now)
+{
+	const struct vsm_flow_side *me = &f->side[s];
+	int64_t cur = me->stalled && now ? ns_between(&me->stall_since, now) : 0;
+
+	return me->stall_ns + (cur > 0 ? (uint64_t)cur : 0);
+}
+
+size_t vsm_flow_events(const struct vsm_flow *f, struct vsm_flow_event *out)
+{
+	size_t n = f->nevents < VSM_FLOW_EVENTS ? f->nevents : VSM_FLOW_EVENTS;
+	uint32_t first = f->nevents - (uint32_t)n;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = f->events[(first + i) % VSM_FLOW_EVENTS];
+	return n;
+}
+
+size_t vsm_flow_samples(const struct vsm_flow *f, int s, struct vsm_credit_sample *out)
+{
+	const struct vsm_flow_side *me = &f->side[s];
+
+	for (unsigned i = 0; i < me->samples_n; i++)
+		out[i] = me->samples[(me->samples_head + i) % VSM_FLOW_SAMPLES];
+	return me->samples_n;
+}
+
+/* Notes side s's credit now, for the view of credit over time (one sample per SAMPLE_MS). */
+static void sample(struct vsm_flow *f, int s, const struct timespec *ts)
+{
+	struct vsm_flow_side *me = &f->side[s];
+	int64_t credit, ms = ns_between(&f->first, ts) / 1000000;
+	struct vsm_credit_sample smp;
+
+	if (!vsm_flow_credit(f, s, &credit, NULL))
+		return;
+	smp.ms = ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+	smp.credit = credit > INT32_MAX ? INT32_MAX : credit < INT32_MIN ? INT32_MIN : (int32_t)credit;
+	if (me->samples_n) {
+		struct vsm_credit_sample *last = &me->samples[(me->samples_head + me->samples_n - 1) % VSM_FLOW_SAMPLES];
+
+		if (smp.ms - last->ms < SAMPLE_MS) {
+			*last = smp;
+			return;
+		}
+	}
+	if (me->samples_n < VSM_FLOW_SAMPLES) {
+		me->samples[(me->samples_head + me->samples_n++) % VSM_FLOW_SAMPLES] = smp;
+	} else {
+		me->samples[me->samples_head] = smp;
+		me->samples_head = (me->samples_head + 1) % VSM_FLOW_SAMPLES;
+	}
+}
+
+static void stall_end(struct vsm_flows *t, struct vsm_flow *f, int s, const struct timespec *ts)
+{
+	struct vsm_flow_side *me = &f->side[s];
+	int64_t ns = ns_between(&me->stall_since, ts);
+	uint64_t len = ns > 0 ? (uint64_t)ns : 0;
+
+	me->stalled = false;
+	me->stall_ns += len;
+	if (len > me->stall_max_ns)
+		me->stall_max_ns = len;
+	add_event(f, VSM_FE_STALL_END, s, len, ts);
+	if (!f->side[!s].stalled)
+		t->totals.stalled--;
+}
+
+/*
+ * Side s as a sender after a packet: out of credit after an RW starts a stall; credit given back
+ * by the peer (any packet of the peer's carries its buf_alloc and fwd_cnt) ends one.
+ */
+static void stall_check(struct vsm_flows *t, struct vsm_flow *f, int s, bool after_rw, const struct timespec *ts)
+{
+	struct vsm_flow_side *me = &f->side[s];
+	int64_t credit;
+
+	if (!vsm_flow_credit(f, s, &credit, NULL))
+		return;
+	if (!me->stalled && after_rw && credit <= 0) {
+		if (!f->side[!s].stalled)
+			t->totals.stalled++;
+		me->stalled = true;
+		me->stall_since = *ts;
+		me->stalls++;
+		problem(t, f, VSM_FP_STALL, s, 0, ts);
+	} else if (me->stalled && credit > 0) {
+		stall_end(t, f, s, ts);
+	}
+}
+
+static void flow_start(struct vsm_flows *t, struct vsm_flow *f, const struct vsm_pkt *p, const struct timespec *ts)
 {
 	memset(f, 0, sizeof(*f));
+	f->id = ++t->next_id;
 	f->key.cid[0] = p->src_cid;
 	f->key.port[0] = p->src_port;
 	f->key.cid[1] = p->dst_cid;
@@ -228,33 +386,108 @@ static void flow_start(struct vsm_flow *f, const struct vsm_pkt *p, const struct
 	/* Counters start at 0 with the connection (virtio spec 5.10.6.3): only then is credit known. */
 	f->seen_start = p->virtio.op == VSM_OP_REQUEST || p->virtio.op == VSM_OP_RESPONSE;
 	f->first = *ts;
+	t->totals.flows++;
+	t->totals.open++;
+	if (!f->seen_start) {
+		/* Joined midway: say so, and judge nothing that needs the start (data before RESPONSE). */
+		f->responded = true;
+		problem(t, f, VSM_FP_MIDWAY, -1, 0, ts);
+	}
 }
 
-static void apply_op(struct vsm_flow *f, int s, const struct vsm_virtio_hdr *h)
+/* One direction, from side s, is shut when s said SEND or its peer said RCV (virtio spec 5.10.6.5). */
+static bool dir_shut(const struct vsm_flow *f, int s)
 {
+	return (f->side[s].shutdown & VSM_SHUTDOWN_SEND) || (f->side[!s].shutdown & VSM_SHUTDOWN_RCV);
+}
+
+static void set_finished(struct vsm_flows *t, struct vsm_flow *f, enum vsm_flow_state state,
+			 const struct timespec *ts)
+{
+	f->state = state;
+	t->totals.open--;
+	if (state == VSM_FLOW_RESET)
+		t->totals.resets++;
+	else if (state == VSM_FLOW_REFUSED)
+		t->totals.refused++;
+	else
+		t->totals.closed++;
+	/* A connection that ends takes its stalls with it. */
+	for (int i = 0; i < 2; i++)
+		if (f->side[i].stalled)
+			stall_end(t, f, i, ts);
+	for (int i = 0; i < 2; i++)
+		f->side[i].request_pending = false;
+}
+
+static void apply_op(struct vsm_flows *t, struct vsm_flow *f, int s, const struct vsm_pkt *p, const struct timespec *ts)
+{
+	const struct vsm_virtio_hdr *h = &p->virtio;
+	struct vsm_flow_side *me = &f->side[s];
+
 	switch (h->op) {
 	case VSM_OP_REQUEST:
-		f->state = VSM_FLOW_REQUESTED;
+		if (f->state == VSM_FLOW_UNKNOWN && f->seen_start)
+			f->state = VSM_FLOW_REQUESTED;
 		break;
 	case VSM_OP_RESPONSE:
-		f->state = VSM_FLOW_ESTABLISHED;
+		if (!finished(f->state))
+			f->state = VSM_FLOW_ESTABLISHED;
+		f->responded = true;
 		break;
 	case VSM_OP_SHUTDOWN:
-		f->side[s].shutdown |= h->flags & (VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
+		me->shutdown |= h->flags & (VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
 		if (!finished(f->state))
-			f->state = VSM_FLOW_CLOSING;
+			f->state = dir_shut(f, 0) && dir_shut(f, 1) ? VSM_FLOW_CLOSING :
+				   dir_shut(f, 0) || dir_shut(f, 1) ? VSM_FLOW_HALF_CLOSED : f->state;
 		break;
 	case VSM_OP_RST:
-		if (f->state == VSM_FLOW_REQUESTED)
-			f->state = VSM_FLOW_REFUSED;
-		else if (f->state == VSM_FLOW_CLOSING)
-			f->state = VSM_FLOW_CLOSED;
-		else if (!finished(f->state))
-			f->state = VSM_FLOW_RESET;
+		if (finished(f->state))
+			break;
+		if (f->state == VSM_FLOW_REQUESTED) {
+			problem(t, f, VSM_FP_REFUSED, !s, 0, ts);
+			set_finished(t, f, VSM_FLOW_REFUSED, ts);
+		} else if (f->state == VSM_FLOW_CLOSING || f->state == VSM_FLOW_HALF_CLOSED) {
+			set_finished(t, f, VSM_FLOW_CLOSED, ts);
+		} else {
+			/* No SHUTDOWN before it: an abort, unless we joined midway and cannot know. */
+			if (f->state == VSM_FLOW_ESTABLISHED)
+				problem(t, f, VSM_FP_ABORT, s, 0, ts);
+			set_finished(t, f, VSM_FLOW_RESET, ts);
+		}
 		break;
 	case VSM_OP_RW:
-		f->side[s].bytes += h->len;
-		f->side[s].tx_cnt += h->len;
+		if (!f->responded)
+			problem(t, f, VSM_FP_DATA_BEFORE_RESPONSE, s, h->len, ts);
+		if (me->shutdown & VSM_SHUTDOWN_SEND)
+			problem(t, f, VSM_FP_DATA_AFTER_SHUTDOWN, s, h->len, ts);
+		me->rw_pkts++;
+		me->bytes += h->len;
+		me->tx_cnt += h->len;
+		t->totals.bytes += h->len;
+		if (f->type == VSM_TYPE_SEQPACKET) {
+			me->msg_cur += h->len;
+			if (h->flags & VSM_SEQ_EOM) {
+				if (!me->msgs || me->msg_cur < me->msg_min)
+					me->msg_min = me->msg_cur;
+				if (me->msg_cur > me->msg_max)
+					me->msg_max = me->msg_cur;
+				me->msgs++;
+				me->msgs_eor += (h->flags & VSM_SEQ_EOR) != 0;
+				me->msg_cur = 0;
+			}
+		}
+		break;
+	case VSM_OP_CREDIT_REQUEST:
+		me->credit_requests++;
+		if (!me->request_pending) {
+			me->request_pending = true;
+			me->request_at = *ts;
+		}
+		break;
+	case VSM_OP_CREDIT_UPDATE:
+		me->credit_updates++;
+		f->side[!s].request_pending = false;	/* the answer to the peer's CREDIT_REQUEST */
 		break;
 	default:
 		break;
@@ -264,22 +497,27 @@ static void apply_op(struct vsm_flow *f, int s, const struct vsm_virtio_hdr *h)
 	 * for a connection the peer does not have carries zeros: ignore RSTs here.
 	 */
 	if (h->op != VSM_OP_RST) {
-		f->side[s].buf_alloc = h->buf_alloc;
-		f->side[s].fwd_cnt = h->fwd_cnt;
+		if (me->advertised && h->buf_alloc != me->buf_alloc && !finished(f->state)) {
+			me->buf_changes++;
+			problem(t, f, VSM_FP_BUF_CHANGE, s, h->buf_alloc, ts);
+		}
+		me->buf_alloc = h->buf_alloc;
+		me->fwd_cnt = h->fwd_cnt;
 		/*
 		 * A receiver that shrinks its buffer cannot take back what it already allowed: data sent
 		 * before the sender heard of the shrink is legitimate, so overruns are judged against the
 		 * furthest point ever allowed (compared by subtraction: wrap-safe).
 		 */
-		if (!f->side[s].advertised || (int32_t)(h->fwd_cnt + h->buf_alloc - f->side[s].horizon) > 0)
-			f->side[s].horizon = h->fwd_cnt + h->buf_alloc;
-		f->side[s].advertised = true;
+		if (!me->advertised || (int32_t)(h->fwd_cnt + h->buf_alloc - me->horizon) > 0)
+			me->horizon = h->fwd_cnt + h->buf_alloc;
+		me->advertised = true;
 	}
 }
 
 const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pkt *p,
 					const struct timespec *ts, struct vsm_credit_view *ret_view)
 {
+	struct vsm_credit_view view = { 0 };
 	uint64_t hash;
 	uint32_t i;
 	struct vsm_flow *f;
@@ -293,7 +531,7 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 	index_find(t, hash, p, &i);
 	if (i != NIL && p->virtio.op == VSM_OP_REQUEST && finished(t->slots[i].flow.state)) {
 		/* A new connection reusing the endpoints of a finished one. */
-		flow_start(&t->slots[i].flow, p, ts);
+		flow_start(t, &t->slots[i].flow, p, ts);
 		lru_unlink(t, i);
 		lru_append(t, i, LIST_OPEN);
 	} else if (i == NIL) {
@@ -305,7 +543,7 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 		t->free_head = t->slots[i].next;
 		t->slots[i].used = true;
 		t->slots[i].hash = hash;
-		flow_start(&t->slots[i].flow, p, ts);
+		flow_start(t, &t->slots[i].flow, p, ts);
 		pos = index_find(t, hash, p, &(uint32_t){ 0 });
 		t->index[pos] = i;
 		lru_append(t, i, LIST_OPEN);
@@ -319,24 +557,81 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 	peer = !s;
 	f->last = *ts;
 	f->side[s].pkts++;
-	apply_op(f, s, &p->virtio);
+	t->totals.pkts++;
+	apply_op(t, f, s, p, ts);
 	if (finished(f->state) && t->slots[i].list == LIST_OPEN) {
 		lru_unlink(t, i);
 		lru_append(t, i, LIST_DONE);
 	}
-	if (ret_view) {
-		ret_view->side = s;
-		ret_view->known = f->seen_start && f->side[peer].advertised;
-		if (ret_view->known) {
-			const struct vsm_flow_side *me = &f->side[s], *other = &f->side[peer];
+	if (!finished(f->state)) {
+		/* This packet moved the sender's tx_cnt (RW) and the peer's credit (its buf_alloc, fwd_cnt). */
+		stall_check(t, f, s, p->virtio.op == VSM_OP_RW && p->virtio.len, ts);
+		if (p->virtio.op != VSM_OP_RST)
+			stall_check(t, f, peer, false, ts);
+		if (p->virtio.op == VSM_OP_RW)
+			sample(f, s, ts);
+		else if (p->virtio.op != VSM_OP_RST)
+			sample(f, peer, ts);
+	}
+	view.side = s;
+	view.known = vsm_flow_credit(f, s, &view.credit, &view.in_flight);
+	if (view.known && p->virtio.op == VSM_OP_RW && p->virtio.len) {
+		view.exceeded = (int32_t)(f->side[s].tx_cnt - f->side[peer].horizon) > 0;
+		view.window_full = view.credit <= 0 && !view.exceeded;
+		if (view.exceeded)
+			problem(t, f, VSM_FP_CREDIT_EXCEEDED, s, p->virtio.len, ts);
+	}
+	if (ret_view)
+		*ret_view = view;
+	return f;
+}
 
-			ret_view->in_flight = me->tx_cnt - other->fwd_cnt;
-			ret_view->credit = vsm_credit(other->buf_alloc, me->tx_cnt, other->fwd_cnt);
-			if (p->virtio.op == VSM_OP_RW && p->virtio.len) {
-				ret_view->exceeded = (int32_t)(me->tx_cnt - other->horizon) > 0;
-				ret_view->window_full = ret_view->credit <= 0 && !ret_view->exceeded;
+void vsm_flows_tick(struct vsm_flows *t, const struct timespec *now, bool at_end)
+{
+	for (uint32_t i = t->lists[LIST_OPEN].head; i != NIL; i = t->slots[i].next) {
+		struct vsm_flow *f = &t->slots[i].flow;
+		int64_t idle = ns_between(&f->last, now);
+
+		for (int s = 0; s < 2; s++) {
+			struct vsm_flow_side *me = &f->side[s];
+
+			if (me->request_pending && (at_end || ns_between(&me->request_at, now) >= (int64_t)VSM_FLOW_ANSWER_NS)) {
+				me->request_pending = false;
+				me->credit_unanswered++;
+				problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, now);
 			}
 		}
+		if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE)) &&
+		    (at_end || ns_between(&f->first, now) >= (int64_t)VSM_FLOW_CONNECT_NS))
+			problem(t, f, VSM_FP_INCOMPLETE, 0, 0, now);
+		if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN)) &&
+		    (at_end || idle >= (int64_t)VSM_FLOW_HALF_OPEN_NS))
+			problem(t, f, VSM_FP_HALF_OPEN, dir_shut(f, 0) ? 0 : 1, 0, now);
 	}
-	return f;
+}
+
+void vsm_flows_totals(const struct vsm_flows *t, struct vsm_flows_totals *ret)
+{
+	*ret = t->totals;
+	ret->live = t->count;
+}
+
+size_t vsm_flows_list(const struct vsm_flows *t, const struct vsm_flow **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->max_flows && n < max; i++)
+		if (t->slots[i].used)
+			out[n++] = &t->slots[i].flow;
+	return n;
+}
+
+const struct vsm_flow *vsm_flows_find(const struct vsm_flows *t, const struct vsm_flow_key *k)
+{
+	struct vsm_pkt p = { .src_cid = k->cid[0], .src_port = k->port[0], .dst_cid = k->cid[1], .dst_port = k->port[1] };
+	uint64_t hash = pair_hash(endpoint_hash(p.src_cid, p.src_port), endpoint_hash(p.dst_cid, p.dst_port));
+	uint32_t i;
+
+	index_find(t, hash, &p, &i);
+	return i == NIL ? NULL : &t->slots[i].flow;
 }

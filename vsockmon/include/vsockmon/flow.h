@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flow.h: per-connection state rebuilt from packets, and the credit view of each sender. */
+/* flow.h: per-connection state rebuilt from packets: counters, the credit view of each sender, stalls and problems. */
 #ifndef VSOCKMON_FLOW_H
 #define VSOCKMON_FLOW_H
 
@@ -9,6 +9,14 @@
 #include <time.h>
 #include <vsockmon/decode.h>
 
+/*
+ * Passive analysis: everything here comes from the packets alone, as a capture shows them, with
+ * the capture's time stamps as the clock (so a capture read twice gives the same analysis).
+ * Memory grows with connections, not packets: each flow is a fixed-size record, at most max_flows
+ * of them, finished flows evicted first. All counters of the protocol are free-running u32 and are
+ * compared by subtraction (virtio spec 5.10.6.3).
+ */
+
 /* Both endpoints; side 0 is the one that sent the first packet seen (the REQUEST when seen). */
 struct vsm_flow_key {
 	uint64_t cid[2];
@@ -17,31 +25,96 @@ struct vsm_flow_key {
 
 enum vsm_flow_state {
 	VSM_FLOW_UNKNOWN,	/* joined midway, no handshake seen yet */
-	VSM_FLOW_REQUESTED,
+	VSM_FLOW_REQUESTED,	/* REQUEST seen, no answer yet */
 	VSM_FLOW_ESTABLISHED,
-	VSM_FLOW_CLOSING,	/* a SHUTDOWN was seen */
-	VSM_FLOW_CLOSED,	/* RST after SHUTDOWN */
-	VSM_FLOW_RESET,		/* RST without SHUTDOWN */
+	VSM_FLOW_CLOSING,	/* shut down both ways (one side RCV|SEND, or SEND from both): awaiting the RST */
+	VSM_FLOW_CLOSED,	/* RST after SHUTDOWN: a clean close */
+	VSM_FLOW_RESET,		/* RST without SHUTDOWN: an abort */
 	VSM_FLOW_REFUSED,	/* RST answering REQUEST */
+	VSM_FLOW_HALF_CLOSED,	/* one side said it sends no more (SHUTDOWN SEND); the other still may */
 };
 
-/* What one side has sent and advertised. Counters are free-running u32 (virtio spec 5.10.6.3). */
+/* Problems and notable events of a flow: bit numbers of vsm_flow.problems and event kinds. */
+enum vsm_flow_problem {
+	VSM_FP_STALL,		/* a sender ran out of credit (a credit stall) */
+	VSM_FP_CREDIT_UNANSWERED,	/* a CREDIT_REQUEST got no CREDIT_UPDATE within VSM_FLOW_ANSWER_NS */
+	VSM_FP_CREDIT_EXCEEDED,	/* a sender sent past everything its peer ever allowed */
+	VSM_FP_DATA_AFTER_SHUTDOWN,	/* RW after its sender's SHUTDOWN SEND */
+	VSM_FP_DATA_BEFORE_RESPONSE,	/* RW before the RESPONSE */
+	VSM_FP_REFUSED,		/* RST answering REQUEST */
+	VSM_FP_ABORT,		/* RST on an established connection without SHUTDOWN */
+	VSM_FP_HALF_OPEN,	/* half-closed and left so for VSM_FLOW_HALF_OPEN_NS, or at the end */
+	VSM_FP_INCOMPLETE,	/* REQUEST without an answer for VSM_FLOW_CONNECT_NS, or at the end */
+	VSM_FP_BUF_CHANGE,	/* a side changed its buf_alloc on a live connection */
+	VSM_FP_MIDWAY,		/* the capture joined the connection midway: counters and credit unknown */
+	VSM_FP_COUNT
+};
+
+/* Event kinds in a flow's history: the problems, and the ends of stalls. */
+#define VSM_FE_STALL_END	VSM_FP_COUNT	/* a stall ended: value = its length, ns */
+#define VSM_FE_KINDS		(VSM_FP_COUNT + 1)
+
+/* Thresholds for what only time reveals (capture time). */
+#define VSM_FLOW_ANSWER_NS	(1000000000ull)		/* a CREDIT_REQUEST's answer */
+#define VSM_FLOW_CONNECT_NS	(2000000000ull)		/* Linux's connect timeout */
+#define VSM_FLOW_HALF_OPEN_NS	(10000000000ull)	/* a half-close that stays so */
+
+#define VSM_FLOW_EVENTS		8	/* the last events kept per flow */
+#define VSM_FLOW_SAMPLES	12	/* the last credit samples kept per direction */
+
+struct vsm_flow_event {
+	struct timespec ts;
+	uint16_t kind;			/* enum vsm_flow_problem, or VSM_FE_STALL_END */
+	int8_t side;			/* the side concerned (the sender), -1 for the flow */
+	uint64_t value;			/* stall length (ns), new buf_alloc... 0 when none */
+};
+
+/* The credit a side had toward its peer at some moment: for a view of credit over time. */
+struct vsm_credit_sample {
+	uint32_t ms;			/* ms since the flow's first packet */
+	int32_t credit;
+};
+
+/* What one side has sent and advertised (the direction from this side to its peer). */
 struct vsm_flow_side {
 	uint64_t pkts, bytes;		/* all packets, RW payload bytes */
+	uint64_t rw_pkts;		/* RW packets */
+	uint64_t msgs;			/* SEQPACKET: messages completed (EOM) */
+	uint64_t msgs_eor;		/* ... of which ended a record (EOR) */
+	uint64_t msg_min, msg_max;	/* SEQPACKET: smallest and largest message, bytes */
+	uint64_t msg_cur;		/* SEQPACKET: bytes of the message under way */
 	uint32_t tx_cnt;		/* RW payload bytes sent, mod 2^32 */
 	uint32_t buf_alloc, fwd_cnt;	/* the last values this side advertised */
 	bool advertised;		/* buf_alloc/fwd_cnt have been seen */
 	uint32_t horizon;		/* the furthest this side ever let its peer send: max of fwd_cnt + buf_alloc */
 	uint32_t shutdown;		/* VSM_SHUTDOWN_* this side announced */
+	/* as a sender without credit: a stall from the RW that used the last byte of credit to the
+	 * packet that gave some back */
+	bool stalled;
+	struct timespec stall_since;
+	uint64_t stalls;		/* stalls, the current one included */
+	uint64_t stall_ns;		/* their total length, the current one up to the last packet */
+	uint64_t stall_max_ns;
+	uint64_t credit_requests, credit_unanswered, credit_updates;
+	bool request_pending;		/* a CREDIT_REQUEST of this side waits for the peer's answer */
+	struct timespec request_at;
+	uint64_t buf_changes;
+	struct vsm_credit_sample samples[VSM_FLOW_SAMPLES];	/* ring, oldest first from samples_head */
+	uint8_t samples_n, samples_head;
 };
 
 struct vsm_flow {
 	struct vsm_flow_key key;
+	uint64_t id;			/* 1, 2, ... in the order the table first saw flows */
 	enum vsm_flow_state state;
 	uint16_t type;			/* VSM_TYPE_* */
 	bool seen_start;		/* REQUEST or RESPONSE seen: counters started at 0 */
+	bool responded;			/* RESPONSE seen (or joined midway) */
 	struct vsm_flow_side side[2];
 	struct timespec first, last;
+	uint32_t problems;		/* 1 << VSM_FP_*: every problem seen */
+	struct vsm_flow_event events[VSM_FLOW_EVENTS];	/* ring of the last events */
+	uint32_t nevents;		/* events so far (the ring holds the last VSM_FLOW_EVENTS) */
 };
 
 /* The credit of a packet's sender toward its peer, after the packet (virtio spec 5.10.6.3). */
@@ -55,22 +128,58 @@ struct vsm_credit_view {
 	int side;			/* the sender's side in the flow, 0 or 1 */
 };
 
+/* Totals over every packet and flow the table has seen (evicted flows still count). */
+struct vsm_flows_totals {
+	uint64_t pkts, bytes;		/* packets with a virtio header, RW payload bytes */
+	uint64_t flows;			/* flows ever seen */
+	uint64_t live;			/* flows held now */
+	uint64_t open;			/* ... not finished (closed, reset, refused) */
+	uint64_t stalled;		/* ... with a sender in a credit stall now */
+	uint64_t resets, refused, closed;	/* flows that ended so */
+	uint64_t evicted;		/* flows dropped to stay within max_flows */
+	uint64_t problems[VSM_FP_COUNT];	/* flows that showed each problem */
+};
+
 struct vsm_flows;
 
-/* max_flows: bound on tracked connections (0: 65536); closed flows are evicted first. */
+/* max_flows: bound on tracked connections (0: 65536); finished flows are evicted first. */
 int vsm_flows_new(size_t max_flows, struct vsm_flows **ret_flows);
 void vsm_flows_free(struct vsm_flows *flows);
 /*
  * Accounts one decoded packet. Packets without a virtio header are ignored (returns NULL).
- * Returns the flow, and the sender's credit in *ret_view when ret_view is not NULL.
+ * Returns the flow (valid until the next update), and the sender's credit in *ret_view when
+ * ret_view is not NULL.
  */
 const struct vsm_flow *vsm_flows_update(struct vsm_flows *flows, const struct vsm_pkt *pkt,
 					const struct timespec *ts, struct vsm_credit_view *ret_view);
+/*
+ * Lets time pass to now (capture time): requests unanswered, connects never completed and
+ * half-closes left open are flagged once their threshold is past. Call it as time goes by (a
+ * viewer once a refresh) and once at the end with the end of the capture and at_end = true:
+ * then whatever is still pending counts as left so.
+ */
+void vsm_flows_tick(struct vsm_flows *flows, const struct timespec *now, bool at_end);
 size_t vsm_flows_count(const struct vsm_flows *flows);
+void vsm_flows_totals(const struct vsm_flows *flows, struct vsm_flows_totals *ret_totals);
+/* Every flow held now, in no particular order, into out (at most max); returns how many. */
+size_t vsm_flows_list(const struct vsm_flows *flows, const struct vsm_flow **out, size_t max);
+/* The flow of a key (either orientation), or NULL. */
+const struct vsm_flow *vsm_flows_find(const struct vsm_flows *flows, const struct vsm_flow_key *key);
 
 /* The credit math, in one place: peer_buf_alloc - (tx_cnt - peer_fwd_cnt), wrap-safe. */
 int64_t vsm_credit(uint32_t peer_buf_alloc, uint32_t tx_cnt, uint32_t peer_fwd_cnt);
+/* Side s's credit toward its peer now, and its bytes in flight; false when not known. */
+bool vsm_flow_credit(const struct vsm_flow *flow, int side, int64_t *ret_credit, uint32_t *ret_in_flight);
+/* Side s's time in credit stalls up to now (the current stall counted to now), ns. */
+uint64_t vsm_flow_stall_ns(const struct vsm_flow *flow, int side, const struct timespec *now);
+/* The flow's events, oldest first, into out (at most VSM_FLOW_EVENTS); returns how many. */
+size_t vsm_flow_events(const struct vsm_flow *flow, struct vsm_flow_event *out);
+/* Side s's credit samples, oldest first, into out (at most VSM_FLOW_SAMPLES); returns how many. */
+size_t vsm_flow_samples(const struct vsm_flow *flow, int side, struct vsm_credit_sample *out);
 
 const char *vsm_flow_state_name(enum vsm_flow_state state);
+/* "stall", "credit_unanswered"... for a problem bit or event kind; "stall_end" for VSM_FE_STALL_END. */
+const char *vsm_flow_problem_name(unsigned kind);
+bool vsm_flow_finished(const struct vsm_flow *flow);
 
 #endif
