@@ -39,6 +39,7 @@ struct options {
 	bool immediate;			/* --immediate-mode */
 	bool line_buffered;		/* -l */
 	bool json;
+	bool flows;			/* --flows: a summary of each connection at the end, no packet lines */
 	bool print;			/* --print: decode even while writing */
 	bool number;			/* -#: frame numbers */
 	bool list_ifaces;		/* -D */
@@ -58,7 +59,7 @@ struct run {
 	int sigfd;
 	uint64_t seen;			/* frames read from the source */
 	uint64_t matched;		/* frames that passed the filter and were handled */
-	struct timespec prev_ts, first_ts;
+	struct timespec prev_ts, first_ts, last_ts;
 	bool stop;
 	int status;
 };
@@ -68,7 +69,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vsockdump [-DdhlnNqtUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
 		"                 [-r file] [-s snaplen] [-w file] [-W filecount] [-Z user] [-B KiB] [-F file]\n"
-		"                 [--json] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
+		"                 [--json] [--flows] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
 		"\n"
 		"Capture, decode and save vsock traffic (LINKTYPE_VSOCK): the virtio-vsock header\n"
 		"with SEQPACKET, flags by meaning and the credit of each sender.\n"
@@ -105,6 +106,10 @@ static void usage(FILE *f)
 		"  --local-time    print clock times in the local time zone (default UTC)\n"
 		"  -l              line-buffered output\n"
 		"  --json          NDJSON: one object per packet (see vsockmon-json(5))\n"
+		"  --flows         no packet lines: at the end, each connection with its state, packets and\n"
+		"                  bytes each way, SEQPACKET messages, credit, stalls and their lengths, and\n"
+		"                  problems (refused, aborts, unanswered credit requests...); with --json, one\n"
+		"                  object per connection and one of totals\n"
 		"Filter:\n"
 		"  expression      vsock filter (see vsockmon-filter(7)), e.g. 'port 1024 and op rw';\n"
 		"                  compiled to BPF, so live captures filter in the kernel\n"
@@ -186,7 +191,7 @@ static char *read_filter_file(const char *path)
 	return buf;
 }
 
-enum { OPT_JSON = 1000, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_IMMEDIATE };
+enum { OPT_JSON = 1000, OPT_FLOWS, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_IMMEDIATE };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -194,6 +199,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "flows", no_argument, NULL, OPT_FLOWS },
 		{ "print", no_argument, NULL, OPT_PRINT },
 		{ "time-stamp-precision", required_argument, NULL, OPT_TSPREC },
 		{ "local-time", no_argument, NULL, OPT_LOCALTIME },
@@ -258,6 +264,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'X': xflag += 0x10; break;
 		case 'Z': o->user = optarg; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_FLOWS: o->flows = true; break;
 		case OPT_PRINT: o->print = true; break;
 		case OPT_VERSION: printf("vsockdump %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
 		case OPT_TSPREC:
@@ -297,6 +304,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		cli_die_usage("vsockdump", "%s", "-C, -G, -W and -U go with -w FILE");
 	if (o->print && !o->write_path)
 		cli_die_usage("vsockdump", "%s", "--print goes with -w FILE");
+	if (o->flows && o->write_path)
+		cli_die_usage("vsockdump", "%s", "--flows prints a summary: not with -w FILE");
 	if (o->write_path && strcmp(o->write_path, "-") == 0 && (o->file_size || o->rotate_seconds))
 		cli_die_usage("vsockdump", "%s", "-C and -G need a file name, not - (stdout)");
 	if (o->filter_file && optind < argc)
@@ -419,7 +428,12 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 			ctx.flow = vsm_flows_update(r->flows, &pkt, &rec->ts, &view);
 			ctx.credit = &view;
 		}
-		if (o->json) {
+		r->last_ts = rec->ts;
+		if (o->flows) {
+			/* Time passes by the capture's clock: what only time reveals is judged as it goes. */
+			if ((r->matched & 255) == 0)
+				vsm_flows_tick(r->flows, &rec->ts, false);
+		} else if (o->json) {
 			vsm_print_json(&r->out, &pkt, &ctx, &o->print_opts);
 		} else {
 			if (o->number) {
@@ -434,6 +448,54 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 	r->prev_ts = rec->ts;
 	if (o->count && r->matched >= o->count)
 		r->stop = true;
+}
+
+static int cmp_flow_id(const void *a, const void *b)
+{
+	const struct vsm_flow *x = *(const struct vsm_flow *const *)a, *y = *(const struct vsm_flow *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* --flows: every connection in the order it was first seen, then the totals. */
+static void print_flows(struct run *r)
+{
+	const struct options *o = r->opts;
+	size_t n = vsm_flows_count(r->flows), k;
+	const struct vsm_flow **list = malloc((n ? n : 1) * sizeof(*list));
+	struct vsm_flows_totals totals;
+
+	if (!list) {
+		fprintf(stderr, "vsockdump: out of memory\n");
+		r->status = EXIT_FAILURE;
+		return;
+	}
+	/* The end of the capture: whatever still waits (an answer, a close) was left so. */
+	vsm_flows_tick(r->flows, &r->last_ts, true);
+	k = vsm_flows_list(r->flows, list, n);
+	qsort(list, k, sizeof(*list), cmp_flow_id);
+	for (size_t i = 0; i < k; i++) {
+		if (o->json) {
+			vsm_flow_json(&r->out, list[i], &r->last_ts);
+			vsm_sb_putc(&r->out, '\n');
+		} else {
+			vsm_flow_text(&r->out, list[i], &r->last_ts, o->print_opts.numeric);
+		}
+		if (r->out.len >= 1 << 16)
+			flush_output(r);
+	}
+	vsm_flows_totals(r->flows, &totals);
+	if (o->json) {
+		vsm_sb_puts(&r->out, "{\"schema\":");
+		vsm_sb_u64(&r->out, VSM_FLOW_SCHEMA);
+		vsm_sb_puts(&r->out, ",\"kind\":\"totals\",\"totals\":");
+		vsm_totals_json(&r->out, &totals);
+		vsm_sb_puts(&r->out, "}\n");
+	} else {
+		vsm_totals_text(&r->out, &totals);
+	}
+	free(list);
+	flush_output(r);
 }
 
 static void read_file_loop(struct run *r)
@@ -611,7 +673,7 @@ int main(int argc, char **argv)
 	}
 	r.sigfd = setup_signals();
 	vsm_sb_init(&r.out);
-	if (o.json || o.print_opts.verbose >= 3) {
+	if (o.json || o.flows || o.print_opts.verbose >= 3) {
 		ret = vsm_flows_new(0, &r.flows);
 		if (ret < 0) {
 			fprintf(stderr, "vsockdump: %s\n", strerror(-ret));
@@ -634,6 +696,8 @@ int main(int argc, char **argv)
 	else
 		live_loop(&r);
 	flush_output(&r);
+	if (o.flows)
+		print_flows(&r);
 	print_stats(&r);
 out:
 	if (r.rotator) {

@@ -13,6 +13,7 @@
 #include <vsockmon/live.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/flow.h>
+#include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
 
 #define VSM_VERSION "0.1.0"

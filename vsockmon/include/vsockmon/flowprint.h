@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* flowprint.h: flows as text and as JSON, with names from flowfields.def: vsockdump --flows and vsocktop share them. */
+#ifndef VSOCKMON_FLOWPRINT_H
+#define VSOCKMON_FLOWPRINT_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <vsockmon/flow.h>
+#include <vsockmon/strbuf.h>
+
+enum vsm_flow_field {
+#define X(id, key, scope, desc) VSM_FF_##id,
+#include <vsockmon/flowfields.def>
+#undef X
+	VSM_FF_COUNT
+};
+
+enum vsm_flow_scope { VSM_FS_FLOW, VSM_FS_DIR };
+
+struct vsm_flow_field_info {
+	const char *key;
+	enum vsm_flow_scope scope;
+	const char *description;
+};
+
+extern const struct vsm_flow_field_info vsm_flow_fields[VSM_FF_COUNT];
+
+/* The schema version of flow objects (vsockmon-json(5)). */
+#define VSM_FLOW_SCHEMA 1
+
+/*
+ * One JSON object for a flow: "schema", "kind":"flow", the FLOW fields, "a_to_b" and "b_to_a" with
+ * the DIR fields, then "events" (the last ones, oldest first). now is the time stalls are counted to.
+ */
+void vsm_flow_json(struct vsm_strbuf *out, const struct vsm_flow *flow, const struct timespec *now);
+/* The totals as a JSON object ("totals" of vsocktop's snapshots, the summary of vsockdump --flows --json). */
+void vsm_totals_json(struct vsm_strbuf *out, const struct vsm_flows_totals *totals);
+/*
+ * A flow as text: a line for the connection, a line per direction, a line per event; numeric: CIDs
+ * as numbers. Lines end in '\n'.
+ */
+void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *flow, const struct timespec *now, bool numeric);
+/* The totals as one line of text. */
+void vsm_totals_text(struct vsm_strbuf *out, const struct vsm_flows_totals *totals);
+/* A duration in ns as "0.250 s", "1.5 ms"... for people. */
+void vsm_put_duration(struct vsm_strbuf *out, uint64_t ns);
+
+#endif
