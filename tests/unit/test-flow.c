@@ -514,6 +514,29 @@ static void test_midway_says_so(void **state)
 	vsm_flows_free(t);
 }
 
+/* A 16 KiB packet in 4 KiB RX buffers whose third part waits 20 ms with credit left: likely an empty ring. */
+static void test_ring_wait(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	at(t, 0, host, guest, VSM_OP_REQUEST, 1, 0, 0, 262144, 0);
+	at(t, 1, guest, host, VSM_OP_RESPONSE, 1, 0, 0, 262144, 0);
+	at(t, 10, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 0);
+	f = at(t, 10, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 0);
+	assert_false(has(f, VSM_FP_RING_WAIT));
+	f = at(t, 30, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 0);
+	assert_true(has(f, VSM_FP_RING_WAIT));
+	assert_int_equal(f->side[0].ring_waits, 1);
+	/* a pause after the sender's fwd_cnt moved is not a packet's parts: not counted */
+	at(t, 31, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 0);
+	f = at(t, 60, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 100);
+	assert_int_equal(f->side[0].ring_waits, 1);
+	/* nor one without credit left: that is a stall */
+	vsm_flows_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_left_open),
 		cmocka_unit_test(test_seqpacket_messages),
 		cmocka_unit_test(test_midway_says_so),
+		cmocka_unit_test(test_ring_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

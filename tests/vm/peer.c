@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* peer.c: vsock-peer, the traffic tool of the real-guest tests: one end of a vsock or hybrid-vsock (Unix socket) connection in a role (send, recv, echo, half-close, SEQPACKET, reset, concurrent) that checks every byte. */
+/* peer.c: vsock-peer, the traffic tool of the real-guest tests: one end of a vsock or hybrid-vsock (Unix socket) connection in a role (send, recv, echo, half-close, SEQPACKET, reset, concurrent, hold, abort) that checks every byte. */
 
 /*
  * Endpoints:
@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -60,6 +61,12 @@ struct opts {
 	size_t window;
 	uint64_t expect;
 	bool have_expect, expect_echo, parallel, seqpacket, no_eor_check;
+	size_t read_size;	/* recv: bytes per recv() */
+	unsigned read_delay_ms;	/* recv: sleep after each read */
+	uint64_t pause_after;	/* recv: once this much has arrived, stop reading for pause_ms */
+	unsigned pause_ms;
+	uint64_t rcvbuf;	/* vsock: SO_VM_SOCKETS_BUFFER_SIZE, Unix: SO_RCVBUF; 0 = the default */
+	bool shut_wr;		/* hold: SHUT_WR once BYTES are sent */
 	int verbose;
 	const char *ready;
 };
@@ -97,6 +104,20 @@ static int remaining_ms(const struct opts *o)
 	int64_t r = o->deadline - now_ms();
 
 	return r <= 0 ? 0 : r > INT_MAX ? INT_MAX : (int)r;
+}
+
+/* sleep_ms: MS milliseconds, or less when the deadline comes first. */
+static void sleep_ms(const struct opts *o, unsigned ms)
+{
+	int r = remaining_ms(o);
+	struct timespec ts;
+
+	if ((unsigned)r < ms)
+		ms = (unsigned)r;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
 
 /* parse_u64: a decimal number, with suffixes k/m/g (binary multiples) when allowed. */
@@ -350,6 +371,20 @@ static int ep_socket(const struct endpoint *ep)
 	return fd;
 }
 
+/* set_rcvbuf: --rcvbuf, before listen or connect. On vsock the buffer size is the buf_alloc the socket
+ * advertises, so it bounds the peer's credit; accepted sockets inherit the listener's. */
+static int set_rcvbuf(const struct opts *o, const struct endpoint *ep, int fd)
+{
+	uint64_t v = o->rcvbuf;
+	int size = v > INT_MAX / 2 ? INT_MAX / 2 : (int)v;
+
+	if (!o->rcvbuf)
+		return 0;
+	if (ep_is_vsock(ep))
+		return setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &v, sizeof(v)) < 0 ? -errno : 0;
+	return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) < 0 ? -errno : 0;
+}
+
 static int set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -448,6 +483,12 @@ static int listener_open(const struct opts *o, const struct endpoint *ep, bool *
 	if (fd < 0) {
 		complain(ep, "socket", fd);
 		return fd;
+	}
+	r = set_rcvbuf(o, ep, fd);
+	if (r < 0) {
+		complain(ep, "--rcvbuf", r);
+		close(fd);
+		return r;
 	}
 	if (ep_is_vsock(ep)) {
 		struct sockaddr_vm svm = { .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = ep->port };
@@ -553,6 +594,9 @@ static int link_start(const struct opts *o, const struct endpoint *ep, struct li
 	if (fd < 0)
 		return fd;
 	l->fd = fd;
+	r = set_rcvbuf(o, ep, fd);
+	if (r < 0)
+		return r;
 	if (ep_is_vsock(ep)) {
 		struct sockaddr_vm svm = { .svm_family = AF_VSOCK, .svm_cid = ep->cid, .svm_port = ep->port };
 
@@ -898,6 +942,7 @@ out:
 static int role_recv(const struct opts *o, const struct endpoint *ep, int lfd, struct bufs *b)
 {
 	uint64_t n = 0, sum = SUM_INIT, bad_at = NO_BAD;
+	bool paused = false;
 	int64_t t0;
 	int fd, r = 0;
 
@@ -908,7 +953,8 @@ static int role_recv(const struct opts *o, const struct endpoint *ep, int lfd, s
 		goto out;
 	}
 	for (;;) {
-		ssize_t k = recv(fd, b->rbuf, RBUF_SIZE, 0);
+		/* A slow reader (--read-size, --read-delay, --pause-after): the sender runs out of credit. */
+		ssize_t k = recv(fd, b->rbuf, o->read_size, 0);
 
 		if (k == 0)
 			break;
@@ -941,6 +987,12 @@ static int role_recv(const struct opts *o, const struct endpoint *ep, int lfd, s
 			}
 		}
 		n += (uint64_t)k;
+		if (o->pause_ms && !paused && n >= o->pause_after) {
+			paused = true;
+			sleep_ms(o, o->pause_ms);
+		} else if (o->read_delay_ms) {
+			sleep_ms(o, o->read_delay_ms);
+		}
 	}
 	close(fd);
 out:
@@ -1718,6 +1770,129 @@ static int role_expect_reset(const struct opts *o, const struct endpoint *ep)
 	return EXIT_FAIL;
 }
 
+/* ---------------------------------------------------------------- connections left in odd states */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+/* role_hold: one connection kept open until SIGTERM or SIGINT (or the deadline): BYTES of the pattern sent
+ * first, then SHUT_WR with --shut-wr; what arrives is read and counted, and the socket stays open whatever
+ * comes (EOF, a reset). For captures that must end with connections half-closed, idle or reset. The two
+ * signals stay blocked but while waiting in ppoll(), so one cannot slip in between a check and the wait. */
+static int role_hold(const struct opts *o, const struct endpoint *ep, int lfd, uint64_t bytes, struct bufs *b)
+{
+	struct sigaction sa = { .sa_handler = on_stop };	/* no SA_RESTART: ppoll() returns EINTR */
+	sigset_t block, orig;
+	uint64_t sent = 0, n = 0;
+	int64_t t0 = now_ms();
+	int fd, r = 0, err = 0;
+	bool eof = false;
+	char nb[16];
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	fd = conn_open(o, ep, lfd);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	while (sent < bytes) {
+		size_t c = bytes - sent < o->chunk ? (size_t)(bytes - sent) : o->chunk;
+
+		pattern_fill(o->seed, sent, b->scratch, c);
+		r = write_all(o, fd, b->scratch, c);
+		if (r < 0) {
+			complain(ep, "send", r);
+			goto done;
+		}
+		sent += c;
+	}
+	if (o->shut_wr && shutdown(fd, SHUT_WR) < 0) {
+		r = -errno;
+		complain(ep, "shutdown", r);
+		goto done;
+	}
+	/* A connecting endpoint says when its connection is set up; a listening one said so when it listened. */
+	if (!ep_listens(ep) && o->ready && (r = write_ready_file(o->ready)) < 0) {
+		fprintf(stderr, "vsock-peer: --ready %s: %s\n", o->ready, strerror(-r));
+		goto done;
+	}
+	while (!stop_signal) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int ms = remaining_ms(o);
+		struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+		if (ms <= 0)
+			break;
+		/* After EOF or an error the socket polls readable for ever: only the signal or the deadline then. */
+		if (ppoll(eof || err ? NULL : &p, eof || err ? 0 : 1, &ts, &orig) <= 0)
+			continue;
+		/* A signal that came with the data wins: the line tells the state before it came. */
+		while (!stop_signal) {
+			ssize_t k = recv(fd, b->rbuf, RBUF_SIZE, 0);
+
+			if (k > 0) {
+				n += (uint64_t)k;
+				continue;
+			}
+			if (k == 0)
+				eof = true;
+			else if (errno == EINTR)
+				continue;
+			else if (errno != EAGAIN && errno != EWOULDBLOCK)
+				err = errno;
+			break;
+		}
+	}
+done:
+	close(fd);
+out:
+	printf("sent=%" PRIu64 " recv=%" PRIu64 " eof=%d err=%s ms=%" PRId64 "\n", sent, n, eof,
+	       err ? errno_name(err, nb, sizeof(nb)) : "0", now_ms() - t0);
+	return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* role_abort: connect, and close before the connect completes. On vsock the REQUEST is on its way, the
+ * listener's side accepts it and answers, and the RESPONSE finds no socket: the kernel answers it with an
+ * RST, so the listener's connection, established, is reset without any SHUTDOWN. It runs at SCHED_FIFO when
+ * it may, so the kernel's worker (vsock_loopback's, say) cannot answer between the connect and the close.
+ * pending=1: the connect had not completed at the close (the check: no peer address yet). */
+static int role_abort(const struct opts *o, const struct endpoint *ep)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	bool fifo = sched_setscheduler(0, SCHED_FIFO, &sp) == 0, pending;
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	struct link l;
+	int r = link_start(o, ep, &l);
+
+	if (r < 0) {
+		link_complain(ep, &l, r);
+		if (l.fd >= 0)
+			close(l.fd);
+		printf("pending=0 fifo=%d\n", fifo);
+		return EXIT_FAIL;
+	}
+	if (ep_is_vsock(ep))
+		pending = getpeername(l.fd, (struct sockaddr *)&peer, &plen) < 0;
+	else
+		pending = l.st != L_READY;	/* a hybrid device's "OK" not read yet */
+	close(l.fd);
+	printf("pending=%d fifo=%d\n", pending, fifo);
+	if (!pending)
+		fprintf(stderr, "vsock-peer: %s: the connect completed before the close\n", ep->spec);
+	return pending ? EXIT_OK : EXIT_FAIL;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f)
@@ -1741,6 +1916,12 @@ static void usage(FILE *f)
 	      "  expect-reset ENDPOINT      the connect must fail with ECONNRESET  errno= ms=\n"
 	      "  concurrent ENDPOINT N BYTES  N connections at once, each BYTES of its own pattern, echo checked\n"
 	      "                             conns= ok= bytes= ms=\n"
+	      "  hold ENDPOINT [BYTES]      one connection: send BYTES (default 0), SHUT_WR with --shut-wr, read\n"
+	      "                             and count what comes, keep it open until SIGTERM/SIGINT or --timeout\n"
+	      "                             sent= recv= eof= err= ms=\n"
+	      "  abort ENDPOINT             connect and close before the connect completes (SCHED_FIFO when\n"
+	      "                             allowed): on vsock the RESPONSE is answered by an RST\n"
+	      "                             pending= fifo=\n"
 	      "\n"
 	      "Endpoints (a listening one accepts the role's connections, a connecting one makes them):\n"
 	      "  vsock:CID:PORT  vsock-listen:PORT   AF_VSOCK: only inside the project's test guest\n"
@@ -1759,7 +1940,15 @@ static void usage(FILE *f)
 	      "  --parallel        echo: serve them all at once\n"
 	      "  --window BYTES    seq-send: echoes in flight at most (default 128K)\n"
 	      "  --no-eor-check    seq-send: do not compare MSG_EOR (checked by default on vsock)\n"
-	      "  --ready FILE      a listening endpoint: create FILE once it listens\n"
+	      "  --ready FILE      a listening endpoint: create FILE once it listens; hold with a connecting\n"
+	      "                    one: once connected, BYTES sent and (--shut-wr) shut down\n"
+	      "  --read-size N     recv: bytes per recv() (default and at most 256K)\n"
+	      "  --read-delay MS   recv: sleep MS after each read (a slow reader)\n"
+	      "  --pause-after N   recv: once N bytes arrived, stop reading for --pause-ms (default 0)\n"
+	      "  --pause-ms MS     recv: the length of that pause (once)\n"
+	      "  --rcvbuf N        before listen or connect: vsock SO_VM_SOCKETS_BUFFER_SIZE (the buf_alloc\n"
+	      "                    advertised; accepted sockets inherit it), Unix SO_RCVBUF\n"
+	      "  --shut-wr         hold: SHUT_WR once BYTES are sent\n"
 	      "  --timeout S       give up after S seconds (default 60)\n"
 	      "  -v, --verbose     progress on stderr (e.g. the port in the hybrid OK)\n"
 	      "  -h, --help\n"
@@ -1789,7 +1978,8 @@ static int bad_usage(const char *what, const char *arg)
 static const char *value_option(const char *arg)
 {
 	static const char *const names[] = { "--seed", "--chunk", "--expect", "--count", "--window", "--timeout",
-					      "--ready" };
+					      "--ready", "--read-size", "--read-delay", "--pause-after", "--pause-ms",
+					      "--rcvbuf" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t n = strlen(names[i]);
@@ -1820,8 +2010,9 @@ static int set_value_option(struct opts *o, const char *name, const char *val)
 		o->ready = val;
 		return EXIT_OK;
 	}
-	/* Seeds and seconds are plain numbers; sizes take k/m/g. */
-	if (parse_u64(val, strcmp(name, "--seed") && strcmp(name, "--timeout"), &v) < 0)
+	/* Seeds, seconds and milliseconds are plain numbers; sizes take k/m/g. */
+	if (parse_u64(val, strcmp(name, "--seed") && strcmp(name, "--timeout") && strcmp(name, "--read-delay") &&
+		      strcmp(name, "--pause-ms"), &v) < 0)
 		return bad_usage("not a number", val);
 	if (!strcmp(name, "--seed")) {
 		o->seed = v;
@@ -1838,6 +2029,20 @@ static int set_value_option(struct opts *o, const char *name, const char *val)
 		o->count = (unsigned)v;
 	} else if (!strcmp(name, "--window")) {
 		o->window = (size_t)(v > SIZE_MAX ? SIZE_MAX : v);
+	} else if (!strcmp(name, "--read-size")) {
+		if (v == 0 || v > RBUF_SIZE)
+			return bad_usage("--read-size must be 1 to 256K", val);
+		o->read_size = (size_t)v;
+	} else if (!strcmp(name, "--read-delay") || !strcmp(name, "--pause-ms")) {
+		if (v > 3600000)
+			return bad_usage("at most 3600000 ms", val);
+		*(!strcmp(name, "--pause-ms") ? &o->pause_ms : &o->read_delay_ms) = (unsigned)v;
+	} else if (!strcmp(name, "--pause-after")) {
+		o->pause_after = v;
+	} else if (!strcmp(name, "--rcvbuf")) {
+		if (v == 0)
+			return bad_usage("--rcvbuf must be at least 1", val);
+		o->rcvbuf = v;
 	} else {
 		if (v == 0 || v > 86400)
 			return bad_usage("--timeout must be 1 to 86400 seconds", val);
@@ -1867,6 +2072,9 @@ static int role_args(char **pos, int npos, struct args *a)
 		if (npos != 4 || parse_u32(pos[2], &a->nconn) < 0 || a->nconn == 0 || a->nconn > 10000 ||
 		    parse_u64(pos[3], true, &a->bytes) < 0)
 			return bad_usage("expected: concurrent ENDPOINT N BYTES (N 1 to 10000)", NULL);
+	} else if (!strcmp(role, "hold")) {
+		if (npos > 3 || (npos == 3 && parse_u64(pos[2], true, &a->bytes) < 0))
+			return bad_usage("expected: hold ENDPOINT [BYTES]", NULL);
 	} else if (!strcmp(role, "seq-send")) {
 		a->msgs = calloc(MAX_MSGS, sizeof(*a->msgs));
 		if (!a->msgs)
@@ -1877,8 +2085,8 @@ static int role_args(char **pos, int npos, struct args *a)
 	} else if (npos != 2) {
 		return bad_usage("too many arguments for", role);
 	}
-	if (!strcmp(role, "expect-reset") && ep_listens(&a->ep))
-		return bad_usage("expect-reset needs a connecting endpoint", pos[1]);
+	if ((!strcmp(role, "expect-reset") || !strcmp(role, "abort")) && ep_listens(&a->ep))
+		return bad_usage("this role needs a connecting endpoint", pos[1]);
 	return -1;
 }
 
@@ -1886,7 +2094,7 @@ static int role_args(char **pos, int npos, struct args *a)
 static int parse_args(int argc, char **argv, struct opts *o, struct args *a)
 {
 	static const char *const roles[] = { "send", "recv", "echo", "halfclose-client", "halfclose-server",
-					     "seq-send", "seq-echo", "expect-reset", "concurrent" };
+					     "seq-send", "seq-echo", "expect-reset", "concurrent", "hold", "abort" };
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	int npos = 0, rc = -1;
 	bool known = false;
@@ -1909,6 +2117,8 @@ static int parse_args(int argc, char **argv, struct opts *o, struct args *a)
 			o->parallel = true;
 		} else if (!strcmp(arg, "--no-eor-check")) {
 			o->no_eor_check = true;
+		} else if (!strcmp(arg, "--shut-wr")) {
+			o->shut_wr = true;
 		} else if ((name = value_option(arg)) != NULL) {
 			val = take_value(argv, argc, &i, name);
 			if (!val)
@@ -1965,12 +2175,17 @@ static int run(const struct opts *o, const struct args *a, int lfd, struct bufs 
 		return role_seq_echo(o, &a->ep, lfd, b);
 	if (!strcmp(role, "expect-reset"))
 		return role_expect_reset(o, &a->ep);
+	if (!strcmp(role, "hold"))
+		return role_hold(o, &a->ep, lfd, a->bytes, b);
+	if (!strcmp(role, "abort"))
+		return role_abort(o, &a->ep);
 	return role_concurrent(o, &a->ep, lfd, a->nconn, a->bytes, b);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .timeout_s = 60, .seed = 1, .chunk = 64 * 1024, .count = 1, .window = 128 * 1024 };
+	struct opts o = { .timeout_s = 60, .seed = 1, .chunk = 64 * 1024, .count = 1, .window = 128 * 1024,
+			  .read_size = RBUF_SIZE };
 	struct args a = { 0 };
 	struct bufs b = { 0 };
 	struct sigaction sa = { .sa_handler = on_alarm };

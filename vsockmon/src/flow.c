@@ -64,7 +64,8 @@ const char *vsm_flow_problem_name(unsigned kind)
 		[VSM_FP_CREDIT_EXCEEDED] = "credit_exceeded", [VSM_FP_DATA_AFTER_SHUTDOWN] = "data_after_shutdown",
 		[VSM_FP_DATA_BEFORE_RESPONSE] = "data_before_response", [VSM_FP_REFUSED] = "refused",
 		[VSM_FP_ABORT] = "abort", [VSM_FP_HALF_OPEN] = "half_open", [VSM_FP_INCOMPLETE] = "incomplete",
-		[VSM_FP_BUF_CHANGE] = "buf_change", [VSM_FP_MIDWAY] = "midway", [VSM_FE_STALL_END] = "stall_end",
+		[VSM_FP_BUF_CHANGE] = "buf_change", [VSM_FP_MIDWAY] = "midway", [VSM_FP_RING_WAIT] = "ring_wait",
+		[VSM_FE_STALL_END] = "stall_end",
 	};
 
 	return kind < VSM_FE_KINDS ? names[kind] : "?";
@@ -420,6 +421,31 @@ static void set_finished(struct vsm_flows *t, struct vsm_flow *f, enum vsm_flow_
 		f->side[i].request_pending = false;
 }
 
+/*
+ * An RW of side s: is it the next part of a packet a device spread over RX buffers, resumed after a
+ * pause while the sender still had credit? Then the receiver's RX ring was most likely empty. The
+ * parts of one packet are alike: the same length (all but the last), buf_alloc and fwd_cnt.
+ */
+static void ring_wait_check(struct vsm_flows *t, struct vsm_flow *f, int s, const struct vsm_virtio_hdr *h,
+			    const struct timespec *ts)
+{
+	struct vsm_flow_side *me = &f->side[s];
+	int64_t credit;
+
+	if (me->rw_pkts && me->rw_had_credit && me->rw_len >= 1024 && me->rw_len < 65536 && h->len <= me->rw_len &&
+	    h->buf_alloc == me->rw_buf_alloc && h->fwd_cnt == me->rw_fwd_cnt &&
+	    ns_between(&me->rw_ts, ts) >= (int64_t)VSM_FLOW_RING_WAIT_NS) {
+		me->ring_waits++;
+		problem(t, f, VSM_FP_RING_WAIT, s, (uint64_t)ns_between(&me->rw_ts, ts), ts);
+	}
+	me->rw_ts = *ts;
+	me->rw_len = h->len;
+	me->rw_buf_alloc = h->buf_alloc;
+	me->rw_fwd_cnt = h->fwd_cnt;
+	/* credit after this packet: the peer's last word, less this packet */
+	me->rw_had_credit = vsm_flow_credit(f, s, &credit, NULL) && credit > (int64_t)h->len;
+}
+
 static void apply_op(struct vsm_flows *t, struct vsm_flow *f, int s, const struct vsm_pkt *p, const struct timespec *ts)
 {
 	const struct vsm_virtio_hdr *h = &p->virtio;
@@ -461,6 +487,7 @@ static void apply_op(struct vsm_flows *t, struct vsm_flow *f, int s, const struc
 			problem(t, f, VSM_FP_DATA_BEFORE_RESPONSE, s, h->len, ts);
 		if (me->shutdown & VSM_SHUTDOWN_SEND)
 			problem(t, f, VSM_FP_DATA_AFTER_SHUTDOWN, s, h->len, ts);
+		ring_wait_check(t, f, s, h, ts);
 		me->rw_pkts++;
 		me->bytes += h->len;
 		me->tx_cnt += h->len;

@@ -102,6 +102,7 @@ static void dir_json(struct vsm_strbuf *out, const struct vsm_flow *f, int s, co
 	ju64(out, VSM_FF_CREDIT_UNANSWERED, d->credit_unanswered);
 	ju64(out, VSM_FF_CREDIT_UPDATES, d->credit_updates);
 	ju64(out, VSM_FF_BUF_CHANGES, d->buf_changes);
+	ju64(out, VSM_FF_RING_WAITS, d->ring_waits);
 	jkey(out, VSM_FF_SHUTDOWN, false);
 	shutdown_list(out, d->shutdown);
 	vsm_sb_putc(out, '}');
@@ -281,6 +282,8 @@ static void dir_text(struct vsm_strbuf *out, const struct vsm_flow *f, int s, co
 		label(out, VSM_FF_CREDIT_UPDATES, d->credit_updates);
 	if (d->buf_changes)
 		label(out, VSM_FF_BUF_CHANGES, d->buf_changes);
+	if (d->ring_waits)
+		label(out, VSM_FF_RING_WAITS, d->ring_waits);
 	if (d->shutdown) {
 		vsm_sb_puts(out, ", shutdown ");
 		vsm_sb_puts(out, d->shutdown == (VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND) ? "RCV,SEND" :
@@ -338,6 +341,9 @@ void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 		}
 		if (ev[i].kind == VSM_FE_STALL_END) {
 			vsm_sb_puts(out, " after ");
+			vsm_put_duration(out, ev[i].value);
+		} else if (ev[i].kind == VSM_FP_RING_WAIT) {
+			vsm_sb_puts(out, " for ");
 			vsm_put_duration(out, ev[i].value);
 		} else if (ev[i].kind == VSM_FP_BUF_CHANGE) {
 			vsm_sb_puts(out, " to ");

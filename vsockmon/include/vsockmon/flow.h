@@ -47,6 +47,13 @@ enum vsm_flow_problem {
 	VSM_FP_INCOMPLETE,	/* REQUEST without an answer for VSM_FLOW_CONNECT_NS, or at the end */
 	VSM_FP_BUF_CHANGE,	/* a side changed its buf_alloc on a live connection */
 	VSM_FP_MIDWAY,		/* the capture joined the connection midway: counters and credit unknown */
+	/*
+	 * Packet evidence of an empty RX ring: a packet a device spread over RX buffers stopped
+	 * between two parts for VSM_FLOW_RING_WAIT_NS although the sender had credit left. The
+	 * parts are alike (same length, same buf_alloc and fwd_cnt); an application that writes
+	 * in such pieces and pauses with credit left looks the same, hence "likely".
+	 */
+	VSM_FP_RING_WAIT,
 	VSM_FP_COUNT
 };
 
@@ -58,6 +65,7 @@ enum vsm_flow_problem {
 #define VSM_FLOW_ANSWER_NS	(1000000000ull)		/* a CREDIT_REQUEST's answer */
 #define VSM_FLOW_CONNECT_NS	(2000000000ull)		/* Linux's connect timeout */
 #define VSM_FLOW_HALF_OPEN_NS	(10000000000ull)	/* a half-close that stays so */
+#define VSM_FLOW_RING_WAIT_NS	(5000000ull)		/* a pause inside a split packet */
 
 #define VSM_FLOW_EVENTS		8	/* the last events kept per flow */
 #define VSM_FLOW_SAMPLES	12	/* the last credit samples kept per direction */
@@ -99,6 +107,11 @@ struct vsm_flow_side {
 	bool request_pending;		/* a CREDIT_REQUEST of this side waits for the peer's answer */
 	struct timespec request_at;
 	uint64_t buf_changes;
+	uint64_t ring_waits;		/* likely waits for the receiver's RX ring (VSM_FP_RING_WAIT) */
+	/* the last RW: to see a packet's parts resumed after a pause */
+	struct timespec rw_ts;
+	uint32_t rw_len, rw_buf_alloc, rw_fwd_cnt;
+	bool rw_had_credit;
 	struct vsm_credit_sample samples[VSM_FLOW_SAMPLES];	/* ring, oldest first from samples_head */
 	uint8_t samples_n, samples_head;
 };
