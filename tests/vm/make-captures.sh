@@ -185,7 +185,7 @@ if [ $copy = 1 ]; then
 	for c in $caps; do
 		cp "$r/$c.pcap" "$dest/$c.pcap"
 	done
-	echo "# copied into $dest: $(for c in $caps; do printf '%s.pcap ' $c; done)"
+	echo "# copied into $dest: $(for c in $caps; do printf '%s.pcap ' "$c"; done)"
 	echo "# now check the counts in $dest/kernel-captures.md against the summary above"
 else
 	echo "# -n: captures left in $r"
