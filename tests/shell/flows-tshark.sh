@@ -41,6 +41,36 @@ for cap in "$@"; do
 		awk '{ pk[$1] += $2; rw[$1] += $3; by[$1] += $4; ms[$1] += $5 }
 		     END { for (k in pk) if (pk[k]) print k, pk[k], rw[k], by[k], ms[k] }' |
 		sort >"$tmp/vd.txt"
+	# Credit stalls, computed again from tshark's fields alone: a sender is stalled from the RW after which
+	# peer_buf_alloc - (tx_cnt - peer_fwd_cnt) <= 0 until a packet of the peer gives credit back, or the
+	# connection's RST (virtio spec 5.10.6.3). "direction stalls stall_ms" per stalling direction.
+	tshark -r "$cap" -T fields -E separator=' ' -e frame.time_epoch -e vsock.virtio.src_cid -e vsock.virtio.src_prot \
+		-e vsock.virtio.dst_cid -e vsock.virtio.dst_prot -e vsock.virtio.op -e vsock.virtio.len \
+		-e vsock.virtio.buf_alloc -e vsock.virtio.fwd_cnt 2>/dev/null |
+		awk 'function stop(d, t) { if (st[d]) { tot[d] += t - since[d]; st[d] = 0 } }
+		     { t = $1; k = $2 ":" $3 ">" $4 ":" $5; r = $4 ":" $5 ">" $2 ":" $3; op = $6; last = t
+		       if (op == 1) { tx[k] = tx[r] = 0; adv[k] = adv[r] = 0; st[k] = st[r] = 0 }
+		       if (op == 3) { stop(k, t); stop(r, t); next }
+		       if (op == 5) tx[k] += $7
+		       buf[k] = $8; fwd[k] = $9; adv[k] = 1
+		       if (op == 5 && $7 > 0 && adv[r] && !st[k] && buf[r] - (tx[k] - fwd[r]) <= 0) { st[k] = 1; since[k] = t; n[k]++ }
+		       if (st[r] && adv[k] && buf[k] - (tx[r] - fwd[k]) > 0) stop(r, t) }
+		     END { for (d in n) { stop(d, last); printf "%s %d %.1f\n", d, n[d], tot[d] * 1000 } }' |
+		sort >"$tmp/tshark-stalls.txt"
+	"$vd" --flows --json -r "$cap" 2>/dev/null |
+		jq -r 'select(.kind == "flow") |
+		       (select(.a_to_b.stalls > 0) | "\(.a_cid):\(.a_port)>\(.b_cid):\(.b_port) \(.a_to_b.stalls) \(.a_to_b.stall_ns)"),
+		       (select(.b_to_a.stalls > 0) | "\(.b_cid):\(.b_port)>\(.a_cid):\(.a_port) \(.b_to_a.stalls) \(.b_to_a.stall_ns)")' |
+		awk '{ printf "%s %d %.1f\n", $1, $2, $3 / 1e6 }' | sort >"$tmp/vd-stalls.txt"
+	stalls=$(awk '{ n += $2 } END { print n + 0 }' "$tmp/tshark-stalls.txt")
+	if cmp -s "$tmp/tshark-stalls.txt" "$tmp/vd-stalls.txt"; then
+		passes=$((passes + 1))
+		echo "ok: $name: $stalls credit stalls in $(wc -l <"$tmp/vd-stalls.txt") directions, same count and length (to 0.1 ms) as computed from tshark's fields"
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $name: credit stalls differ (< from tshark's fields, > vsockdump --flows):"
+		diff "$tmp/tshark-stalls.txt" "$tmp/vd-stalls.txt" | head -20 | sed 's/^/    /'
+	fi
 	dirs=$(wc -l <"$tmp/tshark.txt")
 	pkts=$(awk '{ n += $2 } END { print n + 0 }' "$tmp/tshark.txt")
 	msgs=$(awk '{ n += $5 } END { print n + 0 }' "$tmp/tshark.txt")
