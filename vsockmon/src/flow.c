@@ -251,6 +251,11 @@ static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 	return ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
 }
 
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
 static void add_event(struct vsm_flow *f, unsigned kind, int side, uint64_t value, const struct timespec *ts)
 {
 	struct vsm_flow_event *e = &f->events[f->nevents % VSM_FLOW_EVENTS];
@@ -434,11 +439,11 @@ static void ring_wait_check(struct vsm_flows *t, struct vsm_flow *f, int s, cons
 
 	if (me->rw_pkts && me->rw_had_credit && me->rw_len >= 1024 && me->rw_len < 65536 && h->len <= me->rw_len &&
 	    h->buf_alloc == me->rw_buf_alloc && h->fwd_cnt == me->rw_fwd_cnt &&
-	    ns_between(&me->rw_ts, ts) >= (int64_t)VSM_FLOW_RING_WAIT_NS) {
+	    ts_ns(ts) - me->rw_ns >= (int64_t)VSM_FLOW_RING_WAIT_NS) {
 		me->ring_waits++;
-		problem(t, f, VSM_FP_RING_WAIT, s, (uint64_t)ns_between(&me->rw_ts, ts), ts);
+		problem(t, f, VSM_FP_RING_WAIT, s, (uint64_t)(ts_ns(ts) - me->rw_ns), ts);
 	}
-	me->rw_ts = *ts;
+	me->rw_ns = ts_ns(ts);
 	me->rw_len = h->len;
 	me->rw_buf_alloc = h->buf_alloc;
 	me->rw_fwd_cnt = h->fwd_cnt;
@@ -509,7 +514,7 @@ static void apply_op(struct vsm_flows *t, struct vsm_flow *f, int s, const struc
 		me->credit_requests++;
 		if (!me->request_pending) {
 			me->request_pending = true;
-			me->request_at = *ts;
+			me->request_at_ns = ts_ns(ts);
 		}
 		break;
 	case VSM_OP_CREDIT_UPDATE:
@@ -622,7 +627,7 @@ void vsm_flows_tick(struct vsm_flows *t, const struct timespec *now, bool at_end
 		for (int s = 0; s < 2; s++) {
 			struct vsm_flow_side *me = &f->side[s];
 
-			if (me->request_pending && (at_end || ns_between(&me->request_at, now) >= (int64_t)VSM_FLOW_ANSWER_NS)) {
+			if (me->request_pending && (at_end || ts_ns(now) - me->request_at_ns >= (int64_t)VSM_FLOW_ANSWER_NS)) {
 				me->request_pending = false;
 				me->credit_unanswered++;
 				problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, now);

@@ -68,7 +68,7 @@ enum vsm_flow_problem {
 #define VSM_FLOW_RING_WAIT_NS	(5000000ull)		/* a pause inside a split packet */
 
 #define VSM_FLOW_EVENTS		8	/* the last events kept per flow */
-#define VSM_FLOW_SAMPLES	12	/* the last credit samples kept per direction */
+#define VSM_FLOW_SAMPLES	8	/* the last credit samples kept per direction */
 
 struct vsm_flow_event {
 	struct timespec ts;
@@ -105,11 +105,11 @@ struct vsm_flow_side {
 	uint64_t stall_max_ns;
 	uint64_t credit_requests, credit_unanswered, credit_updates;
 	bool request_pending;		/* a CREDIT_REQUEST of this side waits for the peer's answer */
-	struct timespec request_at;
+	int64_t request_at_ns;		/* when (ns since the epoch, capture time) */
 	uint64_t buf_changes;
 	uint64_t ring_waits;		/* likely waits for the receiver's RX ring (VSM_FP_RING_WAIT) */
 	/* the last RW: to see a packet's parts resumed after a pause */
-	struct timespec rw_ts;
+	int64_t rw_ns;			/* when (ns since the epoch) */
 	uint32_t rw_len, rw_buf_alloc, rw_fwd_cnt;
 	bool rw_had_credit;
 	struct vsm_credit_sample samples[VSM_FLOW_SAMPLES];	/* ring, oldest first from samples_head */
