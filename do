@@ -11,9 +11,10 @@ cd "$(dirname "$0")"
 # recommended by clang, and recommends are not installed) build the fuzz targets the tests run.
 # The real-guest tests (tests/vm) boot the cloud kernel under qemu-system-x86 from an initramfs made of
 # busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
+# vsocktop's tests drive its display in tmux and read its Prometheus exposition with python3-prometheus-client.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
-          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq)
+          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client)
 
 deps() {
 	local missing=() p

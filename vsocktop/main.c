@@ -1,0 +1,848 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* main.c: vsocktop: options, sources (live, capture replay, vsockdev's statistics) and one poll loop for them all. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vsockmon/vsockmon.h>
+
+#include "batch.h"
+#include "cli.h"
+#include "device.h"
+#include "frame.h"
+#include "keys.h"
+#include "model.h"
+#include "prom.h"
+#include "view.h"
+
+#define PROG "vsocktop"
+#define EXIT_USAGE 2
+#define ERRLEN 512
+#define NSEC 1000000000LL
+/* Frames read before the loop looks at the keyboard and the clock again: a fast replay stays responsive. */
+#define INGEST_BUDGET 4096
+#define MAX_POLLFDS 24
+
+struct options {
+	const char *ifname;		/* -i */
+	const char *read_path;		/* -r */
+	const char *device_path;	/* --device: vsockdev --stats PATH */
+	double delay;			/* -d, seconds */
+	uint64_t iterations;		/* -n: 0 = until stopped */
+	bool batch, json, quiet;
+	bool numeric, color;
+	double speed;			/* --speed: times the recorded pace */
+	bool speed_set, fast;
+	const char *prom_port, *prom_file;
+	int sort;
+	bool reverse;
+	char *filter;
+	size_t max_flows;
+};
+
+/* Everything one run holds; no state lives outside it. */
+struct top {
+	const struct options *o;
+	bool interactive;
+	bool capture_clock;		/* frames fall on capture time (batch and JSON with -r) */
+	bool paced;			/* a capture is replayed at its recorded pace times speed */
+	int64_t delay_ns;
+	struct vsm_flows *flows;
+	struct top_model *model;
+	struct top_ui ui;
+	struct top_screen *view;
+	struct top_frame_info info;
+	char source[300];
+	/* a capture file */
+	struct vsm_pcap_reader *reader;
+	struct vsm_rec pending;		/* the next frame, read and not yet due (borrowed from the reader) */
+	bool have_pending, eof, have_first;
+	bool end_handled;		/* the end of the capture has been taken into account */
+	int64_t base_ts, base_mono;	/* frame time base_ts is due at monotonic time base_mono */
+	int64_t last_ts;		/* the last frame taken in */
+	int64_t next_boundary;		/* capture clock: the next frame's time */
+	/* a live interface */
+	struct vsm_live *live;
+	/* vsockdev */
+	struct top_fetch fetch;
+	/* outputs */
+	struct top_prom_server *prom;
+	struct vsm_strbuf out;
+	int sigfd;
+	int64_t next_refresh;		/* wall-clock frames: monotonic ns */
+	uint64_t frames;
+	bool stop;
+	int status;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vsocktop [-bhq] [-i IFACE | -r FILE [--speed X | --fast]] [--device PATH] [-d SECONDS]\n"
+		"                [-n COUNT] [-s KEY] [-R] [--json] [--prometheus-port [ADDR:]PORT]\n"
+		"                [--prometheus-file PATH] [--numeric] [--no-color] [--max-flows N]\n"
+		"                [--filter EXPR | EXPR...]\n"
+		"\n"
+		"A top for vsock: connections with their rates, credit each way and stalls, per CID, and\n"
+		"vsockdev's virtqueues, refreshed every few seconds.\n"
+		"\n"
+		"Sources (-i and -r exclude each other; --device goes with either, or alone):\n"
+		"  -i IFACE          capture live on a vsock-type interface (default: the first one)\n"
+		"  -r FILE           replay a pcap or pcapng capture (- for stdin) at its recorded pace\n"
+		"  --speed X         replay X times as fast as recorded (0.5: half speed)\n"
+		"  --fast            replay as fast as possible (the default in batch and JSON modes)\n"
+		"  --device PATH     vsockdev's statistics socket (vsockdev --stats PATH), read each refresh\n"
+		"Display:\n"
+		"  -d SECONDS        time between refreshes (default 1; capture time with -r in batch mode)\n"
+		"  -n COUNT          stop after COUNT refreshes\n"
+		"  -s KEY            sort by KEY (-s help lists them; default rate); -R reverses the order\n"
+		"  --numeric         CIDs as numbers, not host, local, hypervisor\n"
+		"  --no-color        no colours (also when NO_COLOR is set)\n"
+		"  --max-flows N     connections tracked at most (default 65536); finished ones go first\n"
+		"Filter:\n"
+		"  --filter EXPR, EXPR...  show the connections a packet of which would match EXPR\n"
+		"                  (vsockmon-filter(7)); the \\ key changes it while running\n"
+		"Output for scripts and monitoring:\n"
+		"  -b, --batch       print each frame as text instead of the interactive display\n"
+		"  --json            print a JSON snapshot per refresh, one a line (vsocktop(1), JSON OUTPUT)\n"
+		"  -q, --quiet       print no frames (with the Prometheus outputs)\n"
+		"  --prometheus-port [ADDR:]PORT   serve the counters at http://ADDR:PORT/metrics\n"
+		"  --prometheus-file PATH          write them to PATH each refresh (node_exporter textfile)\n"
+		"  -h, --help        this help;  --version  the version\n"
+		"\n"
+		"Keys: q quit, h help, arrows move, Enter detail, F6 or < > sort, I invert, / search,\n"
+		"\\ filter, Space pause, t c d: connections, per-CID, device views. See vsocktop(1).\n");
+}
+
+static double seconds_arg(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
+		cli_die_usage(PROG, "invalid %s argument '%s': expected a number from %g to %g", opt, arg, min, max);
+	return v;
+}
+
+static uint64_t count_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
+		cli_die_usage(PROG, "invalid %s argument '%s': expected a whole number from %llu to %llu", opt, arg,
+			      (unsigned long long)min, (unsigned long long)max);
+	return v;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void list_sort_keys(void)
+{
+	printf("Sort keys (-s KEY; the order is the natural one, -R reverses it):\n");
+	for (int i = 0; i < TOP_SORT_COUNT; i++)
+		printf("  %-12s %s\n", top_sorts[i].name, top_sorts[i].descending ? "largest first" : "smallest first");
+}
+
+enum {
+	OPT_JSON = 1000, OPT_VERSION, OPT_SPEED, OPT_FAST, OPT_DEVICE, OPT_PROM_PORT, OPT_PROM_FILE, OPT_FILTER,
+	OPT_NUMERIC, OPT_NO_COLOR, OPT_MAX_FLOWS,
+};
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "read", required_argument, NULL, 'r' },
+		{ "delay", required_argument, NULL, 'd' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "sort-key", required_argument, NULL, 's' },
+		{ "reverse", no_argument, NULL, 'R' },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "fast", no_argument, NULL, OPT_FAST },
+		{ "device", required_argument, NULL, OPT_DEVICE },
+		{ "prometheus-port", required_argument, NULL, OPT_PROM_PORT },
+		{ "prometheus-file", required_argument, NULL, OPT_PROM_FILE },
+		{ "filter", required_argument, NULL, OPT_FILTER },
+		{ "numeric", no_argument, NULL, OPT_NUMERIC },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *filter_opt = NULL;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->delay = 1;
+	o->speed = 1;
+	o->color = true;
+	o->sort = TOP_SORT_RATE;
+	while ((c = getopt_long(argc, argv, "bd:hi:n:qr:Rs:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->batch = true; break;
+		case 'd': o->delay = seconds_arg("-d", optarg, 0.001, 86400); break;
+		case 'h': usage(stdout); exit(EXIT_SUCCESS);
+		case 'i': o->ifname = optarg; break;
+		case 'n': o->iterations = count_arg("-n", optarg, 1, UINT64_MAX); break;
+		case 'q': o->quiet = true; break;
+		case 'r': o->read_path = optarg; break;
+		case 'R': o->reverse = true; break;
+		case 's':
+			if (strcmp(optarg, "help") == 0) {
+				list_sort_keys();
+				exit(EXIT_SUCCESS);
+			}
+			o->sort = top_sort_from_name(optarg);
+			if (o->sort < 0)
+				cli_die_usage(PROG, "unknown sort key '%s' (-s help lists them)", optarg);
+			break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_VERSION: printf("vsocktop %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
+		case OPT_SPEED:
+			o->speed = seconds_arg("--speed", optarg, 0.001, 1e6);
+			o->speed_set = true;
+			break;
+		case OPT_FAST: o->fast = true; break;
+		case OPT_DEVICE: o->device_path = optarg; break;
+		case OPT_PROM_PORT: o->prom_port = optarg; break;
+		case OPT_PROM_FILE: o->prom_file = optarg; break;
+		case OPT_FILTER: filter_opt = optarg; break;
+		case OPT_NUMERIC: o->numeric = true; break;
+		case OPT_NO_COLOR: o->color = false; break;
+		case OPT_MAX_FLOWS: o->max_flows = (size_t)count_arg("--max-flows", optarg, 1, 100000000); break;
+		default:
+			fprintf(stderr, "Try 'vsocktop --help' for more information.\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	if (o->read_path && o->ifname)
+		cli_die_usage(PROG, "%s", "-r and -i exclude each other: replay a file or capture live, not both");
+	if ((o->speed_set || o->fast) && !o->read_path)
+		cli_die_usage(PROG, "%s", "--speed and --fast go with -r FILE");
+	if (o->speed_set && o->fast)
+		cli_die_usage(PROG, "%s", "--speed and --fast exclude each other");
+	if (filter_opt && optind < argc)
+		cli_die_usage(PROG, "%s", "give the filter either with --filter or as arguments, not both");
+	o->filter = filter_opt ? strdup(filter_opt) : join_args(argc - optind, argv + optind);
+	if (!o->filter) {
+		fprintf(stderr, "vsocktop: out of memory\n");
+		exit(EXIT_FAILURE);
+	}
+}
+
+/* ---- time ---- */
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * NSEC + t.tv_nsec;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * NSEC + t->tv_nsec;
+}
+
+static struct timespec ns_ts(int64_t ns)
+{
+	struct timespec t = { .tv_sec = ns / NSEC, .tv_nsec = ns % NSEC };
+
+	if (t.tv_nsec < 0) {
+		t.tv_nsec += NSEC;
+		t.tv_sec--;
+	}
+	return t;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return ts_ns(&t);
+}
+
+/* Where a paced replay stands in capture time now. */
+static int64_t capture_position(const struct top *t, int64_t mono)
+{
+	return t->base_ts + (int64_t)((double)(mono - t->base_mono) * t->o->speed);
+}
+
+/* When (monotonic) capture time ts falls due in a paced replay. */
+static int64_t due_at(const struct top *t, int64_t ts)
+{
+	return t->base_mono + (int64_t)((double)(ts - t->base_ts) / t->o->speed);
+}
+
+/* ---- output ---- */
+
+static void flush_out(struct top *t)
+{
+	int ret = vsm_sb_flush(&t->out, stdout);
+
+	if (ret == 0 && fflush(stdout) != 0)
+		ret = -errno;
+	if (ret < 0) {
+		/* A reader that went away (head, a closed pipe) ends the run without a word. */
+		if (ret != -EPIPE) {
+			fprintf(stderr, "vsocktop: writing the output: %s\n", strerror(-ret));
+			t->status = EXIT_FAILURE;
+		}
+		t->stop = true;
+	}
+}
+
+static void publish(struct top *t)
+{
+	struct vsm_strbuf text;
+	char err[ERRLEN];
+
+	if (!t->prom && !t->o->prom_file)
+		return;
+	vsm_sb_init(&text);
+	top_prom_text(&text, t->model, &t->info);
+	if (t->prom)
+		top_prom_set_body(t->prom, text.data ? text.data : "", text.len);
+	if (t->o->prom_file && top_prom_write_file(t->o->prom_file, text.data ? text.data : "", text.len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vsocktop: --prometheus-file: %s\n", err);
+		t->status = EXIT_FAILURE;
+		t->stop = true;
+	}
+	vsm_sb_free(&text);
+}
+
+static void draw(struct top *t, bool clear)
+{
+	t->info.paused = t->ui.paused;
+	if (t->view)
+		top_view_draw(t->view, t->model, &t->ui, &t->info, clear);
+}
+
+static void take_devices(struct top *t)
+{
+	char err[ERRLEN];
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	top_model_set_devices_json(t->model, t->fetch.buf, t->fetch.len, &now, err, sizeof(err));
+}
+
+/* A frame: time passes to now, the model is rebuilt, and it goes wherever output goes. */
+static void frame_at(struct top *t, int64_t now, bool at_end)
+{
+	struct timespec ts = ns_ts(now);
+	struct top_source_stats src = { .live = t->live != NULL };
+	int ret;
+
+	vsm_flows_tick(t->flows, &ts, at_end);
+	if (t->live) {
+		struct vsm_live_stats st;
+
+		if (vsm_live_stats(t->live, &st) == 0) {
+			src.kernel_drops = st.dropped;
+			src.if_drops = st.if_dropped;
+		}
+	}
+	if (t->o->device_path && t->capture_clock) {
+		/* Frames on capture time come faster than a poll loop turns: read the device now. */
+		char err[ERRLEN];
+
+		ret = top_fetch_sync(&t->fetch, mono_ns() / 1000000, 1000, err, sizeof(err));
+		if (ret > 0)
+			take_devices(t);
+		else if (ret < 0)
+			top_model_set_devices_error(t->model, err);
+	}
+	if (t->interactive && t->ui.paused)
+		return;		/* the display stays as it is; the flows keep being updated */
+	ret = top_model_refresh(t->model, t->flows, &ts, &src);
+	if (ret < 0) {
+		fprintf(stderr, "vsocktop: %s\n", strerror(-ret));
+		t->status = EXIT_FAILURE;
+		t->stop = true;
+		return;
+	}
+	t->frames++;
+	t->info.ended = t->eof && t->reader;
+	if (!t->interactive && !t->o->quiet) {
+		if (t->o->json)
+			top_batch_json(&t->out, t->model, t->flows, &t->info);
+		else
+			top_batch_text(&t->out, t->model, &t->info);
+		flush_out(t);
+	}
+	publish(t);
+	draw(t, false);
+	if (t->o->iterations && t->frames >= t->o->iterations)
+		t->stop = true;
+}
+
+/* ---- sources ---- */
+
+static void take(struct top *t, const struct vsm_rec *rec)
+{
+	struct vsm_pkt pkt;
+
+	vsm_decode(rec->data, rec->cap_len, rec->wire_len, &pkt);
+	vsm_flows_update(t->flows, &pkt, &rec->ts, NULL);
+	t->last_ts = ts_ns(&rec->ts);
+}
+
+static void read_next(struct top *t)
+{
+	int ret = vsm_pcap_next(t->reader, &t->pending);
+
+	if (ret > 0) {
+		t->have_pending = true;
+		if (!t->have_first) {
+			struct timespec first = t->pending.ts;
+
+			t->have_first = true;
+			t->base_ts = ts_ns(&first);
+			t->base_mono = mono_ns();
+			t->last_ts = t->base_ts;
+			t->next_boundary = t->base_ts + t->delay_ns;
+			top_model_start(t->model, &first);
+		}
+		return;
+	}
+	if (ret < 0) {
+		/* A damaged file ends like a short one: what was read is shown, and the exit status says so. */
+		fprintf(stderr, "vsocktop: %s\n", vsm_pcap_error(t->reader));
+		snprintf(t->ui.message, sizeof(t->ui.message), "capture error: %s", vsm_pcap_error(t->reader));
+		t->ui.message_error = true;
+		t->status = EXIT_FAILURE;
+	}
+	t->eof = true;
+}
+
+/* Frames on capture time whose boundary lies before limit: every packet up to them is in. */
+static void frames_before(struct top *t, int64_t limit)
+{
+	while (!t->stop && t->next_boundary < limit) {
+		frame_at(t, t->next_boundary, false);
+		t->next_boundary += t->delay_ns;
+	}
+}
+
+/* The end of the capture: what still waits (an answer, a close) was left so; batch mode is done. */
+static void capture_ended(struct top *t)
+{
+	t->end_handled = true;
+	t->info.ended = true;
+	if (t->interactive && !t->ui.message[0]) {
+		snprintf(t->ui.message, sizeof(t->ui.message), "end of the capture: q quits");
+		t->ui.message_error = false;
+	}
+	frame_at(t, t->last_ts, true);
+	if (t->capture_clock)
+		t->stop = true;
+}
+
+static void file_step(struct top *t)
+{
+	int64_t now = mono_ns();
+
+	for (int i = 0; i < INGEST_BUDGET && !t->stop; i++) {
+		int64_t ts;
+
+		if (!t->have_pending && !t->eof)
+			read_next(t);
+		if (t->eof)
+			return;
+		ts = ts_ns(&t->pending.ts);
+		if (t->capture_clock)
+			frames_before(t, ts);
+		if (t->stop || (t->paced && due_at(t, ts) > now))
+			break;
+		take(t, &t->pending);
+		t->have_pending = false;
+	}
+	/* A paced replay's frames fall due with the clock, packets or not. */
+	if (t->capture_clock && t->paced && !t->stop && !t->eof) {
+		int64_t pos = capture_position(t, now);
+
+		if (t->have_pending && pos >= ts_ns(&t->pending.ts))
+			pos = ts_ns(&t->pending.ts) - 1;
+		frames_before(t, pos + 1);
+	}
+}
+
+static void live_step(struct top *t)
+{
+	struct vsm_rec rec;
+	int ret = 0;
+
+	for (int i = 0; i < 16 * INGEST_BUDGET && (ret = vsm_live_next(t->live, &rec)) > 0; i++)
+		take(t, &rec);
+	if (ret < 0) {
+		fprintf(stderr, "vsocktop: %s\n", vsm_live_error(t->live));
+		t->status = EXIT_FAILURE;
+		t->stop = true;
+	}
+}
+
+/* The time of a wall-clock frame: the replay's position, the end of a capture, or now. */
+static int64_t wall_frame_time(const struct top *t)
+{
+	if (!t->reader)
+		return realtime_ns();
+	if (!t->have_first)
+		return 0;
+	if (t->eof || !t->paced)
+		return t->last_ts;
+	{
+		int64_t pos = capture_position(t, mono_ns());
+
+		/* Behind schedule, the data reaches no further than the next frame not yet read. */
+		if (t->have_pending && pos > ts_ns(&t->pending.ts))
+			pos = ts_ns(&t->pending.ts);
+		return pos < t->last_ts ? t->last_ts : pos;
+	}
+}
+
+static void start_fetch(struct top *t)
+{
+	char err[ERRLEN];
+
+	if (t->o->device_path && top_fetch_start(&t->fetch, mono_ns() / 1000000, err, sizeof(err)) < 0)
+		top_model_set_devices_error(t->model, err);
+}
+
+static void wall_refresh(struct top *t)
+{
+	frame_at(t, wall_frame_time(t), false);
+	if (!t->stop)
+		start_fetch(t);
+	t->next_refresh += t->delay_ns;
+	/* A loop that fell behind (a stopped terminal) does not make up the frames it missed. */
+	if (t->next_refresh < mono_ns())
+		t->next_refresh = mono_ns() + t->delay_ns;
+}
+
+static void handle_keys(struct top *t)
+{
+	int key;
+
+	while ((key = top_view_key(t->view)) >= 0) {
+		unsigned r = top_key(&t->ui, t->model, key);
+
+		if (r & TOP_RESORT)
+			top_model_set_sort(t->model, t->ui.sort, t->ui.reverse);
+		if (r & TOP_QUIT) {
+			t->stop = true;
+			return;
+		}
+		if (r & (TOP_REDRAW | TOP_CLEAR))
+			draw(t, (r & TOP_CLEAR) != 0);
+	}
+}
+
+static int64_t poll_timeout_ms(const struct top *t)
+{
+	int64_t now = mono_ns(), until = now + NSEC;
+
+	if (t->reader && t->eof && !t->end_handled)
+		return 0;
+	if (!t->capture_clock && t->next_refresh < until)
+		until = t->next_refresh;
+	if (t->reader && !t->eof) {
+		if (!t->paced || !t->have_pending)
+			return 0;
+		if (due_at(t, ts_ns(&t->pending.ts)) < until)
+			until = due_at(t, ts_ns(&t->pending.ts));
+		if (t->capture_clock && due_at(t, t->next_boundary) < until)
+			until = due_at(t, t->next_boundary);
+	}
+	if (t->fetch.fd >= 0 && t->fetch.deadline_ms * 1000000 < until)
+		until = t->fetch.deadline_ms * 1000000;
+	if (until <= now)
+		return 0;
+	/* Round up: waking a moment early would only spin. */
+	return (until - now + 999999) / 1000000;
+}
+
+static void run(struct top *t)
+{
+	struct pollfd fds[MAX_POLLFDS];
+
+	t->next_refresh = mono_ns() + t->delay_ns;
+	start_fetch(t);
+	if (t->interactive)
+		draw(t, true);
+	while (!t->stop) {
+		size_t n = 0, prom_first, nprom = 0;
+		int fd_sig = -1, fd_key = -1, fd_live = -1, fd_fetch = -1, ret;
+		struct signalfd_siginfo si;
+
+		fds[n] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
+		fd_sig = (int)n++;
+		if (t->view) {
+			fds[n] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+			fd_key = (int)n++;
+		}
+		if (t->live) {
+			fds[n] = (struct pollfd){ .fd = vsm_live_fd(t->live), .events = POLLIN };
+			fd_live = (int)n++;
+		}
+		if (t->fetch.fd >= 0) {
+			fds[n] = (struct pollfd){ .fd = t->fetch.fd, .events = POLLIN };
+			fd_fetch = (int)n++;
+		}
+		prom_first = n;
+		if (t->prom)
+			nprom = top_prom_pollfds(t->prom, fds + n, MAX_POLLFDS - n);
+		n += nprom;
+		ret = poll(fds, n, (int)poll_timeout_ms(t));
+		if (ret < 0 && errno != EINTR) {
+			fprintf(stderr, "vsocktop: poll: %s\n", strerror(errno));
+			t->status = EXIT_FAILURE;
+			break;
+		}
+		if (ret < 0)
+			for (size_t i = 0; i < n; i++)
+				fds[i].revents = 0;
+		if (fds[fd_sig].revents && read(t->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			break;
+		/* The terminal went away: nobody is left to read the display. */
+		if (t->view && (fds[fd_key].revents & (POLLHUP | POLLERR | POLLNVAL)))
+			break;
+		/*
+		 * Keys, and a resize: curses' SIGWINCH handler interrupts poll, or the resize came while the
+		 * loop was busy; either way getch() has KEY_RESIZE waiting, so look every turn.
+		 */
+		if (t->view)
+			handle_keys(t);
+		if (t->stop)
+			break;
+		if (fd_fetch >= 0 && fds[fd_fetch].revents) {
+			char err[ERRLEN];
+			int r = top_fetch_read(&t->fetch, mono_ns() / 1000000, err, sizeof(err));
+
+			if (r > 0)
+				take_devices(t);
+			else if (r < 0)
+				top_model_set_devices_error(t->model, err);
+		} else if (t->fetch.fd >= 0 && mono_ns() / 1000000 > t->fetch.deadline_ms) {
+			char err[ERRLEN];
+
+			if (top_fetch_read(&t->fetch, mono_ns() / 1000000, err, sizeof(err)) < 0)
+				top_model_set_devices_error(t->model, err);
+		}
+		if (t->prom)
+			top_prom_handle(t->prom, fds + prom_first, nprom, mono_ns() / 1000000);
+		if (t->reader && !t->eof)
+			file_step(t);
+		if (t->reader && t->eof && !t->end_handled && !t->stop)
+			capture_ended(t);
+		else if (t->live && fd_live >= 0 && fds[fd_live].revents)
+			live_step(t);
+		if (!t->stop && !t->capture_clock && mono_ns() >= t->next_refresh)
+			wall_refresh(t);
+	}
+}
+
+/* ---- set-up ---- */
+
+/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the loop ends cleanly with the terminal restored. */
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+static int open_sources(struct top *t, char *err)
+{
+	const struct options *o = t->o;
+	int ret;
+
+	if (o->read_path) {
+		ret = vsm_pcap_open(o->read_path, &t->reader, err, ERRLEN);
+		if (ret < 0)
+			return ret;
+		/* The name only: the same capture gives the same frames wherever it lies. */
+		snprintf(t->source, sizeof(t->source), "file %s", base_name(o->read_path));
+		read_next(t);
+		return 0;
+	}
+	if (o->ifname || !o->device_path) {
+		struct vsm_live_opts lo = { .ifname = o->ifname };
+		struct vsm_iface ifaces[8];
+		struct timespec now;
+
+		if (!lo.ifname) {
+			int n = vsm_live_list(ifaces, 8);
+
+			if (n <= 0) {
+				snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, replay a capture with -r,\n"
+					 "read vsockdev's statistics with --device, or create an interface (modprobe vsockmon &&\n"
+					 "ip link add type vsockmon && ip link set vsockmon0 up; vsockreplay(1) makes test ones)");
+				return -ENODEV;
+			}
+			lo.ifname = ifaces[0].name;
+		}
+		ret = vsm_live_open(&lo, &t->live, err, ERRLEN);
+		if (ret < 0)
+			return ret;
+		if (err[0]) {
+			/* libpcap's activation warnings are worth seeing but not fatal */
+			fprintf(stderr, "vsocktop: %s\n", err);
+			err[0] = '\0';
+		}
+		snprintf(t->source, sizeof(t->source), "interface %s", lo.ifname);
+		clock_gettime(CLOCK_REALTIME, &now);
+		top_model_start(t->model, &now);
+		if (!t->interactive && !o->json)
+			fprintf(stderr, "vsocktop: listening on %s\n", lo.ifname);
+		return 0;
+	}
+	snprintf(t->source, sizeof(t->source), "device %s", o->device_path);
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		top_model_start(t->model, &now);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct top t = { .o = &o, .sigfd = -1, .status = EXIT_SUCCESS };
+	char err[ERRLEN] = "";
+	struct vsm_filter_error ferr;
+	int ret;
+
+	parse_options(argc, argv, &o);
+	t.interactive = !o.batch && !o.json && !o.quiet;
+	t.capture_clock = o.read_path && !t.interactive;
+	/* In batch mode a capture's frames fall on its own time, so pacing would only make them later. */
+	t.paced = o.read_path && !o.fast && (t.interactive || o.speed_set);
+	t.delay_ns = (int64_t)llround(o.delay * 1e9);
+	if (t.delay_ns < 1)
+		t.delay_ns = 1;
+	if (t.interactive && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		cli_die_usage(PROG, "%s", "the interactive display needs a terminal: use -b for text frames or --json");
+	if (top_model_new(&t.model) < 0 || vsm_flows_new(o.max_flows, &t.flows) < 0) {
+		fprintf(stderr, "vsocktop: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	if (top_model_set_filter(t.model, o.filter, &ferr) < 0) {
+		char msg[1024];
+
+		vsm_filter_error_format(o.filter, &ferr, msg, sizeof(msg));
+		fprintf(stderr, "vsocktop: %s\n", msg);
+		top_model_free(t.model);
+		vsm_flows_free(t.flows);
+		free(o.filter);
+		return EXIT_USAGE;
+	}
+	top_model_set_sort(t.model, o.sort, o.reverse);
+	top_model_set_numeric(t.model, o.numeric);
+	top_ui_init(&t.ui, o.sort, o.reverse);
+	top_fetch_init(&t.fetch, o.device_path);
+	vsm_sb_init(&t.out);
+	t.sigfd = setup_signals();
+	if (t.sigfd < 0) {
+		fprintf(stderr, "vsocktop: signals: %s\n", strerror(-t.sigfd));
+		t.status = EXIT_FAILURE;
+		goto out;
+	}
+	ret = open_sources(&t, err);
+	if (ret < 0) {
+		fprintf(stderr, "vsocktop: %s\n", err[0] ? err : strerror(-ret));
+		t.status = EXIT_FAILURE;
+		goto out;
+	}
+	t.info = (struct top_frame_info){
+		.source = t.source, .device = o.device_path, .capture = t.reader != NULL, .numeric = o.numeric,
+	};
+	if (o.prom_port) {
+		ret = top_prom_listen(o.prom_port, &t.prom, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "vsocktop: --prometheus-port %s: %s\n", o.prom_port, err);
+			t.status = EXIT_FAILURE;
+			goto out;
+		}
+		if (!t.interactive)
+			fprintf(stderr, "vsocktop: serving metrics on port %d at /metrics\n", top_prom_port(t.prom));
+		publish(&t);
+	}
+	if (t.interactive) {
+		ret = top_view_open(o.color, &t.view, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "vsocktop: %s\n", err);
+			t.status = EXIT_FAILURE;
+			goto out;
+		}
+	}
+	run(&t);
+	top_view_close(t.view);
+	t.view = NULL;
+	flush_out(&t);
+out:
+	top_view_close(t.view);
+	top_prom_close(t.prom);
+	top_fetch_free(&t.fetch);
+	vsm_pcap_close(t.reader);
+	vsm_live_close(t.live);
+	top_model_free(t.model);
+	vsm_flows_free(t.flows);
+	vsm_sb_free(&t.out);
+	free(o.filter);
+	if (t.sigfd >= 0)
+		close(t.sigfd);
+	return t.status;
+}

@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* prom.c: Prometheus text exposition of vsocktop's counters, a tiny HTTP/1.0 GET /metrics server, and textfile output. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <vsockmon/flow.h>
+#include <vsockmon/vsockmon.h>
+
+#include "prom.h"
+
+/* ---- the exposition ---- */
+
+/* Label values escape backslash, double quote and newline (exposition format 0.0.4). */
+static void label_value(struct vsm_strbuf *out, const char *s)
+{
+	vsm_sb_putc(out, '"');
+	for (; *s; s++) {
+		if (*s == '\\')
+			vsm_sb_puts(out, "\\\\");
+		else if (*s == '"')
+			vsm_sb_puts(out, "\\\"");
+		else if (*s == '\n')
+			vsm_sb_puts(out, "\\n");
+		else
+			vsm_sb_putc(out, *s);
+	}
+	vsm_sb_putc(out, '"');
+}
+
+static void family(struct vsm_strbuf *out, const char *name, const char *type, const char *help)
+{
+	vsm_sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void value_u64(struct vsm_strbuf *out, const char *name, uint64_t v)
+{
+	vsm_sb_printf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* name{key="v"} value; key2 may be NULL. */
+static void labelled(struct vsm_strbuf *out, const char *name, const char *key, const char *v, const char *key2,
+		     const char *v2, const char *value)
+{
+	vsm_sb_printf(out, "%s{%s=", name, key);
+	label_value(out, v);
+	if (key2) {
+		vsm_sb_printf(out, ",%s=", key2);
+		label_value(out, v2);
+	}
+	vsm_sb_printf(out, "} %s\n", value);
+}
+
+static void num(char *buf, size_t len, uint64_t v)
+{
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+/* The per-CID families: one accessor per family, so every family is written whole before the next. */
+enum cid_field { CF_CONNS, CF_OPEN, CF_STALLED, CF_CONNS_TOTAL, CF_SENT_BYTES, CF_RECV_BYTES, CF_SENT_PKTS,
+		 CF_RECV_PKTS, CF_STALL, CF_RESETS, CF_REFUSED, CF_COUNT };
+
+static const struct {
+	const char *name, *type, *help;
+} cid_families[CF_COUNT] = {
+	[CF_CONNS] = { "vsock_cid_connections_held", "gauge", "Connections with an endpoint on this CID held in the table now" },
+	[CF_OPEN] = { "vsock_cid_connections_open", "gauge", "Those not closed, reset or refused" },
+	[CF_STALLED] = { "vsock_cid_connections_stalled", "gauge", "Those with a sender out of credit now" },
+	[CF_CONNS_TOTAL] = { "vsock_cid_connections_total", "counter", "Connections of this CID seen at a refresh" },
+	[CF_SENT_BYTES] = { "vsock_cid_sent_bytes_total", "counter", "RW payload bytes this CID sent" },
+	[CF_RECV_BYTES] = { "vsock_cid_received_bytes_total", "counter", "RW payload bytes sent to this CID" },
+	[CF_SENT_PKTS] = { "vsock_cid_sent_packets_total", "counter", "Packets this CID sent" },
+	[CF_RECV_PKTS] = { "vsock_cid_received_packets_total", "counter", "Packets sent to this CID" },
+	[CF_STALL] = { "vsock_cid_stall_seconds_total", "counter", "Time senders on this CID spent out of credit" },
+	[CF_RESETS] = { "vsock_cid_resets_total", "counter", "Connections of this CID that ended in a reset (abort)" },
+	[CF_REFUSED] = { "vsock_cid_refusals_total", "counter", "Connects of this CID answered by an RST" },
+};
+
+static void cid_value(const struct top_cid *c, enum cid_field f, char *buf, size_t len)
+{
+	switch (f) {
+	case CF_CONNS: num(buf, len, c->conns); break;
+	case CF_OPEN: num(buf, len, c->open); break;
+	case CF_STALLED: num(buf, len, c->stalled); break;
+	case CF_CONNS_TOTAL: num(buf, len, c->conns_total); break;
+	case CF_SENT_BYTES: num(buf, len, c->tx_bytes); break;
+	case CF_RECV_BYTES: num(buf, len, c->rx_bytes); break;
+	case CF_SENT_PKTS: num(buf, len, c->tx_pkts); break;
+	case CF_RECV_PKTS: num(buf, len, c->rx_pkts); break;
+	case CF_STALL: snprintf(buf, len, "%.9f", (double)c->stall_ns / 1e9); break;
+	case CF_RESETS: num(buf, len, c->resets); break;
+	case CF_REFUSED: num(buf, len, c->refused); break;
+	default: snprintf(buf, len, "0"); break;
+	}
+}
+
+static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
+{
+	static const char *const dirs[2] = { "from_guest", "to_guest" };
+	char cid[24], v[32];
+
+	family(out, "vsock_device_up", "gauge", "1 when the last read of vsockdev's statistics worked");
+	value_u64(out, "vsock_device_up", d->have && !d->error[0]);
+	if (!d->have)
+		return;
+	family(out, "vsock_device_tap_drops_total", "counter", "Packets vsockdev's tap sinks dropped");
+	value_u64(out, "vsock_device_tap_drops_total", d->tap_dropped);
+	family(out, "vsock_device_attached", "gauge", "1 when the VM's front-end (QEMU) is connected");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		labelled(out, "vsock_device_attached", "guest_cid", cid, NULL, NULL, d->vm[i].attached ? "1" : "0");
+	}
+	family(out, "vsock_device_connections", "gauge", "Host-side connections open to the VM");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		num(v, sizeof(v), d->vm[i].connections);
+		labelled(out, "vsock_device_connections", "guest_cid", cid, NULL, NULL, v);
+	}
+	family(out, "vsock_device_packets_total", "counter", "Packets through the device, by direction");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int k = 0; k < 2; k++) {
+			num(v, sizeof(v), k ? d->vm[i].to_guest : d->vm[i].from_guest);
+			labelled(out, "vsock_device_packets_total", "guest_cid", cid, "direction", dirs[k], v);
+		}
+	}
+	family(out, "vsock_device_bytes_total", "counter", "Bytes through the device, by direction");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int k = 0; k < 2; k++) {
+			num(v, sizeof(v), k ? d->vm[i].to_guest_bytes : d->vm[i].from_guest_bytes);
+			labelled(out, "vsock_device_bytes_total", "guest_cid", cid, "direction", dirs[k], v);
+		}
+	}
+	family(out, "vsock_device_queue_size", "gauge", "Virtqueue size");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int q = 0; q < d->vm[i].nqueues; q++) {
+			num(v, sizeof(v), d->vm[i].queue[q].size);
+			labelled(out, "vsock_device_queue_size", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+		}
+	}
+	family(out, "vsock_device_queue_occupancy", "gauge",
+	       "Chains the guest made available that the device has not returned (RX: buffers ready for packets)");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int q = 0; q < d->vm[i].nqueues; q++) {
+			num(v, sizeof(v), d->vm[i].queue[q].occupancy);
+			labelled(out, "vsock_device_queue_occupancy", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+		}
+	}
+	family(out, "vsock_device_queue_kicks_total", "counter", "The guest's notifications on the queue");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int q = 0; q < d->vm[i].nqueues; q++) {
+			num(v, sizeof(v), d->vm[i].queue[q].kicks);
+			labelled(out, "vsock_device_queue_kicks_total", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+		}
+	}
+	family(out, "vsock_device_queue_calls_total", "counter", "The device's interrupts on the queue");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int q = 0; q < d->vm[i].nqueues; q++) {
+			num(v, sizeof(v), d->vm[i].queue[q].calls);
+			labelled(out, "vsock_device_queue_calls_total", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+		}
+	}
+	family(out, "vsock_device_rx_ring_empty_events_total", "counter",
+	       "Times a packet for the guest found no RX buffer (ring exhaustion)");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		num(v, sizeof(v), d->vm[i].rx_empty_events);
+		labelled(out, "vsock_device_rx_ring_empty_events_total", "guest_cid", cid, NULL, NULL, v);
+	}
+	family(out, "vsock_device_rx_ring_empty_seconds_total", "counter", "Time packets waited for an RX buffer");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		snprintf(v, sizeof(v), "%.9f", (double)d->vm[i].rx_empty_ns / 1e9);
+		labelled(out, "vsock_device_rx_ring_empty_seconds_total", "guest_cid", cid, NULL, NULL, v);
+	}
+	family(out, "vsock_device_rx_ring_empty", "gauge", "1 while a packet waits for an RX buffer");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		labelled(out, "vsock_device_rx_ring_empty", "guest_cid", cid, NULL, NULL, d->vm[i].rx_empty_now ? "1" : "0");
+	}
+	family(out, "vsock_device_resets_total", "counter", "Device resets (the guest's driver restarting)");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		num(v, sizeof(v), d->vm[i].resets);
+		labelled(out, "vsock_device_resets_total", "guest_cid", cid, NULL, NULL, v);
+	}
+}
+
+void top_prom_text(struct vsm_strbuf *out, const struct top_model *m, const struct top_frame_info *info)
+{
+	const struct top_totals *t = top_model_totals(m);
+	char v[32];
+
+	family(out, "vsocktop_info", "gauge", "vsocktop's version and source");
+	vsm_sb_puts(out, "vsocktop_info{version=");
+	label_value(out, VSM_VERSION);
+	vsm_sb_puts(out, ",source=");
+	label_value(out, info->source ? info->source : "");
+	vsm_sb_puts(out, "} 1\n");
+	family(out, "vsock_capture_time_seconds", "gauge", "The time of the data (capture time for a file), seconds since the epoch");
+	vsm_sb_printf(out, "vsock_capture_time_seconds %lld.%09ld\n", (long long)t->now.tv_sec, t->now.tv_nsec);
+	family(out, "vsock_packets_total", "counter", "Packets with a virtio-vsock header seen");
+	value_u64(out, "vsock_packets_total", t->t.pkts);
+	family(out, "vsock_bytes_total", "counter", "RW payload bytes seen");
+	value_u64(out, "vsock_bytes_total", t->t.bytes);
+	family(out, "vsock_connections_total", "counter", "Connections seen");
+	value_u64(out, "vsock_connections_total", t->t.flows);
+	family(out, "vsock_connections_held", "gauge", "Connections held in the table");
+	value_u64(out, "vsock_connections_held", t->t.live);
+	family(out, "vsock_connections_open", "gauge", "Connections held that are not closed, reset or refused");
+	value_u64(out, "vsock_connections_open", t->t.open);
+	family(out, "vsock_connections_stalled", "gauge", "Connections with a sender out of credit now");
+	value_u64(out, "vsock_connections_stalled", t->t.stalled);
+	family(out, "vsock_connections_closed_total", "counter", "Connections that closed cleanly");
+	value_u64(out, "vsock_connections_closed_total", t->t.closed);
+	family(out, "vsock_connection_resets_total", "counter", "Connections that ended in a reset without a shutdown");
+	value_u64(out, "vsock_connection_resets_total", t->t.resets);
+	family(out, "vsock_connection_refusals_total", "counter", "Connects answered by an RST");
+	value_u64(out, "vsock_connection_refusals_total", t->t.refused);
+	family(out, "vsock_connections_evicted_total", "counter", "Connections dropped to keep the table within --max-flows");
+	value_u64(out, "vsock_connections_evicted_total", t->t.evicted);
+	family(out, "vsock_connection_problems_total", "counter", "Connections that showed each problem");
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		num(v, sizeof(v), t->t.problems[p]);
+		labelled(out, "vsock_connection_problems_total", "problem", vsm_flow_problem_name(p), NULL, NULL, v);
+	}
+	if (t->src.live) {
+		family(out, "vsock_kernel_drops_total", "counter", "Packets the kernel dropped before the capture read them");
+		value_u64(out, "vsock_kernel_drops_total", t->src.kernel_drops + t->src.if_drops);
+	}
+	for (int f = 0; f < CF_COUNT; f++) {
+		family(out, cid_families[f].name, cid_families[f].type, cid_families[f].help);
+		for (size_t i = 0; i < top_model_cid_count(m); i++) {
+			const struct top_cid *c = top_model_cid(m, i);
+			char cid[24];
+
+			num(cid, sizeof(cid), c->cid);
+			cid_value(c, (enum cid_field)f, v, sizeof(v));
+			labelled(out, cid_families[f].name, "cid", cid, NULL, NULL, v);
+		}
+	}
+	if (info->device)
+		device_families(out, top_model_devices(m));
+}
+
+/* ---- textfile ---- */
+
+int top_prom_write_file(const char *path, const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	char tmp[4096];
+	size_t off = 0;
+	int fd, ret = 0;
+
+	/* Hidden, and not ending in .prom: node_exporter reads only *.prom files. */
+	if (slash)
+		snprintf(tmp, sizeof(tmp), "%.*s/.%s.%d.tmp", (int)(slash - path), path, slash + 1, (int)getpid());
+	else
+		snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return ret;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			snprintf(err, errlen, "%s: %s", tmp, strerror(-ret));
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 && !ret) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	}
+	if (!ret && rename(tmp, path) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path, strerror(errno));
+	}
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+/* ---- HTTP/1.0 ---- */
+
+#define MAX_CLIENTS 16
+#define CLIENT_TIMEOUT_MS 5000
+
+struct client {
+	int fd;				/* -1: free */
+	char req[2048];
+	size_t req_len;
+	char *resp;			/* NULL until the request is whole */
+	size_t resp_len, resp_off;
+	int64_t deadline_ms;
+};
+
+struct top_prom_server {
+	int fd;
+	int port;
+	char *body;
+	size_t body_len;
+	struct client clients[MAX_CLIENTS];
+};
+
+static int parse_port(const char *s, int *ret_port)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > 65535)
+		return -EINVAL;
+	*ret_port = (int)v;
+	return 0;
+}
+
+static int bind_listen(int family_, const struct sockaddr *sa, socklen_t salen, char *err, size_t errlen)
+{
+	int fd = socket(family_, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, zero = 0, ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return ret;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "PORT" alone means every address, IPv4 included. */
+	if (family_ == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, sa, salen) < 0 || listen(fd, 16) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int top_prom_listen(const char *spec, struct top_prom_server **ret_server, char *err, size_t errlen)
+{
+	struct top_prom_server *s;
+	const char *colon = strrchr(spec, ':');
+	char host[256] = "";
+	int port, fd = -1;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (parse_port(colon ? colon + 1 : spec, &port) < 0) {
+		snprintf(err, errlen, "'%s': expected PORT or ADDRESS:PORT, the port from 0 to 65535", spec);
+		return -EINVAL;
+	}
+	if (colon) {
+		size_t n = (size_t)(colon - spec);
+
+		if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']')
+			snprintf(host, sizeof(host), "%.*s", (int)(n - 2), spec + 1);
+		else
+			snprintf(host, sizeof(host), "%.*s", (int)n, spec);
+	}
+	if (host[0]) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
+		char portstr[8];
+		int r;
+
+		snprintf(portstr, sizeof(portstr), "%d", port);
+		r = getaddrinfo(host, portstr, &hints, &ai);
+		if (r) {
+			snprintf(err, errlen, "'%s': %s", host, gai_strerror(r));
+			return -EINVAL;
+		}
+		fd = bind_listen(ai->ai_family, ai->ai_addr, ai->ai_addrlen, err, errlen);
+		freeaddrinfo(ai);
+	} else {
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = in6addr_any };
+		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_ANY) };
+
+		fd = bind_listen(AF_INET6, (struct sockaddr *)&a6, sizeof(a6), err, errlen);
+		if (fd == -EAFNOSUPPORT)	/* a kernel without IPv6 */
+			fd = bind_listen(AF_INET, (struct sockaddr *)&a4, sizeof(a4), err, errlen);
+	}
+	if (fd < 0)
+		return fd;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							 : ((struct sockaddr_in *)&ss)->sin_port);
+	*ret_server = s;
+	return 0;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->resp);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+void top_prom_close(struct top_prom_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		client_close(&s->clients[i]);
+	close(s->fd);
+	free(s->body);
+	free(s);
+}
+
+int top_prom_port(const struct top_prom_server *s)
+{
+	return s->port;
+}
+
+void top_prom_set_body(struct top_prom_server *s, const char *text, size_t len)
+{
+	char *body = malloc(len + 1);
+
+	if (!body)
+		return;		/* keep serving the previous exposition */
+	memcpy(body, text, len);
+	body[len] = '\0';
+	free(s->body);
+	s->body = body;
+	s->body_len = len;
+}
+
+size_t top_prom_pollfds(struct top_prom_server *s, struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+	bool room = false;
+
+	for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd < 0) {
+			room = true;
+			continue;
+		}
+		fds[n++] = (struct pollfd){ .fd = c->fd, .events = c->resp ? POLLOUT : POLLIN };
+	}
+	/* With every client slot taken, new connections wait in the backlog. */
+	if (room && n < max)
+		fds[n++] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
+	return n;
+}
+
+static void respond(struct top_prom_server *s, struct client *c)
+{
+	char method[16] = "", path[256] = "";
+	const char *status = "200 OK", *type = "text/plain; version=0.0.4; charset=utf-8", *body;
+	size_t body_len;
+	bool head;
+	int hl;
+
+	sscanf(c->req, "%15s %255s", method, path);
+	path[strcspn(path, "?")] = '\0';
+	head = strcmp(method, "HEAD") == 0;
+	if (strcmp(method, "GET") && !head) {
+		status = "405 Method Not Allowed";
+		type = "text/plain; charset=utf-8";
+		body = "only GET and HEAD\n";
+	} else if (strcmp(path, "/metrics") == 0) {
+		body = s->body ? s->body : "";
+	} else if (strcmp(path, "/") == 0) {
+		type = "text/plain; charset=utf-8";
+		body = "vsocktop: the metrics are at /metrics\n";
+	} else {
+		status = "404 Not Found";
+		type = "text/plain; charset=utf-8";
+		body = "not found: the metrics are at /metrics\n";
+	}
+	body_len = strlen(body);
+	c->resp = malloc(body_len + 256);
+	if (!c->resp) {
+		client_close(c);
+		return;
+	}
+	hl = snprintf(c->resp, 256,
+		      "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", status, type,
+		      body_len, strncmp(status, "405", 3) == 0 ? "Allow: GET, HEAD\r\n" : "");
+	c->resp_len = (size_t)hl;
+	if (!head) {
+		memcpy(c->resp + hl, body, body_len);
+		c->resp_len += body_len;
+	}
+	c->resp_off = 0;
+}
+
+static void client_io(struct top_prom_server *s, struct client *c, short revents)
+{
+	if (revents & (POLLERR | POLLNVAL)) {
+		client_close(c);
+		return;
+	}
+	if (!c->resp && (revents & (POLLIN | POLLHUP))) {
+		ssize_t n = read(c->fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len);
+
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				client_close(c);
+			return;
+		}
+		c->req_len += (size_t)n;
+		c->req[c->req_len] = '\0';
+		/* The request's end is a blank line; a request too long to hold is answered as it is. */
+		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") || c->req_len == sizeof(c->req) - 1)
+			respond(s, c);
+		return;
+	}
+	if (c->resp && (revents & POLLOUT)) {
+		ssize_t n = send(c->fd, c->resp + c->resp_off, c->resp_len - c->resp_off, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			client_close(c);
+			return;
+		}
+		c->resp_off += (size_t)n;
+		if (c->resp_off == c->resp_len) {
+			shutdown(c->fd, SHUT_WR);
+			client_close(c);
+		}
+	}
+}
+
+void top_prom_handle(struct top_prom_server *s, const struct pollfd *fds, size_t n, int64_t now_ms)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (!fds[k].revents)
+			continue;
+		if (fds[k].fd == s->fd) {
+			for (int i = 0; i < MAX_CLIENTS; i++) {
+				struct client *c = &s->clients[i];
+
+				if (c->fd >= 0)
+					continue;
+				c->fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (c->fd < 0)
+					break;
+				c->deadline_ms = now_ms + CLIENT_TIMEOUT_MS;
+			}
+			continue;
+		}
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (s->clients[i].fd == fds[k].fd)
+				client_io(s, &s->clients[i], fds[k].revents);
+	}
+	/* A client that neither asks nor reads within the timeout loses its slot. */
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && now_ms > s->clients[i].deadline_ms)
+			client_close(&s->clients[i]);
+}
