@@ -618,27 +618,53 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 	return f;
 }
 
+/* The time a deadline falls on, or now when it is later (the end of a capture comes first). */
+static struct timespec deadline_or(int64_t deadline_ns, const struct timespec *now)
+{
+	int64_t t = ts_ns(now) < deadline_ns ? ts_ns(now) : deadline_ns;
+
+	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000) };
+}
+
 void vsm_flows_tick(struct vsm_flows *t, const struct timespec *now, bool at_end)
 {
+	/*
+	 * Each problem is stamped with the moment its threshold was crossed, not with the moment of the
+	 * tick that noticed it: the analysis gives the same events however often it is ticked.
+	 */
 	for (uint32_t i = t->lists[LIST_OPEN].head; i != NIL; i = t->slots[i].next) {
 		struct vsm_flow *f = &t->slots[i].flow;
-		int64_t idle = ns_between(&f->last, now);
 
 		for (int s = 0; s < 2; s++) {
 			struct vsm_flow_side *me = &f->side[s];
+			int64_t due = me->request_at_ns + (int64_t)VSM_FLOW_ANSWER_NS;
 
-			if (me->request_pending && (at_end || ts_ns(now) - me->request_at_ns >= (int64_t)VSM_FLOW_ANSWER_NS)) {
+			if (me->request_pending && (at_end || ts_ns(now) >= due)) {
+				struct timespec when = deadline_or(due, now);
+
 				me->request_pending = false;
 				me->credit_unanswered++;
-				problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, now);
+				problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, &when);
 			}
 		}
-		if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE)) &&
-		    (at_end || ns_between(&f->first, now) >= (int64_t)VSM_FLOW_CONNECT_NS))
-			problem(t, f, VSM_FP_INCOMPLETE, 0, 0, now);
-		if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN)) &&
-		    (at_end || idle >= (int64_t)VSM_FLOW_HALF_OPEN_NS))
-			problem(t, f, VSM_FP_HALF_OPEN, dir_shut(f, 0) ? 0 : 1, 0, now);
+		if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE))) {
+			int64_t due = ts_ns(&f->first) + (int64_t)VSM_FLOW_CONNECT_NS;
+
+			if (at_end || ts_ns(now) >= due) {
+				struct timespec when = deadline_or(due, now);
+
+				problem(t, f, VSM_FP_INCOMPLETE, 0, 0, &when);
+			}
+		}
+		if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN))) {
+			int64_t due = ts_ns(&f->last) + (int64_t)VSM_FLOW_HALF_OPEN_NS;
+
+			if (at_end || ts_ns(now) >= due) {
+				struct timespec when = deadline_or(due, now);
+
+				problem(t, f, VSM_FP_HALF_OPEN, dir_shut(f, 0) ? 0 : 1, 0, &when);
+			}
+		}
 	}
 }
 
