@@ -533,7 +533,11 @@ static void test_ring_wait(void **state)
 	at(t, 31, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 0);
 	f = at(t, 60, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 100);
 	assert_int_equal(f->side[0].ring_waits, 1);
-	/* nor one without credit left: that is a stall */
+	/* nor alike pieces that never came back to back: an application writing a record now and then */
+	at(t, 100, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 100);
+	at(t, 120, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 100);
+	f = at(t, 140, host, guest, VSM_OP_RW, 1, 0, 4096, 262144, 100);
+	assert_int_equal(f->side[0].ring_waits, 1);
 	vsm_flows_free(t);
 }
 

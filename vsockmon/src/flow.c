@@ -435,14 +435,15 @@ static void ring_wait_check(struct vsm_flows *t, struct vsm_flow *f, int s, cons
 			    const struct timespec *ts)
 {
 	struct vsm_flow_side *me = &f->side[s];
-	int64_t credit;
+	int64_t credit, gap = ts_ns(ts) - me->rw_ns;
+	bool alike = me->rw_pkts && me->rw_len >= 1024 && me->rw_len < 65536 && h->len <= me->rw_len &&
+		     h->buf_alloc == me->rw_buf_alloc && h->fwd_cnt == me->rw_fwd_cnt;
 
-	if (me->rw_pkts && me->rw_had_credit && me->rw_len >= 1024 && me->rw_len < 65536 && h->len <= me->rw_len &&
-	    h->buf_alloc == me->rw_buf_alloc && h->fwd_cnt == me->rw_fwd_cnt &&
-	    ts_ns(ts) - me->rw_ns >= (int64_t)VSM_FLOW_RING_WAIT_NS) {
+	if (alike && me->rw_in_burst && me->rw_had_credit && gap >= (int64_t)VSM_FLOW_RING_WAIT_NS) {
 		me->ring_waits++;
-		problem(t, f, VSM_FP_RING_WAIT, s, (uint64_t)(ts_ns(ts) - me->rw_ns), ts);
+		problem(t, f, VSM_FP_RING_WAIT, s, (uint64_t)gap, ts);
 	}
+	me->rw_in_burst = alike && h->len == me->rw_len && gap <= (int64_t)VSM_FLOW_RING_BURST_NS;
 	me->rw_ns = ts_ns(ts);
 	me->rw_len = h->len;
 	me->rw_buf_alloc = h->buf_alloc;

@@ -49,9 +49,10 @@ enum vsm_flow_problem {
 	VSM_FP_MIDWAY,		/* the capture joined the connection midway: counters and credit unknown */
 	/*
 	 * Packet evidence of an empty RX ring: a packet a device spread over RX buffers stopped
-	 * between two parts for VSM_FLOW_RING_WAIT_NS although the sender had credit left. The
-	 * parts are alike (same length, same buf_alloc and fwd_cnt); an application that writes
-	 * in such pieces and pauses with credit left looks the same, hence "likely".
+	 * between two parts for VSM_FLOW_RING_WAIT_NS although the sender had credit left. The parts
+	 * are alike (same length, same buf_alloc and fwd_cnt) and come back to back (within
+	 * VSM_FLOW_RING_BURST_NS) until the pause; an application that writes in such pieces, in
+	 * bursts, and pauses in one with credit left looks the same, hence "likely".
 	 */
 	VSM_FP_RING_WAIT,
 	VSM_FP_COUNT
@@ -66,6 +67,7 @@ enum vsm_flow_problem {
 #define VSM_FLOW_CONNECT_NS	(2000000000ull)		/* Linux's connect timeout */
 #define VSM_FLOW_HALF_OPEN_NS	(10000000000ull)	/* a half-close that stays so */
 #define VSM_FLOW_RING_WAIT_NS	(5000000ull)		/* a pause inside a split packet */
+#define VSM_FLOW_RING_BURST_NS	(1000000ull)		/* parts of one packet come closer than this */
 
 #define VSM_FLOW_EVENTS		8	/* the last events kept per flow */
 #define VSM_FLOW_SAMPLES	8	/* the last credit samples kept per direction */
@@ -112,6 +114,7 @@ struct vsm_flow_side {
 	int64_t rw_ns;			/* when (ns since the epoch) */
 	uint32_t rw_len, rw_buf_alloc, rw_fwd_cnt;
 	bool rw_had_credit;
+	bool rw_in_burst;		/* the last RW followed an alike one back to back */
 	struct vsm_credit_sample samples[VSM_FLOW_SAMPLES];	/* ring, oldest first from samples_head */
 	uint8_t samples_n, samples_head;
 };
