@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mkbench.c: writes a large LINKTYPE_VSOCK capture with a realistic mix of vsock traffic, for benchmarks. */
 /*
- * Usage: mkbench PACKETS OUTPUT.pcap [SEED]
- * About 500 connections are open at any time, between guests (CIDs 3..34) and the host (CID 2).
+ * Usage: mkbench PACKETS OUTPUT.pcap [SEED [LIVE [GAP_US]]]
+ * About LIVE (default 500) connections are open at any time, between guests (CIDs 3..34) and the host (CID 2).
  * Each goes REQUEST, RESPONSE, a run of RW packets (70% up to 256 bytes, 29% up to 4 KiB, 1% up to
  * 64 KiB), CREDIT_UPDATEs as the reader consumes, an occasional CREDIT_REQUEST, then SHUTDOWN and RST;
  * one connection in 10 is SEQPACKET (EOM/EOR), one connect in 20 is refused with an RST.
- * Timestamps advance 2 to 40 microseconds a packet. The output is the same for the same seed.
+ * Timestamps advance 2 to 40 microseconds a packet (GAP_US: 1 to 2 * GAP_US - 1). The output is the same
+ * for the same arguments.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIVE 500
+#define DEFAULT_LIVE 500
 
 struct conn {
 	uint64_t guest_cid;
@@ -102,18 +103,26 @@ static uint32_t data_len(void)
 
 int main(int argc, char **argv)
 {
-	struct conn conns[LIVE];
+	struct conn *conns;
 	uint8_t hdr[24];
-	uint64_t n, target, t_us = 0;
+	uint64_t n, target, t_us = 0, gap_us;
+	unsigned live;
 	uint32_t next_port = 100000;
 	FILE *out;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: mkbench PACKETS OUTPUT.pcap [SEED]\n");
+		fprintf(stderr, "usage: mkbench PACKETS OUTPUT.pcap [SEED [LIVE [GAP_US]]]\n");
 		return 2;
 	}
 	target = strtoull(argv[1], NULL, 10);
 	rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) | 1 : 0x9e3779b97f4a7c15ull;
+	live = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : DEFAULT_LIVE;
+	gap_us = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
+	conns = calloc(live ? live : 1, sizeof(*conns));
+	if (!live || !conns) {
+		fprintf(stderr, "mkbench: LIVE must be at least 1\n");
+		return 2;
+	}
 	out = fopen(argv[2], "wb");
 	if (!out) {
 		fprintf(stderr, "mkbench: %s: %s\n", argv[2], strerror(errno));
@@ -126,12 +135,12 @@ int main(int argc, char **argv)
 	put32(hdr + 16, 262144);
 	put32(hdr + 20, 271);
 	fwrite(hdr, 1, sizeof(hdr), out);
-	for (int i = 0; i < LIVE; i++)
+	for (unsigned i = 0; i < live; i++)
 		new_conn(&conns[i], &next_port);
 	for (n = 0; n < target; n++) {
-		struct conn *c = &conns[rnd() % LIVE];
+		struct conn *c = &conns[rnd() % live];
 
-		t_us += 2 + rnd() % 39;
+		t_us += gap_us ? 1 + rnd() % (2 * gap_us - 1) : 2 + rnd() % 39;
 		switch (c->phase) {
 		case 0:
 			emit(out, t_us, c, 1, 1, 0, 0);
