@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.c: usage errors for the command-line front ends. */
+/* cli.c: what the command-line front ends share: usage errors, whole-number arguments, joined arguments. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -16,4 +19,35 @@ void cli_die_usage(const char *prog, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
 	exit(2);
+}
+
+uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
+		cli_die_usage(prog, "invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64,
+			      opt, arg, min, max);
+	return v;
+}
+
+char *cli_join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
 }

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.h: what the command-line front ends share: usage errors said the same way. */
+/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, joined arguments. */
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
+#include <stdint.h>
+
 /* Prints "PROG: MESSAGE" and the --help hint to stderr, then exits with status 2. */
 void cli_die_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+/* A whole number from min to max, or a usage error (exit 2) naming opt. */
+uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max);
+/* The arguments joined with spaces (a filter expression given as several words); NULL when out of memory. */
+char *cli_join_args(int argc, char **argv);
 
 #endif

@@ -145,23 +145,6 @@ static uint64_t number_arg(const char *opt, const char *arg, uint64_t max)
 	return v;
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
 
 static char *read_filter_file(const char *path)
 {
@@ -310,7 +293,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		cli_die_usage("vsockdump", "%s", "-C and -G need a file name, not - (stdout)");
 	if (o->filter_file && optind < argc)
 		cli_die_usage("vsockdump", "%s", "give the filter either with -F FILE or as arguments, not both");
-	o->filter_expr = o->filter_file ? read_filter_file(o->filter_file) : join_args(argc - optind, argv + optind);
+	o->filter_expr = o->filter_file ? read_filter_file(o->filter_file) : cli_join_args(argc - optind, argv + optind);
 	if (!o->filter_expr) {
 		fprintf(stderr, "vsockdump: out of memory\n");
 		exit(EXIT_FAILURE);

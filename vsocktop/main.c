@@ -135,36 +135,7 @@ static double seconds_arg(const char *opt, const char *arg, double min, double m
 	return v;
 }
 
-static uint64_t count_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
 
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
-		cli_die_usage(PROG, "invalid %s argument '%s': expected a whole number from %llu to %llu", opt, arg,
-			      (unsigned long long)min, (unsigned long long)max);
-	return v;
-}
-
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
 
 static void list_sort_keys(void)
 {
@@ -217,7 +188,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'd': o->delay = seconds_arg("-d", optarg, 0.001, 86400); break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'i': o->ifname = optarg; break;
-		case 'n': o->iterations = count_arg("-n", optarg, 1, UINT64_MAX); break;
+		case 'n': o->iterations = cli_number(PROG, "-n", optarg, 1, UINT64_MAX); break;
 		case 'q': o->quiet = true; break;
 		case 'r': o->read_path = optarg; break;
 		case 'R': o->reverse = true; break;
@@ -243,7 +214,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_FILTER: filter_opt = optarg; break;
 		case OPT_NUMERIC: o->numeric = true; break;
 		case OPT_NO_COLOR: o->color = false; break;
-		case OPT_MAX_FLOWS: o->max_flows = (size_t)count_arg("--max-flows", optarg, 1, 100000000); break;
+		case OPT_MAX_FLOWS: o->max_flows = (size_t)cli_number(PROG, "--max-flows", optarg, 1, 100000000); break;
 		default:
 			fprintf(stderr, "Try 'vsocktop --help' for more information.\n");
 			exit(EXIT_USAGE);
@@ -257,7 +228,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		cli_die_usage(PROG, "%s", "--speed and --fast exclude each other");
 	if (filter_opt && optind < argc)
 		cli_die_usage(PROG, "%s", "give the filter either with --filter or as arguments, not both");
-	o->filter = filter_opt ? strdup(filter_opt) : join_args(argc - optind, argv + optind);
+	o->filter = filter_opt ? strdup(filter_opt) : cli_join_args(argc - optind, argv + optind);
 	if (!o->filter) {
 		fprintf(stderr, "vsocktop: out of memory\n");
 		exit(EXIT_FAILURE);

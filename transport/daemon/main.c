@@ -85,17 +85,6 @@ static void usage(FILE *f)
 
 /* ---- options ---- */
 
-static uint64_t number(const char *what, const char *s, uint64_t min, uint64_t max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || *s == '-' || v < min || v > max)
-		cli_die_usage(PROG, "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, what, s, min, max);
-	return v;
-}
 
 static void add_groups(struct vm_config *c, const char *list)
 {
@@ -128,15 +117,15 @@ static void vm_key(struct vm_config *c, const char *key, const char *val)
 	if (!*val)
 		cli_die_usage(PROG, "--vm: %s has no value", key);
 	if (!strcmp(k, "guest-cid"))
-		c->guest_cid = number("guest-cid", val, 3, UINT32_MAX - 1);
+		c->guest_cid = cli_number(PROG, "guest-cid", val, 3, UINT32_MAX - 1);
 	else if (!strcmp(k, "socket"))
 		free(c->socket), c->socket = strdup(val);
 	else if (!strcmp(k, "uds-path"))
 		free(c->uds_path), c->uds_path = strdup(val);
 	else if (!strcmp(k, "tx-buffer-size"))
-		c->tx_buffer_size = (uint32_t)number("tx-buffer-size", val, 4096, 64u << 20);
+		c->tx_buffer_size = (uint32_t)cli_number(PROG, "tx-buffer-size", val, 4096, 64u << 20);
 	else if (!strcmp(k, "queue-size"))
-		c->queue_size = (unsigned)number("queue-size", val, 1, 32768);
+		c->queue_size = (unsigned)cli_number(PROG, "queue-size", val, 1, 32768);
 	else if (!strcmp(k, "groups"))
 		add_groups(c, val);
 	else if (!strcmp(k, "forward-cid") || !strcmp(k, "forward-listen"))

@@ -2213,18 +2213,6 @@ static void usage(FILE *f)
 		PROG, MAX_GUESTS, DEFAULT_PACE, DEFAULT_PACE);
 }
 
-static uint64_t count_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
-		cli_die_usage(PROG, "invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64, opt, arg,
-			    min, max);
-	return v;
-}
 
 enum {
 	OPT_TAP_ALL = 1000, OPT_DEVICE, OPT_CLOCK, OPT_SEED, OPT_PACE, OPT_STATS, OPT_VERSION,
@@ -2255,10 +2243,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "g:r:d:w:i:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
-			o->guests = (unsigned)count_arg("--guests", optarg, 1, MAX_GUESTS);
+			o->guests = (unsigned)cli_number(PROG, "--guests", optarg, 1, MAX_GUESTS);
 			break;
 		case 'r':
-			o->rounds = count_arg("--rounds", optarg, 1, UINT32_MAX);
+			o->rounds = cli_number(PROG, "--rounds", optarg, 1, UINT32_MAX);
 			break;
 		case 'd': {
 			char *end;
@@ -2300,10 +2288,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 				cli_die_usage(PROG, "invalid --clock argument '%s': expected real or virtual", optarg);
 			break;
 		case OPT_SEED:
-			o->seed = count_arg("--seed", optarg, 0, UINT64_MAX);
+			o->seed = cli_number(PROG, "--seed", optarg, 0, UINT64_MAX);
 			break;
 		case OPT_PACE:
-			o->pace = optarg ? (long)count_arg("--pace", optarg, 0, 1000000) : DEFAULT_PACE;
+			o->pace = optarg ? (long)cli_number(PROG, "--pace", optarg, 0, 1000000) : DEFAULT_PACE;
 			break;
 		case 'q':
 			o->quiet = true;
