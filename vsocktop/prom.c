@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,59 @@ static void cid_value(const struct top_cid *c, enum cid_field f, char *buf, size
 	}
 }
 
+/* Per VM metrics: one family each, a value per VM from the field at off (uint64_t, or bool). */
+static const struct vm_metric {
+	const char *name, *type, *help;
+	size_t off;
+	bool is_bool;
+} vm_metrics[] = {
+	{ "vsock_device_attached", "gauge", "1 when the VM's front-end (QEMU) is connected",
+	  offsetof(struct top_device, attached), true },
+	{ "vsock_device_connections", "gauge", "Host-side connections open to the VM",
+	  offsetof(struct top_device, connections), false },
+	{ "vsock_device_rx_ring_empty_events_total", "counter",
+	  "Times a packet for the guest found no RX buffer (ring exhaustion)",
+	  offsetof(struct top_device, rx_empty_events), false },
+	{ "vsock_device_rx_ring_empty", "gauge", "1 while a packet waits for an RX buffer",
+	  offsetof(struct top_device, rx_empty_now), true },
+	{ "vsock_device_resets_total", "counter", "Device resets (the guest's driver restarting)",
+	  offsetof(struct top_device, resets), false },
+};
+
+/* Per VM and direction. */
+static const struct dir_metric {
+	const char *name, *help;
+	size_t off[2];		/* from the guest, to the guest */
+} dir_metrics[] = {
+	{ "vsock_device_packets_total", "Packets through the device, by direction",
+	  { offsetof(struct top_device, from_guest), offsetof(struct top_device, to_guest) } },
+	{ "vsock_device_bytes_total", "Bytes through the device, by direction",
+	  { offsetof(struct top_device, from_guest_bytes), offsetof(struct top_device, to_guest_bytes) } },
+};
+
+/* Per VM and virtqueue. */
+static const struct queue_metric {
+	const char *name, *type, *help;
+	size_t off;
+} queue_metrics[] = {
+	{ "vsock_device_queue_size", "gauge", "Virtqueue size", offsetof(struct top_queue, size) },
+	{ "vsock_device_queue_occupancy", "gauge",
+	  "Chains the guest made available that the device has not returned (RX: buffers ready for packets)",
+	  offsetof(struct top_queue, occupancy) },
+	{ "vsock_device_queue_kicks_total", "counter", "The guest's notifications on the queue",
+	  offsetof(struct top_queue, kicks) },
+	{ "vsock_device_queue_calls_total", "counter", "The device's interrupts on the queue",
+	  offsetof(struct top_queue, calls) },
+};
+
+static uint64_t field_u64(const void *base, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
+}
+
 static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
 {
 	static const char *const dirs[2] = { "from_guest", "to_guest" };
@@ -112,89 +166,43 @@ static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
 		return;
 	family(out, "vsock_device_tap_drops_total", "counter", "Packets vsockdev's tap sinks dropped");
 	value_u64(out, "vsock_device_tap_drops_total", d->tap_dropped);
-	family(out, "vsock_device_attached", "gauge", "1 when the VM's front-end (QEMU) is connected");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		labelled(out, "vsock_device_attached", "guest_cid", cid, NULL, NULL, d->vm[i].attached ? "1" : "0");
-	}
-	family(out, "vsock_device_connections", "gauge", "Host-side connections open to the VM");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		num(v, sizeof(v), d->vm[i].connections);
-		labelled(out, "vsock_device_connections", "guest_cid", cid, NULL, NULL, v);
-	}
-	family(out, "vsock_device_packets_total", "counter", "Packets through the device, by direction");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int k = 0; k < 2; k++) {
-			num(v, sizeof(v), k ? d->vm[i].to_guest : d->vm[i].from_guest);
-			labelled(out, "vsock_device_packets_total", "guest_cid", cid, "direction", dirs[k], v);
+	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
+		const struct vm_metric *vm = &vm_metrics[m];
+
+		family(out, vm->name, vm->type, vm->help);
+		for (size_t i = 0; i < d->nvm; i++) {
+			const char *base = (const char *)&d->vm[i];
+
+			num(cid, sizeof(cid), d->vm[i].guest_cid);
+			num(v, sizeof(v), vm->is_bool ? *(const bool *)(base + vm->off) : field_u64(base, vm->off));
+			labelled(out, vm->name, "guest_cid", cid, NULL, NULL, v);
 		}
 	}
-	family(out, "vsock_device_bytes_total", "counter", "Bytes through the device, by direction");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int k = 0; k < 2; k++) {
-			num(v, sizeof(v), k ? d->vm[i].to_guest_bytes : d->vm[i].from_guest_bytes);
-			labelled(out, "vsock_device_bytes_total", "guest_cid", cid, "direction", dirs[k], v);
+	for (size_t m = 0; m < sizeof(dir_metrics) / sizeof(dir_metrics[0]); m++) {
+		family(out, dir_metrics[m].name, "counter", dir_metrics[m].help);
+		for (size_t i = 0; i < d->nvm; i++) {
+			num(cid, sizeof(cid), d->vm[i].guest_cid);
+			for (int k = 0; k < 2; k++) {
+				num(v, sizeof(v), field_u64(&d->vm[i], dir_metrics[m].off[k]));
+				labelled(out, dir_metrics[m].name, "guest_cid", cid, "direction", dirs[k], v);
+			}
 		}
 	}
-	family(out, "vsock_device_queue_size", "gauge", "Virtqueue size");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int q = 0; q < d->vm[i].nqueues; q++) {
-			num(v, sizeof(v), d->vm[i].queue[q].size);
-			labelled(out, "vsock_device_queue_size", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+	for (size_t m = 0; m < sizeof(queue_metrics) / sizeof(queue_metrics[0]); m++) {
+		family(out, queue_metrics[m].name, queue_metrics[m].type, queue_metrics[m].help);
+		for (size_t i = 0; i < d->nvm; i++) {
+			num(cid, sizeof(cid), d->vm[i].guest_cid);
+			for (int q = 0; q < d->vm[i].nqueues; q++) {
+				num(v, sizeof(v), field_u64(&d->vm[i].queue[q], queue_metrics[m].off));
+				labelled(out, queue_metrics[m].name, "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+			}
 		}
-	}
-	family(out, "vsock_device_queue_occupancy", "gauge",
-	       "Chains the guest made available that the device has not returned (RX: buffers ready for packets)");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int q = 0; q < d->vm[i].nqueues; q++) {
-			num(v, sizeof(v), d->vm[i].queue[q].occupancy);
-			labelled(out, "vsock_device_queue_occupancy", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
-		}
-	}
-	family(out, "vsock_device_queue_kicks_total", "counter", "The guest's notifications on the queue");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int q = 0; q < d->vm[i].nqueues; q++) {
-			num(v, sizeof(v), d->vm[i].queue[q].kicks);
-			labelled(out, "vsock_device_queue_kicks_total", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
-		}
-	}
-	family(out, "vsock_device_queue_calls_total", "counter", "The device's interrupts on the queue");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		for (int q = 0; q < d->vm[i].nqueues; q++) {
-			num(v, sizeof(v), d->vm[i].queue[q].calls);
-			labelled(out, "vsock_device_queue_calls_total", "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
-		}
-	}
-	family(out, "vsock_device_rx_ring_empty_events_total", "counter",
-	       "Times a packet for the guest found no RX buffer (ring exhaustion)");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		num(v, sizeof(v), d->vm[i].rx_empty_events);
-		labelled(out, "vsock_device_rx_ring_empty_events_total", "guest_cid", cid, NULL, NULL, v);
 	}
 	family(out, "vsock_device_rx_ring_empty_seconds_total", "counter", "Time packets waited for an RX buffer");
 	for (size_t i = 0; i < d->nvm; i++) {
 		num(cid, sizeof(cid), d->vm[i].guest_cid);
 		snprintf(v, sizeof(v), "%.9f", (double)d->vm[i].rx_empty_ns / 1e9);
 		labelled(out, "vsock_device_rx_ring_empty_seconds_total", "guest_cid", cid, NULL, NULL, v);
-	}
-	family(out, "vsock_device_rx_ring_empty", "gauge", "1 while a packet waits for an RX buffer");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		labelled(out, "vsock_device_rx_ring_empty", "guest_cid", cid, NULL, NULL, d->vm[i].rx_empty_now ? "1" : "0");
-	}
-	family(out, "vsock_device_resets_total", "counter", "Device resets (the guest's driver restarting)");
-	for (size_t i = 0; i < d->nvm; i++) {
-		num(cid, sizeof(cid), d->vm[i].guest_cid);
-		num(v, sizeof(v), d->vm[i].resets);
-		labelled(out, "vsock_device_resets_total", "guest_cid", cid, NULL, NULL, v);
 	}
 }
 
