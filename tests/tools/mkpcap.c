@@ -6,7 +6,8 @@
  * TIME is seconds (decimal). OP is a virtio op name (request, response, rst, shutdown, rw,
  * credit_update, credit_request) or a number. Keys (all optional):
  *   type=stream|seqpacket|N  flags=N  len=N (virtio len; default: payload)  payload=N (bytes, pattern
- *   0,1,2..) text="..." (payload bytes, no spaces) buf_alloc=N fwd_cnt=N mon_op=N transport=N
+ *   0,1,2..) text="..." (payload bytes, no spaces) hex=0a1b... (payload bytes in hex) buf_alloc=N
+ *   fwd_cnt=N mon_op=N transport=N
  *   tp_len=N reserved=N (byte 31) vcid=N (virtio src_cid, to disagree with the monitor's)
  *   caplen=N (bytes kept in the capture) snaplen=N (first line only: the file's snaplen)
  * This writer is independent of libvsockmon's, so the golden tests do not check the library with itself.
@@ -35,7 +36,7 @@ static int die(int lineno, const char *msg)
 int main(int argc, char **argv)
 {
 	FILE *in, *out;
-	char line[4096];
+	char line[16384];
 	int lineno = 0;
 	uint8_t hdr[24];
 	uint32_t snaplen = 262144;
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 		uint32_t op, type = 1, flags = 0, payload = 0, buf_alloc = 0, fwd_cnt = 0, mon_op, transport = 2;
 		uint32_t tp_len = 44, reserved = 0, caplen = 0, len = 0;
 		int has_len = 0, has_caplen = 0, consumed = 0;
-		const char *text = NULL;
+		const char *text = NULL, *hex = NULL;
 		static uint8_t frame[1 << 20];
 		uint8_t rec[16];
 		uint32_t total;
@@ -92,6 +93,13 @@ int main(int argc, char **argv)
 			if (strcmp(tok, "text") == 0) {
 				text = eq;
 				payload = (uint32_t)strlen(eq);
+				continue;
+			}
+			if (strcmp(tok, "hex") == 0) {
+				if (strlen(eq) % 2 || strspn(eq, "0123456789abcdefABCDEF") != strlen(eq))
+					die(lineno, "hex= takes an even number of hex digits");
+				hex = eq;
+				payload = (uint32_t)strlen(eq) / 2;
 				continue;
 			}
 			if (strcmp(tok, "type") == 0 && strcmp(eq, "stream") == 0) { type = 1; continue; }
@@ -151,8 +159,13 @@ int main(int argc, char **argv)
 			put32(v + 36, buf_alloc);
 			put32(v + 40, fwd_cnt);
 		}
-		for (uint32_t i = 0; i < payload; i++)
-			frame[32 + tp_len + i] = text ? (uint8_t)text[i] : (uint8_t)i;
+		for (uint32_t i = 0; i < payload; i++) {
+			unsigned b = (uint8_t)i;
+
+			if (hex)
+				sscanf(hex + 2 * i, "%2x", &b);
+			frame[32 + tp_len + i] = text ? (uint8_t)text[i] : (uint8_t)b;
+		}
 		if (!has_caplen || caplen > total)
 			caplen = total;
 		put32(rec, (uint32_t)t);
