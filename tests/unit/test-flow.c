@@ -402,6 +402,30 @@ static void test_credit_request_unanswered(void **state)
 	vsm_flows_free(t);
 }
 
+/* An answer that comes after the deadline is late whether or not anything ticked in between. */
+static void test_late_answer_without_tick(void **state)
+{
+	struct vsm_flows *t;
+	const struct vsm_flow *f;
+
+	assert_int_equal(vsm_flows_new(16, &t), 0);
+	at(t, 0, guest, host, VSM_OP_REQUEST, 1, 0, 0, 65536, 0);
+	/* the RESPONSE 3 s on: the REQUEST was unanswered for the 2 s a Linux connect waits */
+	f = at(t, 3000, host, guest, VSM_OP_RESPONSE, 1, 0, 0, 65536, 0);
+	assert_true(has(f, VSM_FP_INCOMPLETE));
+	at(t, 3010, guest, host, VSM_OP_CREDIT_REQUEST, 1, 0, 0, 65536, 0);
+	f = at(t, 4500, host, guest, VSM_OP_CREDIT_UPDATE, 1, 0, 0, 65536, 0);
+	assert_true(has(f, VSM_FP_CREDIT_UNANSWERED));
+	assert_int_equal(f->side[0].credit_unanswered, 1);
+	/* one answered in time stays answered */
+	at(t, 5000, guest, host, VSM_OP_CREDIT_REQUEST, 1, 0, 0, 65536, 0);
+	at(t, 5900, host, guest, VSM_OP_CREDIT_UPDATE, 1, 0, 0, 65536, 0);
+	tick(t, 9000, true);
+	assert_int_equal(f->side[0].credit_unanswered, 1);
+	assert_int_equal(f->side[0].credit_requests, 2);
+	vsm_flows_free(t);
+}
+
 static void test_protocol_problems(void **state)
 {
 	struct vsm_flows *t;
@@ -555,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_no_virtio_ignored),
 		cmocka_unit_test(test_stall_start_end_duration),
 		cmocka_unit_test(test_credit_request_unanswered),
+		cmocka_unit_test(test_late_answer_without_tick),
 		cmocka_unit_test(test_protocol_problems),
 		cmocka_unit_test(test_left_open),
 		cmocka_unit_test(test_seqpacket_messages),

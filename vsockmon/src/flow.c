@@ -547,6 +547,54 @@ static void apply_op(struct vsm_flows *t, struct vsm_flow *f, int s, const struc
 	}
 }
 
+/* The time a deadline falls on, or now when it is later (the end of a capture comes first). */
+static struct timespec deadline_or(int64_t deadline_ns, const struct timespec *now)
+{
+	int64_t t = ts_ns(now) < deadline_ns ? ts_ns(now) : deadline_ns;
+
+	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000) };
+}
+
+/*
+ * The problems only time reveals, for one open connection. Each is stamped with the moment its threshold
+ * was crossed, not with the moment of the check that noticed it; and vsm_flows_update() checks a
+ * connection before applying its next packet, so the analysis gives the same events however often (or
+ * whether) it is ticked.
+ */
+static void flow_deadlines(struct vsm_flows *t, struct vsm_flow *f, const struct timespec *now, bool at_end)
+{
+	for (int s = 0; s < 2; s++) {
+		struct vsm_flow_side *me = &f->side[s];
+		int64_t due = me->request_at_ns + (int64_t)VSM_FLOW_ANSWER_NS;
+
+		if (me->request_pending && (at_end || ts_ns(now) >= due)) {
+			struct timespec when = deadline_or(due, now);
+
+			me->request_pending = false;
+			me->credit_unanswered++;
+			problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, &when);
+		}
+	}
+	if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE))) {
+		int64_t due = ts_ns(&f->first) + (int64_t)VSM_FLOW_CONNECT_NS;
+
+		if (at_end || ts_ns(now) >= due) {
+			struct timespec when = deadline_or(due, now);
+
+			problem(t, f, VSM_FP_INCOMPLETE, 0, 0, &when);
+		}
+	}
+	if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN))) {
+		int64_t due = ts_ns(&f->last) + (int64_t)VSM_FLOW_HALF_OPEN_NS;
+
+		if (at_end || ts_ns(now) >= due) {
+			struct timespec when = deadline_or(due, now);
+
+			problem(t, f, VSM_FP_HALF_OPEN, dir_shut(f, 0) ? 0 : 1, 0, &when);
+		}
+	}
+}
+
 const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pkt *p,
 					const struct timespec *ts, struct vsm_credit_view *ret_view)
 {
@@ -582,6 +630,8 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 		lru_append(t, i, LIST_OPEN);
 		t->count++;
 	} else {
+		if (!finished(t->slots[i].flow.state))
+			flow_deadlines(t, &t->slots[i].flow, ts, false);
 		lru_unlink(t, i);
 		lru_append(t, i, t->slots[i].list);
 	}
@@ -619,54 +669,10 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 	return f;
 }
 
-/* The time a deadline falls on, or now when it is later (the end of a capture comes first). */
-static struct timespec deadline_or(int64_t deadline_ns, const struct timespec *now)
-{
-	int64_t t = ts_ns(now) < deadline_ns ? ts_ns(now) : deadline_ns;
-
-	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000) };
-}
-
 void vsm_flows_tick(struct vsm_flows *t, const struct timespec *now, bool at_end)
 {
-	/*
-	 * Each problem is stamped with the moment its threshold was crossed, not with the moment of the
-	 * tick that noticed it: the analysis gives the same events however often it is ticked.
-	 */
-	for (uint32_t i = t->lists[LIST_OPEN].head; i != NIL; i = t->slots[i].next) {
-		struct vsm_flow *f = &t->slots[i].flow;
-
-		for (int s = 0; s < 2; s++) {
-			struct vsm_flow_side *me = &f->side[s];
-			int64_t due = me->request_at_ns + (int64_t)VSM_FLOW_ANSWER_NS;
-
-			if (me->request_pending && (at_end || ts_ns(now) >= due)) {
-				struct timespec when = deadline_or(due, now);
-
-				me->request_pending = false;
-				me->credit_unanswered++;
-				problem(t, f, VSM_FP_CREDIT_UNANSWERED, s, 0, &when);
-			}
-		}
-		if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE))) {
-			int64_t due = ts_ns(&f->first) + (int64_t)VSM_FLOW_CONNECT_NS;
-
-			if (at_end || ts_ns(now) >= due) {
-				struct timespec when = deadline_or(due, now);
-
-				problem(t, f, VSM_FP_INCOMPLETE, 0, 0, &when);
-			}
-		}
-		if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN))) {
-			int64_t due = ts_ns(&f->last) + (int64_t)VSM_FLOW_HALF_OPEN_NS;
-
-			if (at_end || ts_ns(now) >= due) {
-				struct timespec when = deadline_or(due, now);
-
-				problem(t, f, VSM_FP_HALF_OPEN, dir_shut(f, 0) ? 0 : 1, 0, &when);
-			}
-		}
-	}
+	for (uint32_t i = t->lists[LIST_OPEN].head; i != NIL; i = t->slots[i].next)
+		flow_deadlines(t, &t->slots[i].flow, now, at_end);
 }
 
 void vsm_flows_totals(const struct vsm_flows *t, struct vsm_flows_totals *ret)
