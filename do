@@ -12,9 +12,11 @@ cd "$(dirname "$0")"
 # The real-guest tests (tests/vm) boot the cloud kernel under qemu-system-x86 from an initramfs made of
 # busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
 # vsocktop's tests drive its display in tmux and read its Prometheus exposition with python3-prometheus-client.
+# The Wireshark plugin builds against libwireshark-dev (and GLib's headers); its tests run tshark.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
-          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client)
+          qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
+          libwireshark-dev libglib2.0-dev)
 
 deps() {
 	local missing=() p
@@ -43,7 +45,7 @@ setup() {
 }
 
 build() {
-	setup build
+	setup build -Ddissector=enabled
 	ninja -C build
 }
 
@@ -68,7 +70,7 @@ run_tests() {
 	meson test -C build --print-errorlogs --num-processes 2 || status=1
 	summary build || status=1
 	echo "== tests under AddressSanitizer and UndefinedBehaviorSanitizer"
-	setup build-san -Dsanitizers=true -Dbuildtype=debug
+	setup build-san -Dsanitizers=true -Dbuildtype=debug -Ddissector=enabled
 	ninja -C build-san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		meson test -C build-san --print-errorlogs --num-processes 2 --timeout-multiplier 3 || status=1

@@ -4,6 +4,7 @@
 # A benchmark, not a test: it asserts nothing, it measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/shell/tshark-builtin.sh
 packets=${1:-1000000}
 out=bench/out
 mkdir -p "$out"

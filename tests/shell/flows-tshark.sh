@@ -4,6 +4,7 @@
 # Usage: flows-tshark.sh VSOCKDUMP CAPTURE...
 # Exit: 0 pass, 1 fail, 77 skip (tshark or jq missing: ./do deps installs both), 99 bad invocation.
 set -u
+. "$(dirname "$0")/tshark-builtin.sh"
 
 if [ $# -lt 2 ]; then
 	echo "usage: $0 VSOCKDUMP CAPTURE..." >&2

@@ -6,6 +6,7 @@
 # Exit: 0 pass, 1 fail, 77 skip (with the reason), 99 bad invocation.
 # Never touches AF_VSOCK or /dev/vsock: the frames come from the capture file through TUN.
 set -u
+. "$(dirname "$0")/tshark-builtin.sh"
 
 if [ $# -ne 3 ]; then
 	echo "usage: $0 VSOCKDUMP VSOCKREPLAY CAPTURE" >&2

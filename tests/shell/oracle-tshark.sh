@@ -2,6 +2,7 @@
 # oracle-tshark.sh: for each capture, the fields tshark also decodes agree with vsockdump's, packet by packet.
 # Usage: oracle-tshark.sh VSOCKDUMP NDJSON_FIELDS CAPTURE...
 set -u
+. "$(dirname "$0")/tshark-builtin.sh"
 vsockdump=$1 fields=$2
 shift 2
 if ! command -v tshark >/dev/null; then

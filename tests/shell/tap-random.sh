@@ -5,6 +5,7 @@
 # Usage: tap-random.sh TEST_SCENARIOS VSOCKDUMP NDJSON_FIELDS
 # Exit: 0 pass, 1 fail, 77 skip (tshark missing: the vsockdump half still ran), 99 bad invocation.
 set -u
+. "$(dirname "$0")/tshark-builtin.sh"
 
 if [ $# -ne 3 ]; then
 	echo "usage: $0 TEST_SCENARIOS VSOCKDUMP NDJSON_FIELDS" >&2

@@ -18,6 +18,7 @@ if [ "${1:-}" = -n ]; then
 	shift
 fi
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../shell/tshark-builtin.sh"
 root=$(cd "$here/../.." && pwd)
 build=$(realpath "${1:-$root/build}")
 peer=$build/tests/vm/vsock-peer
