@@ -91,7 +91,6 @@ static dissector_table_t port_table;
 static heur_dissector_list_t heur_list;
 
 #define NS_PER_S 1000000000ll
-#define NO_DUE INT64_MAX
 
 /* ---- per-capture state ---- */
 
@@ -105,11 +104,8 @@ struct capture {
 	wmem_map_t *by_id;		/* flow id -> struct flow_data */
 	struct timespec last_ts;	/* of the last frame of the first pass: "now" at the end */
 	bool have_ts;
-	int64_t next_due_ns;		/* no tick can flag anything before this (capture time, ns) */
-	int64_t last_tick_ns;
 	bool ended;			/* the end of the first pass has been accounted for */
 	const struct vsm_flow **list;	/* scratch for vsm_flows_list() */
-	size_t list_cap;
 };
 static struct capture *capture;
 
@@ -165,7 +161,7 @@ struct frame_info {
 	uint64_t stall_ns;		/* stalled: the stall so far */
 	uint64_t stall_len_ns;		/* stall_end: the length of the stall it ended */
 	uint64_t since_cu_ns;		/* time since the peer's last CREDIT_UPDATE */
-	struct step *steps, **steps_end;
+	const struct step *steps;	/* in order; NULL: no payload handed on */
 };
 
 static int64_t ts_ns(const struct timespec *ts)
@@ -191,7 +187,6 @@ static void init_capture(void)
 		return;
 	}
 	c->by_id = wmem_map_new(wmem_file_scope(), g_int64_hash, g_int64_equal);
-	c->next_due_ns = NO_DUE;
 	capture = c;
 }
 
@@ -207,85 +202,85 @@ static void cleanup_capture(void)
 
 /* ---- the analysis, first pass only ---- */
 
-/* The earliest moment a tick could flag something on this flow (libvsockmon's time-driven checks). */
-static int64_t flow_due(const struct vsm_flow *f)
+/*
+ * The frame a problem belongs to. Most belong to the packet that raised them; those only time reveals
+ * (libvsockmon raises them when a connection's next packet, or the end of the capture, comes after
+ * their deadline) belong to an earlier one: an unanswered CREDIT_REQUEST to the request, a connect
+ * never answered to its REQUEST, a half-close left open to the connection's last packet.
+ */
+static struct frame_info *event_frame(struct flow_data *fd, const struct vsm_flow_event *ev, struct frame_info *now_fi)
 {
-	int64_t due = NO_DUE;
+	switch (ev->kind) {
+	case VSM_FP_CREDIT_UNANSWERED:
+		if (ev->side >= 0 && ev->side < 2 && fd->request_fi[ev->side]) {
+			struct frame_info *fi = fd->request_fi[ev->side];
 
-	for (int s = 0; s < 2; s++)
-		if (f->side[s].request_pending)
-			due = MIN(due, f->side[s].request_at_ns + (int64_t)VSM_FLOW_ANSWER_NS);
-	if (f->state == VSM_FLOW_REQUESTED && !(f->problems & (1u << VSM_FP_INCOMPLETE)))
-		due = MIN(due, ts_ns(&f->first) + (int64_t)VSM_FLOW_CONNECT_NS);
-	if (f->state == VSM_FLOW_HALF_CLOSED && !(f->problems & (1u << VSM_FP_HALF_OPEN)))
-		due = MIN(due, ts_ns(&f->last) + (int64_t)VSM_FLOW_HALF_OPEN_NS);
-	return due;
+			fd->request_fi[ev->side] = NULL;	/* answered late or never: no longer waiting */
+			return fi;
+		}
+		return now_fi ? now_fi : fd->last_fi;
+	case VSM_FP_INCOMPLETE:
+		return fd->first_fi ? fd->first_fi : now_fi;
+	case VSM_FP_HALF_OPEN:
+		return fd->last_fi ? fd->last_fi : now_fi;
+	default:
+		return now_fi ? now_fi : fd->last_fi;
+	}
 }
 
 /*
- * Problems a tick found belong to an earlier frame: an unanswered CREDIT_REQUEST to the request, a
- * connect never answered to its REQUEST, a half-close left open to the flow's last packet.
+ * The events a flow raised since it was last looked at (fd->nevents_seen), each put on its frame;
+ * now_fi is the packet being analysed, NULL at the end of the capture. Stall ends go on now_fi.
  */
-static void take_tick_events(struct flow_data *fd, const struct vsm_flow *f)
+static void take_events(struct flow_data *fd, const struct vsm_flow *f, struct frame_info *now_fi)
 {
 	struct vsm_flow_event ev[VSM_FLOW_EVENTS];
 	size_t n = vsm_flow_events(f, ev);
 	uint32_t fresh = MIN(f->nevents - fd->nevents_seen, (uint32_t)n);
 
 	for (size_t i = n - fresh; i < n; i++) {
-		struct frame_info *fi = fd->last_fi;
+		struct frame_info *fi;
 
+		if (ev[i].kind == VSM_FE_STALL_END && now_fi) {
+			now_fi->stall_end = true;
+			now_fi->stall_len_ns = ev[i].value;
+			continue;
+		}
 		if (ev[i].kind >= VSM_FP_COUNT)
 			continue;
-		if (ev[i].kind == VSM_FP_CREDIT_UNANSWERED && ev[i].side >= 0 && fd->request_fi[ev[i].side])
-			fi = fd->request_fi[ev[i].side];
-		else if (ev[i].kind == VSM_FP_INCOMPLETE && fd->first_fi)
-			fi = fd->first_fi;
+		fi = event_frame(fd, &ev[i], now_fi);
 		if (fi)
 			fi->problems |= 1u << ev[i].kind;
 	}
-	for (int s = 0; s < 2; s++)
-		if (!f->side[s].request_pending)
-			fd->request_fi[s] = NULL;
 	fd->nevents_seen = f->nevents;
 	fd->snap = *f;
 }
 
-/* Lets capture time pass to now: libvsockmon flags what only time reveals; then every flow is looked at. */
-static void tick(struct capture *c, const struct timespec *now, bool at_end)
-{
-	size_t n = vsm_flows_count(c->flows);
-
-	vsm_flows_tick(c->flows, now, at_end);
-	c->last_tick_ns = ts_ns(now);
-	if (n > c->list_cap) {
-		c->list_cap = n * 2;
-		c->list = g_renew(const struct vsm_flow *, c->list, c->list_cap);
-	}
-	n = vsm_flows_list(c->flows, c->list, n);
-	c->next_due_ns = NO_DUE;
-	for (size_t i = 0; i < n; i++) {
-		const struct vsm_flow *f = c->list[i];
-		struct flow_data *fd = wmem_map_lookup(c->by_id, &f->id);
-
-		if (fd && (f->nevents != fd->nevents_seen || at_end))
-			take_tick_events(fd, f);
-		c->next_due_ns = MIN(c->next_due_ns, flow_due(f));
-	}
-}
-
 /*
- * The end of the first pass: whatever still waits was left so (vsockdump --flows does the same).
- * Wireshark calls this after its sequential pass (register_postseq_cleanup_routine()); the first
- * frame of a later pass calls it too, in case a program does not. A live capture that goes on after
- * that sees requests pending at that moment counted as unanswered.
+ * The end of the first pass: whatever still waits was left so (vsockdump --flows does the same). One
+ * tick at the last frame's time, then each flow's last events go on their frames. Wireshark calls this
+ * after its sequential pass (register_postseq_cleanup_routine()); the first frame of a later pass calls
+ * it too, in case a program does not. A live capture that goes on after that sees requests pending at
+ * that moment counted as unanswered.
  */
 static void end_of_capture(void)
 {
-	if (!capture || capture->ended || !capture->have_ts)
+	struct capture *c = capture;
+	size_t n;
+
+	if (!c || c->ended || !c->have_ts)
 		return;
-	tick(capture, &capture->last_ts, true);
-	capture->ended = true;
+	c->ended = true;
+	vsm_flows_tick(c->flows, &c->last_ts, true);
+	n = vsm_flows_count(c->flows);
+	c->list = g_renew(const struct vsm_flow *, c->list, MAX(n, 1));
+	n = vsm_flows_list(c->flows, c->list, n);
+	for (size_t i = 0; i < n; i++) {
+		struct flow_data *fd = wmem_map_lookup(c->by_id, &c->list[i]->id);
+
+		if (fd)
+			take_events(fd, c->list[i], NULL);
+	}
 }
 
 static struct flow_data *flow_data_for(struct capture *c, const struct vsm_flow *f)
@@ -301,23 +296,21 @@ static struct flow_data *flow_data_for(struct capture *c, const struct vsm_flow 
 	return fd;
 }
 
+/*
+ * libvsockmon checks a connection's deadlines before it applies the connection's next packet, so no
+ * periodic tick is needed here: a late answer is found by the packet that brings it, and what never
+ * got a next packet by the tick at the end.
+ */
 static void analyse(struct capture *c, const struct vsm_pkt *pkt, packet_info *pinfo, struct frame_info *fi)
 {
 	struct timespec ts = { .tv_sec = pinfo->abs_ts.secs, .tv_nsec = pinfo->abs_ts.nsecs };
 	struct vsm_flow_key key = { { pkt->src_cid, pkt->dst_cid }, { pkt->src_port, pkt->dst_port } };
 	const struct vsm_flow *before = vsm_flows_find(c->flows, &key), *f;
 	uint64_t before_id = before ? before->id : 0;
-	uint32_t before_nevents = before ? before->nevents : 0;
 	bool before_finished = before && vsm_flow_finished(before);
-	struct vsm_flow_event ev[VSM_FLOW_EVENTS];
 	struct flow_data *fd;
-	size_t n;
-	uint32_t fresh;
 	int s;
 
-	/* Time first: an answer that comes after its deadline does not undo the deadline. */
-	if (ts_ns(&ts) >= c->next_due_ns || ts_ns(&ts) - c->last_tick_ns >= NS_PER_S)
-		tick(c, &ts, false);
 	c->last_ts = ts;
 	c->have_ts = true;
 	f = vsm_flows_update(c->flows, pkt, &ts, &fi->view);
@@ -329,8 +322,10 @@ static void analyse(struct capture *c, const struct vsm_pkt *pkt, packet_info *p
 	fi->side = (uint8_t)s;
 	fi->state = (uint8_t)f->state;
 	if (f->id != before_id) {
-		/* A new flow (or the endpoints of a finished one used again): nothing of it seen before. */
-		before_nevents = 0;
+		/*
+		 * A new flow (or the endpoints of a finished one used again): nothing of it seen before. The
+		 * finished one, if any, keeps its own flow_data (its id differs).
+		 */
 		before_finished = false;
 		fd->first_fi = fi;
 		if (pkt->virtio.op == VSM_OP_REQUEST) {
@@ -338,16 +333,7 @@ static void analyse(struct capture *c, const struct vsm_pkt *pkt, packet_info *p
 			fd->server = !s;
 		}
 	}
-	n = vsm_flow_events(f, ev);
-	fresh = MIN(f->nevents - before_nevents, (uint32_t)n);
-	for (size_t i = n - fresh; i < n; i++) {
-		if (ev[i].kind < VSM_FP_COUNT) {
-			fi->problems |= 1u << ev[i].kind;
-		} else if (ev[i].kind == VSM_FE_STALL_END) {
-			fi->stall_end = true;
-			fi->stall_len_ns = ev[i].value;
-		}
-	}
+	take_events(fd, f, fi);
 	if (f->side[s].stalled) {
 		int64_t ns = ts_ns(&ts) - ts_ns(&f->side[s].stall_since);
 
@@ -362,17 +348,15 @@ static void analyse(struct capture *c, const struct vsm_pkt *pkt, packet_info *p
 	}
 	if (pkt->virtio.op == VSM_OP_CREDIT_UPDATE)
 		fd->credit_update_ns[s] = ts_ns(&ts) ? ts_ns(&ts) : 1;
-	if (pkt->virtio.op == VSM_OP_CREDIT_REQUEST && f->side[s].request_pending && !fd->request_fi[s])
-		fd->request_fi[s] = fi;
+	/* The request a side now waits on an answer for (the first of several unanswered ones). */
 	for (int i = 0; i < 2; i++)
 		if (!f->side[i].request_pending)
 			fd->request_fi[i] = NULL;
+	if (pkt->virtio.op == VSM_OP_CREDIT_REQUEST && f->side[s].request_pending && !fd->request_fi[s])
+		fd->request_fi[s] = fi;
 	if (vsm_flow_finished(f) && !before_finished && !fd->ended_in)
 		fd->ended_in = pinfo->num;
 	fd->last_fi = fi;
-	fd->nevents_seen = f->nevents;
-	fd->snap = *f;
-	c->next_due_ns = MIN(c->next_due_ns, flow_due(f));
 }
 
 /* ---- the payload: handed to a sub-dissector, reassembled when one asks for more ---- */
@@ -437,17 +421,35 @@ static struct step *add_step(struct frame_info *fi, enum step_kind kind, uint32_
 			     bool desegment)
 {
 	struct step *st = wmem_new0(wmem_file_scope(), struct step);
+	const struct step **end = &fi->steps;
 
 	st->kind = kind;
 	st->off = off;
 	st->len = len;
 	st->pdu = pdu;
 	st->desegment = desegment;
-	if (!fi->steps_end)
-		fi->steps_end = &fi->steps;
-	*fi->steps_end = st;
-	fi->steps_end = &st->next;
+	/* A frame has a few steps at most: the walk costs less than a tail pointer in every frame. */
+	while (*end)
+		end = (const struct step **)&(*end)->next;
+	*end = st;
 	return st;
+}
+
+/*
+ * The usual case, a whole payload handed on as it is and nothing else, shares one constant step
+ * instead of one allocated for each of a capture's millions of frames.
+ */
+static void add_whole_payload(struct frame_info *fi, uint32_t len, bool desegment)
+{
+	static const struct step whole[2] = {
+		{ .kind = STEP_FRESH, .off = 0, .len = UINT32_MAX, .desegment = false },
+		{ .kind = STEP_FRESH, .off = 0, .len = UINT32_MAX, .desegment = true },
+	};
+
+	if (!fi->steps)
+		fi->steps = &whole[desegment];
+	else
+		add_step(fi, STEP_FRESH, 0, len, NULL, desegment);
 }
 
 static struct pdu *pdu_new(uint64_t need)
@@ -539,6 +541,8 @@ static void stream_first_pass(struct ctx *x)
 			st->tail_off = pos + h.off;
 			pdu_append(st->tail, bytes + st->tail_off, left, num);
 			fd->pending[s] = st->tail;
+		} else if (pos == 0) {
+			add_whole_payload(x->fi, plen, true);
 		} else {
 			add_step(x->fi, STEP_FRESH, pos, plen - pos, NULL, true);
 		}
@@ -557,7 +561,7 @@ static void seqpacket_first_pass(struct ctx *x, bool eom)
 	if (!p && eom) {
 		/* A message in one packet: no reassembly. */
 		if (plen)
-			add_step(x->fi, STEP_FRESH, 0, plen, NULL, false);
+			add_whole_payload(x->fi, plen, false);
 		return;
 	}
 	if (!p)
@@ -603,7 +607,7 @@ static void note_segments(struct ctx *x, tvbuff_t *rtvb, const struct pdu *p, ui
 /* Every pass: what the first pass decided, done again (the first pass has already handed on). */
 static void replay_steps(struct ctx *x, bool first_pass)
 {
-	for (struct step *st = x->fi->steps; st; st = st->next) {
+	for (const struct step *st = x->fi->steps; st; st = st->next) {
 		switch (st->kind) {
 		case STEP_FRESH:
 			if (!first_pass)
@@ -674,10 +678,14 @@ static void put_duration(wmem_strbuf_t *out, uint64_t ns)
 
 static void set_columns(packet_info *pinfo, const struct vsm_pkt *pkt, const struct frame_info *fi)
 {
-	wmem_strbuf_t *info = wmem_strbuf_new(pinfo->pool, "");
-	wmem_strbuf_t *tags = wmem_strbuf_new(pinfo->pool, "");
 	const struct vsm_virtio_hdr *h = &pkt->virtio;
+	wmem_strbuf_t *info, *tags;
 
+	/* No columns asked for (tshark -T fields, a tap): skip the text nobody reads. */
+	if (!pinfo->cinfo)
+		return;
+	info = wmem_strbuf_new(pinfo->pool, "");
+	tags = wmem_strbuf_new(pinfo->pool, "");
 	col_set_str(pinfo->cinfo, COL_PROTOCOL, "VSOCKMON");
 	if (vsm_pkt_has_mon_field(pkt, VSM_OFF_MON_DST_PORT, 4))
 		wmem_strbuf_append_printf(info, "%" PRIu64 ":%u " UTF8_RIGHTWARDS_ARROW " %" PRIu64 ":%u", pkt->src_cid, pkt->src_port,
@@ -898,6 +906,20 @@ static void add_flow(proto_tree *tree, tvbuff_t *tvb, const struct flow_data *fd
 	add_dir(t, tvb, f, 1, now);
 }
 
+/*
+ * The connection summary is some sixty items on every packet: build it only for a tree that is shown
+ * or for a filter or a -T fields column that names one of its fields (tshark -n -r shows neither).
+ */
+static bool flow_fields_wanted(proto_tree *tree)
+{
+	if (proto_field_is_referenced(tree, hf_flow_tree) || proto_field_is_referenced(tree, hf_dir_tree))
+		return true;
+	for (int i = 0; i < VSM_FF_COUNT; i++)
+		if (proto_field_is_referenced(tree, hf_flow[i]))
+			return true;
+	return false;
+}
+
 static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct frame_info *fi, proto_item *top)
 {
 	const struct flow_data *fd = fi->flow;
@@ -937,7 +959,8 @@ static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, co
 		nt = ns_to_nstime(fi->since_cu_ns);
 		proto_item_set_generated(proto_tree_add_time(t, hf_an_since_cu, tvb, 0, 0, &nt));
 	}
-	add_flow(t, tvb, fd, &now);
+	if (flow_fields_wanted(t))
+		add_flow(t, tvb, fd, &now);
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
 		if (fi->problems & (1u << p))
 			expert_add_info(pinfo, top, &ei_flow[p]);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# run-dissector.sh: tshark with the vsockmon plugin against tshark with Wireshark's built-in vsock dissector,
+# on the same captures, in the same run: time and peak memory.
+# Usage: bench/run-dissector.sh [PACKETS]   (default 1000000). Writes bench/out/dissector.md; see BENCHMARKS.md.
+# A benchmark, not a test: it asserts nothing, it measures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packets=${1:-1000000}
+out=bench/out
+mkdir -p "$out"
+command -v tshark >/dev/null || { echo "run-dissector: tshark is missing (./do deps)" >&2; exit 1; }
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null
+# An optimized build of its own (with the plugin), so that the numbers do not depend on how build/ was configured.
+opts=(-Dbuildtype=release -Dtests=disabled -Ddissector=enabled)
+if [ -f build-bench/build.ninja ]; then
+	meson setup --reconfigure build-bench "${opts[@]}" >/dev/null   # a tree older than the plugin knows no -Ddissector
+else
+	meson setup build-bench "${opts[@]}" >/dev/null
+fi
+ninja -C build-bench >/dev/null
+cc -O2 -std=gnu11 -o "$out/mkbench" bench/mkbench.c
+cap=$out/bench-$packets.pcap
+[ -f "$cap" ] || "$out/mkbench" "$packets" "$cap"
+small=$out/bench-100000.pcap
+[ -f "$small" ] || "$out/mkbench" 100000 "$small"
+
+# The plugin from build-bench and no other copy (as tests/dissector/run-dissector.sh does): tshark as
+# nobody when run as root, since Wireshark ignores WIRESHARK_PLUGIN_DIR with special privileges.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+ws=$(pkg-config --modversion wireshark | cut -d. -f1,2)
+mkdir -p "$work/plugins/$ws/epan" "$work/none/$ws" "$work/home"
+cp build-bench/dissector/vsockmon.so "$work/plugins/$ws/epan/"
+cp "$cap" "$small" "$work/"
+chmod -R a+rX "$work"
+runas=()
+[ "$(id -u)" -eq 0 ] && runas=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+# measure NAME PLUGIN_DIR TSHARK_ARGS...: best wall time of 3 runs and the peak resident memory.
+measure() {
+	local name=$1 dir=$2 best="" rss=0 i t m
+	shift 2
+	for i in 1 2 3; do
+		# setpriv and env exec tshark: the time and memory measured are tshark's.
+		(cd "$work" && /usr/bin/time -f "%e %M" -o "$work/time.txt" \
+			"${runas[@]}" env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$dir" tshark "$@" >/dev/null 2>"$work/stderr.txt") || {
+			echo "$name failed:"; cat "$work/stderr.txt"; exit 1; }
+		read -r t m <"$work/time.txt"
+		if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+		rss=$m
+	done
+	printf '%s\t%s\t%s\n' "$name" "$best" "$rss" | tee -a "$out/dissector.tsv"
+}
+
+big=$(basename "$cap")
+little=$(basename "$small")
+: >"$out/dissector.tsv"
+cat "$cap" >/dev/null   # warm the page cache
+measure "built-in: tshark -n -r (100k)" "$work/none" -n -r "$little"
+measure "vsockmon: tshark -n -r (100k)" "$work/plugins" -n -r "$little"
+measure "built-in: tshark -n -r" "$work/none" -n -r "$big"
+measure "vsockmon: tshark -n -r" "$work/plugins" -n -r "$big"
+measure "vsockmon: tshark -2 -n -r" "$work/plugins" -2 -n -r "$big"
+measure "vsockmon: tshark -2 -Y window_full" "$work/plugins" -2 -n -r "$big" -Y vsockmon.analysis.window_full
+measure "built-in: tshark -T fields" "$work/none" -n -r "$big" -T fields -e vsock.virtio.op -e vsock.virtio.buf_alloc
+measure "vsockmon: tshark -T fields" "$work/plugins" -n -r "$big" -T fields -e vsockmon.op -e vsockmon.buf_alloc
+
+t() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$out/dissector.tsv"; }
+m() { awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$out/dissector.tsv"; }
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+{
+	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	echo "Capture: $cap, $packets packets, $(stat -c %s "$cap") bytes (bench/mkbench.c)"
+	echo "Versions: $(tshark --version 2>/dev/null | head -1)"
+	echo
+	echo "| tshark (output to /dev/null) | best of 3 (s) | peak RSS (KiB) |"
+	echo "|---|---|---|"
+	awk -F'\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }' "$out/dissector.tsv"
+	echo
+	echo "| vsockmon / built-in | time | memory |"
+	echo "|---|---|---|"
+	echo "| tshark -n -r, $packets packets | $(ratio "$(t 'vsockmon: tshark -n -r')" "$(t 'built-in: tshark -n -r')") | $(ratio "$(m 'vsockmon: tshark -n -r')" "$(m 'built-in: tshark -n -r')") |"
+	echo "| tshark -n -r, 100,000 packets | $(ratio "$(t 'vsockmon: tshark -n -r (100k)')" "$(t 'built-in: tshark -n -r (100k)')") | $(ratio "$(m 'vsockmon: tshark -n -r (100k)')" "$(m 'built-in: tshark -n -r (100k)')") |"
+	echo "| tshark -T fields, $packets packets | $(ratio "$(t 'vsockmon: tshark -T fields')" "$(t 'built-in: tshark -T fields')") | $(ratio "$(m 'vsockmon: tshark -T fields')" "$(m 'built-in: tshark -T fields')") |"
+} | tee "$out/dissector.md"
