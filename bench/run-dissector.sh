@@ -36,40 +36,30 @@ chmod -R a+rX "$work"
 runas=()
 [ "$(id -u)" -eq 0 ] && runas=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 
-# measure NAME PLUGIN_DIR TSHARK_ARGS...: best wall time of 3 runs and the peak resident memory.
-measure() {
-	local name=$1 dir=$2 best="" rss=0 i t m
+table=$out/dissector.tsv
+. bench/lib.sh
+# ts NAME PLUGIN_DIR TSHARK_ARGS...: measures tshark with the plugins of PLUGIN_DIR only.
+ts() {
+	local name=$1 dir=$2
 	shift 2
-	for i in 1 2 3; do
-		# setpriv and env exec tshark: the time and memory measured are tshark's.
-		(cd "$work" && /usr/bin/time -f "%e %M" -o "$work/time.txt" \
-			"${runas[@]}" env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$dir" tshark "$@" >/dev/null 2>"$work/stderr.txt") || {
-			echo "$name failed:"; cat "$work/stderr.txt"; exit 1; }
-		read -r t m <"$work/time.txt"
-		if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-		rss=$m
-	done
-	printf '%s\t%s\t%s\n' "$name" "$best" "$rss" | tee -a "$out/dissector.tsv"
+	measure "$name" "${runas[@]}" env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$dir" tshark "$@"
 }
 
 big=$(basename "$cap")
 little=$(basename "$small")
-: >"$out/dissector.tsv"
+: >"$table"
 cat "$cap" >/dev/null   # warm the page cache
-measure "built-in: tshark -n -r (100k)" "$work/none" -n -r "$little"
-measure "vsockmon: tshark -n -r (100k)" "$work/plugins" -n -r "$little"
-measure "built-in: tshark -n -r" "$work/none" -n -r "$big"
-measure "vsockmon: tshark -n -r" "$work/plugins" -n -r "$big"
-measure "vsockmon: tshark -2 -n -r" "$work/plugins" -2 -n -r "$big"
-measure "vsockmon: tshark -2 -Y window_full" "$work/plugins" -2 -n -r "$big" -Y vsockmon.analysis.window_full
-measure "built-in: tshark -T fields" "$work/none" -n -r "$big" -T fields -e vsock.virtio.op -e vsock.virtio.buf_alloc
-measure "vsockmon: tshark -T fields" "$work/plugins" -n -r "$big" -T fields -e vsockmon.op -e vsockmon.buf_alloc
+ts "built-in: tshark -n -r (100k)" "$work/none" -n -r "$work/$little"
+ts "vsockmon: tshark -n -r (100k)" "$work/plugins" -n -r "$work/$little"
+ts "built-in: tshark -n -r" "$work/none" -n -r "$work/$big"
+ts "vsockmon: tshark -n -r" "$work/plugins" -n -r "$work/$big"
+ts "vsockmon: tshark -2 -n -r" "$work/plugins" -2 -n -r "$work/$big"
+ts "vsockmon: tshark -2 -Y window_full" "$work/plugins" -2 -n -r "$work/$big" -Y vsockmon.analysis.window_full
+ts "built-in: tshark -T fields" "$work/none" -n -r "$work/$big" -T fields -e vsock.virtio.op -e vsock.virtio.buf_alloc
+ts "vsockmon: tshark -T fields" "$work/plugins" -n -r "$work/$big" -T fields -e vsockmon.op -e vsockmon.buf_alloc
 
-t() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$out/dissector.tsv"; }
-m() { awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$out/dissector.tsv"; }
-ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
 {
-	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	machine
 	echo "Capture: $cap, $packets packets, $(stat -c %s "$cap") bytes (bench/mkbench.c)"
 	echo "Versions: $(tshark --version 2>/dev/null | head -1)"
 	echo

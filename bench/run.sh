@@ -22,37 +22,22 @@ small=$out/bench-100000.pcap
 [ -f "$small" ] || "$out/mkbench" 100000 "$small"
 vd=build-bench/vsockdump/vsockdump
 
-# measure NAME CMD...: best wall time of 3 runs (the file is in the page cache after the first),
-# and the peak resident memory, output to /dev/null.
-measure() {
-	local name=$1 best="" rss=0 i
-	shift
-	for i in 1 2 3; do
-		/usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt" || {
-			echo "$name failed:"; cat "$out/stderr.txt"; exit 1; }
-		read -r t m <"$out/time.txt"
-		if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-		rss=$m
-	done
-	printf '%s\t%s\t%s\n' "$name" "$best" "$rss" | tee -a "$out/raw.tsv"
-}
+table=$out/raw.tsv
+. bench/lib.sh
 
 : >"$out/raw.tsv"
 cat /dev/null "$cap" >/dev/null   # warm the page cache
 measure "vsockdump -n -v" "$vd" -n -v -r "$cap"
 measure "tcpdump -nn -v" tcpdump -nn -v -r "$cap"
 measure "vsockdump -n" "$vd" -n -r "$cap"
-measure "tshark -r" tshark -n -r "$cap"
+measure "tshark -r" tshark $tshark_builtin_opts -n -r "$cap"
 measure "vsockdump --json" "$vd" --json -r "$cap"
-measure "tshark -T ek" tshark -n -T ek -r "$cap"
+measure "tshark -T ek" tshark $tshark_builtin_opts -n -T ek -r "$cap"
 measure "vsockdump -n -vvv" "$vd" -n -vvv -r "$cap"
 measure "vsockdump --json (100k)" "$vd" --json -r "$small"
 
-t() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$out/raw.tsv"; }
-m() { awk -F'\t' -v n="$1" '$1 == n { print $3 }' "$out/raw.tsv"; }
-ratio() { awk "BEGIN { printf \"%.1f\", $1 / $2 }"; }
 {
-	echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	machine
 	echo "Capture: $cap, $packets packets, $(stat -c %s "$cap") bytes (bench/mkbench.c)"
 	echo "Versions: $($vd --version), $(tcpdump --version 2>&1 | head -1), $(tshark --version 2>/dev/null | head -1)"
 	echo
