@@ -1344,6 +1344,36 @@ static const struct {
 			       "Likely a wait for the receiver's RX ring: a pause inside a split packet while credit was left" },
 };
 
+/* One generated field: what the HFILL of a static hf_register_info gives, filled in at run time. */
+static void set_hf(hf_register_info *hf, int *id, const char *name, const char *abbrev, enum ftenum type, int display,
+		   const void *strings, const char *blurb)
+{
+	hf->p_id = id;
+	hf->hfinfo.name = name;
+	hf->hfinfo.abbrev = abbrev;
+	hf->hfinfo.type = type;
+	hf->hfinfo.display = display;
+	hf->hfinfo.strings = strings;
+	hf->hfinfo.blurb = blurb;
+	hf->hfinfo.id = -1;
+	hf->hfinfo.parent = 0;
+	hf->hfinfo.ref_type = HF_REF_TYPE_NONE;
+	hf->hfinfo.same_name_prev_id = -1;
+}
+
+/* One expert info, "vsockmon.problem.<name>": a problem's name is its filter name everywhere. */
+static void set_ei(ei_register_info *ei, expert_field *id, const char *name, int group, int severity, const char *summary)
+{
+	*id = (expert_field)EI_INIT;
+	ei->ids = id;
+	ei->eiinfo.name = g_strconcat("vsockmon.problem.", name, NULL);
+	ei->eiinfo.group = group;
+	ei->eiinfo.severity = severity;
+	ei->eiinfo.summary = summary;
+	ei->eiinfo.hf_info.hfinfo.id = -1;
+	ei->eiinfo.hf_info.hfinfo.same_name_prev_id = -1;
+}
+
 void proto_register_vsockmon(void)
 {
 	static hf_register_info hf[] = {
@@ -1430,58 +1460,28 @@ void proto_register_vsockmon(void)
 
 	for (int i = 0; i < VSM_F_COUNT; i++) {
 		hf_field[i] = -1;
-		if (!field_specs[i].prefix)
-			continue;
-		gen[n].p_id = &hf_field[i];
-		gen[n].hfinfo.name = field_specs[i].name;
-		gen[n].hfinfo.abbrev = g_strconcat(field_specs[i].prefix, vsm_fields[i].key, NULL);
-		gen[n].hfinfo.type = field_specs[i].type;
-		gen[n].hfinfo.display = field_specs[i].display;
-		gen[n].hfinfo.strings = strings[i];
-		gen[n].hfinfo.blurb = vsm_fields[i].description;
-		gen[n].hfinfo.id = -1;
-		gen[n].hfinfo.parent = 0;
-		gen[n].hfinfo.ref_type = HF_REF_TYPE_NONE;
-		gen[n].hfinfo.same_name_prev_id = -1;
-		n++;
+		if (field_specs[i].prefix)
+			set_hf(&gen[n++], &hf_field[i], field_specs[i].name,
+			       g_strconcat(field_specs[i].prefix, vsm_fields[i].key, NULL), field_specs[i].type,
+			       field_specs[i].display, strings[i], vsm_fields[i].description);
 	}
 	for (int i = 0; i < VSM_FF_COUNT; i++) {
+		enum ftenum type;
+		int display;
+
 		hf_flow[i] = -1;
-		gen[n].p_id = &hf_flow[i];
+		flow_field_type(i, &type, &display);
 		/* The key is the label: as in vsockdump --flows, whose text uses the same words. */
-		gen[n].hfinfo.name = vsm_flow_fields[i].key;
-		gen[n].hfinfo.abbrev = g_strconcat(vsm_flow_fields[i].scope == VSM_FS_FLOW ? "vsockmon.flow." : "vsockmon.dir.",
-						   vsm_flow_fields[i].key, NULL);
-		flow_field_type(i, &gen[n].hfinfo.type, &gen[n].hfinfo.display);
-		gen[n].hfinfo.blurb = vsm_flow_fields[i].description;
-		gen[n].hfinfo.id = -1;
-		gen[n].hfinfo.parent = 0;
-		gen[n].hfinfo.ref_type = HF_REF_TYPE_NONE;
-		gen[n].hfinfo.same_name_prev_id = -1;
-		n++;
+		set_hf(&gen[n++], &hf_flow[i], vsm_flow_fields[i].key,
+		       g_strconcat(vsm_flow_fields[i].scope == VSM_FS_FLOW ? "vsockmon.flow." : "vsockmon.dir.",
+				   vsm_flow_fields[i].key, NULL), type, display, NULL, vsm_flow_fields[i].description);
 	}
-	for (unsigned i = 0; i < VSM_PROB_COUNT; i++) {
-		ei[m].ids = &ei_frame[i];
-		ei[m].eiinfo.name = g_strconcat("vsockmon.problem.", vsm_problem_name(1u << i), NULL);
-		ei[m].eiinfo.group = frame_problem_info[i].group;
-		ei[m].eiinfo.severity = frame_problem_info[i].severity;
-		ei[m].eiinfo.summary = frame_problem_info[i].text;
-		ei[m].eiinfo.hf_info.hfinfo.id = -1;
-		ei[m].eiinfo.hf_info.hfinfo.same_name_prev_id = -1;
-		ei_frame[i] = (expert_field)EI_INIT;
-		m++;
-	}
-	for (unsigned i = 0; i < VSM_FP_COUNT; i++) {
-		ei[m].ids = &ei_flow[i];
-		ei[m].eiinfo.name = g_strconcat("vsockmon.problem.", vsm_flow_problem_name(i), NULL);
-		ei[m].eiinfo.group = flow_problem_info[i].group;
-		ei[m].eiinfo.severity = flow_problem_info[i].severity;
-		ei[m].eiinfo.summary = flow_problem_info[i].text;
-		ei[m].eiinfo.hf_info.hfinfo.id = -1;
-		ei[m].eiinfo.hf_info.hfinfo.same_name_prev_id = -1;
-		ei_flow[i] = (expert_field)EI_INIT;
-		m++;
-	}
+	for (unsigned i = 0; i < VSM_PROB_COUNT; i++)
+		set_ei(&ei[m++], &ei_frame[i], vsm_problem_name(1u << i), frame_problem_info[i].group,
+		       frame_problem_info[i].severity, frame_problem_info[i].text);
+	for (unsigned i = 0; i < VSM_FP_COUNT; i++)
+		set_ei(&ei[m++], &ei_flow[i], vsm_flow_problem_name(i), flow_problem_info[i].group,
+		       flow_problem_info[i].severity, flow_problem_info[i].text);
 
 	/* The built-in dissector owns "vsock": this one needs a name of its own. */
 	proto_vsockmon = proto_register_protocol("vsockmon (vsock over vsockmon)", "VSOCKMON", "vsockmon");
