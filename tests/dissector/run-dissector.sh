@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dissector.sh: tshark with the build tree's vsockmon plugin, checked against vsockdump on the same captures.
 #   run-dissector.sh TEST PLUGIN WS_VERSION VSOCKDUMP CAPTURE...
-# TEST is one of: fields analysis flows filter http2 malformed conversations. Exit 77 skips (saying why).
+# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations. Exit 77 skips (saying why).
 set -euo pipefail
 
 test_name=$1 plugin=$2 ws_version=$3 vsockdump=$4
@@ -215,6 +215,32 @@ test_filter() {
 	done
 }
 
+# 3b. SEQPACKET messages reassembled up to EOM: for each message spread over several packets, the
+# frame of its EOM and its length, against the same worked out from vsockdump --json (virtio spec
+# 5.10.6.6: a message ends with the packet that carries EOM).
+test_seqpacket() {
+	local total=0
+	for cap in "${captures[@]}"; do
+		local name
+		name=$(basename "$cap")
+		"$vsockdump" --json -r "$cap" | jq -rn '
+			reduce (inputs | select(.type == "SEQPACKET" and .op == "RW")) as $p ({out: [], open: {}};
+				"\($p.src_cid):\($p.src_port)>\($p.dst_cid):\($p.dst_port)" as $k |
+				(.open[$k] // {n: 0, len: 0}) as $m |
+				{n: ($m.n + 1), len: ($m.len + $p.len)} as $m2 |
+				if ($p.flag_names | index("EOM")) then
+					.open[$k] = null | (if $m2.n > 1 then .out += ["\($p.num)\t\($m2.len)"] else . end)
+				else .open[$k] = $m2 end)
+			| .out[]' >"$work/want"
+		run_tshark -2 -r "$(cap_path "$cap")" -Y "vsockmon.reassembled.length && vsockmon.type == 2" \
+			-T fields -e frame.number -e vsockmon.reassembled.length >"$work/got" 2>/dev/null
+		same "SEQPACKET messages reassembled in $name" "$work/want" "$work/got"
+		total=$((total + $(wc -l <"$work/want")))
+	done
+	[ "$total" -gt 0 ] || fail "no capture has a SEQPACKET message over several packets: the test checks nothing"
+	echo "ok: $total SEQPACKET messages over several packets in all"
+}
+
 # 4. HTTP/2 over vsock through Decode As: the frames each way and the headers, as nghttp saw them
 # (the comments of tests/golden/src/http2.pkt).
 test_http2() {
@@ -331,6 +357,7 @@ fields) test_fields ;;
 analysis) test_analysis ;;
 flows) test_flows ;;
 filter) test_filter ;;
+seqpacket) test_seqpacket ;;
 http2) test_http2 ;;
 malformed) test_malformed ;;
 conversations) test_conversations ;;
