@@ -83,6 +83,32 @@ first_conn() {
 	"$1" -n -c 1 -r "$2" "dst port $3 and op request" | awk '{ split($2, a, ":"); print a[1], a[2] }'
 }
 
+# wireshark_demo PCAP: the build tree's Wireshark plugin on the lab's capture, where it was built.
+wireshark_demo() {
+	local pcap=$1 plugin=build/dissector/vsockmon.so dir cid port
+	if [ ! -f $plugin ] || ! command -v tshark >/dev/null; then
+		echo "(The Wireshark plugin is not built here, or tshark is missing: its part of the demo is left out.)"
+		echo
+		return 0
+	fi
+	read -r cid port < <(first_conn build/vsockdump/vsockdump "$pcap" 1237)
+	dir=$(mktemp -d)
+	source dissector/plugin-tshark.sh
+	plugin_tshark_prepare "$dir" $plugin
+	cp "$pcap" "$dir/lab.pcap"
+	chmod a+r "$dir/lab.pcap"
+	echo "== tshark with the vsockmon plugin (loaded from the build tree): the same stall, found by display filters"
+	echo "   on its analysis fields; [Window full] and [Stall 99.9 ms] are tags expert info also raises"
+	echo "   tshark -n -2 -r $pcap -Y 'vsockmon.port == 1237 && vsockmon.cid == $cid && vsockmon.port == $port"
+	echo "          && (vsockmon.analysis.window_full || vsockmon.analysis.stall_end)'"
+	plugin_tshark "$dir" -n -2 -r lab.pcap -Y "vsockmon.port == 1237 && vsockmon.cid == $cid && vsockmon.port == $port \
+		&& (vsockmon.analysis.window_full || vsockmon.analysis.stall_end)" 2>/dev/null | head -8
+	echo "   ...and every refused connect: -Y vsockmon.problem.refused"
+	plugin_tshark "$dir" -n -2 -r lab.pcap -Y vsockmon.problem.refused 2>/dev/null
+	rm -rf "$dir"
+	echo
+}
+
 demo() {
 	build
 	local vd=build/vsockdump/vsockdump lab=build/transport/vsocklab caps=tests/golden/captures
@@ -116,6 +142,7 @@ demo() {
 	echo "   vsockdump -n -c 12 -r $pcap 'port 1236 and cid $cid and port $port and op rw'"
 	$vd -n -c 12 -r "$pcap" "port 1236 and cid $cid and port $port and op rw"
 	echo
+	wireshark_demo "$pcap"
 	echo "== The same decoder on a real Linux 6.1 capture: a client half-closes, the server replies and closes"
 	echo "   vsockdump -n -r $caps/halfclose.pcap"
 	$vd -n -r $caps/halfclose.pcap

@@ -20,31 +20,18 @@ fail() {
 	failures=$((failures + 1))
 }
 
-# tshark loads the build tree's plugin and no other copy: WIRESHARK_PLUGIN_DIR stands for the global
-# plugin folder (where `meson install` may have put an older vsockmon.so) and HOME is an empty folder
-# (no personal plugins). Wireshark honours WIRESHARK_PLUGIN_DIR only without special privileges, and
-# root counts as privileged (wsutil's started_with_special_privs()): as root, tshark runs as nobody,
-# on copies of the plugin and the captures in a folder nobody can read.
-mkdir -p "$work/plugins/$ws_version/epan" "$work/home" "$work/caps"
-cp "$plugin" "$work/plugins/$ws_version/epan/vsockmon.so"
+# tshark loads the build tree's plugin and no other copy (plugin-tshark.sh says how); as root it runs as
+# nobody, so the captures are copied into the work folder.
+source "$(dirname "$0")/../../dissector/plugin-tshark.sh"
+plugin_tshark_prepare "$work" "$plugin" "$ws_version"
+mkdir -p "$work/caps"
 for c in "${captures[@]}"; do
 	cp "$c" "$work/caps/"
 done
 chmod -R a+rX "$work"
 
 run_tshark() {
-	local env=(HOME="$work/home" WIRESHARK_PLUGIN_DIR="$work/plugins" LC_ALL=C TZ=UTC)
-
-	# A plugin built with ASan/UBSan needs their runtimes loaded first (meson passes their paths).
-	if [ -n "${VSM_TSHARK_PRELOAD:-}" ]; then
-		env+=(LD_PRELOAD="$VSM_TSHARK_PRELOAD" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
-		      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
-	fi
-	if [ "$(id -u)" -eq 0 ]; then
-		(cd "$work" && env "${env[@]}" setpriv --reuid=nobody --regid=nogroup --clear-groups tshark "$@")
-	else
-		(cd "$work" && env "${env[@]}" tshark "$@")
-	fi
+	plugin_tshark "$work" "$@"
 }
 
 # The plugin is loaded: its protocol is registered. (Not -G plugins: that also runs the extcap
