@@ -24,25 +24,23 @@ cap=$out/bench-$packets.pcap
 small=$out/bench-100000.pcap
 [ -f "$small" ] || "$out/mkbench" 100000 "$small"
 
-# The plugin from build-bench and no other copy (as tests/dissector/run-dissector.sh does): tshark as
+# The plugin from build-bench and no other copy (dissector/plugin-tshark.sh, as the tests do): tshark as
 # nobody when run as root, since Wireshark ignores WIRESHARK_PLUGIN_DIR with special privileges.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-ws=$(pkg-config --modversion wireshark | cut -d. -f1,2)
-mkdir -p "$work/plugins/$ws/epan" "$work/none/$ws" "$work/home"
-cp build-bench/dissector/vsockmon.so "$work/plugins/$ws/epan/"
+. dissector/plugin-tshark.sh
+plugin_tshark_prepare "$work/with" build-bench/dissector/vsockmon.so
+plugin_tshark_prepare "$work/none"
 cp "$cap" "$small" "$work/"
 chmod -R a+rX "$work"
-runas=()
-[ "$(id -u)" -eq 0 ] && runas=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-
 table=$out/dissector.tsv
 . bench/lib.sh
-# ts NAME PLUGIN_DIR TSHARK_ARGS...: measures tshark with the plugins of PLUGIN_DIR only.
+# ts NAME DIR TSHARK_ARGS...: measures tshark with DIR's plugins only (plugin_tshark_prepare).
 ts() {
 	local name=$1 dir=$2
 	shift 2
-	measure "$name" "${runas[@]}" env HOME="$work/home" WIRESHARK_PLUGIN_DIR="$dir" tshark "$@"
+	plugin_tshark_command "$dir"
+	measure "$name" "${PLUGIN_TSHARK[@]}" "$@"
 }
 
 big=$(basename "$cap")
@@ -50,13 +48,13 @@ little=$(basename "$small")
 : >"$table"
 cat "$cap" >/dev/null   # warm the page cache
 ts "built-in: tshark -n -r (100k)" "$work/none" -n -r "$work/$little"
-ts "vsockmon: tshark -n -r (100k)" "$work/plugins" -n -r "$work/$little"
+ts "vsockmon: tshark -n -r (100k)" "$work/with" -n -r "$work/$little"
 ts "built-in: tshark -n -r" "$work/none" -n -r "$work/$big"
-ts "vsockmon: tshark -n -r" "$work/plugins" -n -r "$work/$big"
-ts "vsockmon: tshark -2 -n -r" "$work/plugins" -2 -n -r "$work/$big"
-ts "vsockmon: tshark -2 -Y window_full" "$work/plugins" -2 -n -r "$work/$big" -Y vsockmon.analysis.window_full
+ts "vsockmon: tshark -n -r" "$work/with" -n -r "$work/$big"
+ts "vsockmon: tshark -2 -n -r" "$work/with" -2 -n -r "$work/$big"
+ts "vsockmon: tshark -2 -Y window_full" "$work/with" -2 -n -r "$work/$big" -Y vsockmon.analysis.window_full
 ts "built-in: tshark -T fields" "$work/none" -n -r "$work/$big" -T fields -e vsock.virtio.op -e vsock.virtio.buf_alloc
-ts "vsockmon: tshark -T fields" "$work/plugins" -n -r "$work/$big" -T fields -e vsockmon.op -e vsockmon.buf_alloc
+ts "vsockmon: tshark -T fields" "$work/with" -n -r "$work/$big" -T fields -e vsockmon.op -e vsockmon.buf_alloc
 
 {
 	machine

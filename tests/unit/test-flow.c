@@ -240,6 +240,17 @@ static void test_bound_and_eviction(void **state)
 		assert_int_equal(f->state, VSM_FLOW_ESTABLISHED);
 		assert_int_equal(f->side[0].pkts, 1);
 	}
+	/* Slots freed by eviction are reused and listed; none is listed twice or lost. */
+	{
+		const struct vsm_flow *all[16];
+		unsigned open_200 = 0;
+
+		assert_int_equal(vsm_flows_list(t, all, 16), 8);
+		for (size_t i = 0; i < 8; i++)
+			if (all[i]->key.cid[0] == 3 && all[i]->key.port[0] >= 200 && all[i]->key.port[0] < 204)
+				open_200 |= 1u << (all[i]->key.port[0] - 200);
+		assert_int_equal(open_200, 0xf);
+	}
 	vsm_flows_free(t);
 }
 
@@ -273,6 +284,13 @@ static void test_many_flows_lookup(void **state)
 		assert_int_equal(f->side[0].pkts, 1);
 	}
 	assert_int_equal(vsm_flows_count(t), 5000);
+	{
+		const struct vsm_flow **all = calloc(5001, sizeof(*all));
+
+		assert_non_null(all);
+		assert_int_equal(vsm_flows_list(t, all, 5001), 5000);
+		free(all);
+	}
 	vsm_flows_free(t);
 }
 

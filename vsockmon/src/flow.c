@@ -31,7 +31,8 @@ struct vsm_flows {
 	uint32_t *index;		/* open addressing, linear probing; NIL = empty */
 	size_t index_mask;
 	size_t max_flows, count;
-	uint32_t free_head;		/* free slots chained through .next */
+	size_t fresh;			/* slots from here on were never used: they stay untouched pages */
+	uint32_t free_head;		/* slots freed by eviction, chained through .next; NIL: none */
 	struct lru lists[2];		/* open flows, finished (closed/reset/refused) flows */
 	uint64_t next_id;
 	struct vsm_flows_totals totals;	/* live, open and stalled kept current; the rest counted as it comes */
@@ -96,9 +97,7 @@ int vsm_flows_new(size_t max_flows, struct vsm_flows **ret_flows)
 	memset(t->index, 0xff, n * sizeof(*t->index));
 	t->index_mask = n - 1;
 	t->max_flows = max_flows;
-	for (size_t i = 0; i < max_flows; i++)
-		t->slots[i].next = i + 1 < max_flows ? (uint32_t)(i + 1) : NIL;
-	t->free_head = 0;
+	t->free_head = NIL;
 	t->lists[0] = t->lists[1] = (struct lru){ NIL, NIL };
 	*ret_flows = t;
 	return 0;
@@ -620,8 +619,12 @@ const struct vsm_flow *vsm_flows_update(struct vsm_flows *t, const struct vsm_pk
 
 		if (t->count == t->max_flows)
 			evict_one(t);
-		i = t->free_head;
-		t->free_head = t->slots[i].next;
+		if (t->free_head != NIL) {
+			i = t->free_head;
+			t->free_head = t->slots[i].next;
+		} else {
+			i = (uint32_t)t->fresh++;
+		}
 		t->slots[i].used = true;
 		t->slots[i].hash = hash;
 		flow_start(t, &t->slots[i].flow, p, ts);
@@ -685,7 +688,7 @@ size_t vsm_flows_list(const struct vsm_flows *t, const struct vsm_flow **out, si
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < t->max_flows && n < max; i++)
+	for (size_t i = 0; i < t->fresh && n < max; i++)
 		if (t->slots[i].used)
 			out[n++] = &t->slots[i].flow;
 	return n;
