@@ -28,6 +28,8 @@
 #include <vsockmon/strbuf.h>
 #include <vsockmon/wire.h>
 
+#include "ws-compat.h"
+
 void proto_register_vsockmon(void);
 void proto_reg_handoff_vsockmon(void);
 
@@ -86,7 +88,7 @@ static int tap_follow = -1;
 static int at_cid = -1;				/* the address type of CIDs */
 static dissector_handle_t vsockmon_handle;
 /* Preference "vsockmon.linktype": decode LINKTYPE_VSOCK (on), or give it back to the built-in "vsock". */
-static gboolean pref_linktype = TRUE;
+static vsm_ws_bool pref_linktype = TRUE;
 static dissector_table_t port_table;
 static heur_dissector_list_t heur_list;
 
@@ -1116,7 +1118,7 @@ static int cid_str_len(const address *addr _U_)
 	return 21;	/* 2^64 - 1 has 20 digits */
 }
 
-static const char *cid_col_filter(const address *addr _U_, gboolean is_src)
+static const char *cid_col_filter(const address *addr _U_, vsm_ws_bool is_src)
 {
 	return is_src ? "vsockmon.src_cid" : "vsockmon.dst_cid";
 }
@@ -1206,6 +1208,14 @@ static gchar *follow_port_to_display(wmem_allocator_t *allocator, guint port)
 {
 	return wmem_strdup_printf(allocator, "%u", port);
 }
+
+#if VSM_WS_FOLLOW_STREAM_COUNT
+/* How many streams Follow Stream may step through: stream indexes are 0 to this minus one. */
+static guint32 follow_stream_count(void)
+{
+	return capture ? (guint32)wmem_map_size(capture->by_id) : 0;
+}
+#endif
 
 /* ---- Decode As: the port table ---- */
 
@@ -1506,8 +1516,14 @@ void proto_register_vsockmon(void)
 	tap_conv = register_tap("vsockmon");
 	tap_follow = register_tap("vsockmon_follow");
 	register_conversation_table(proto_vsockmon, FALSE, conv_packet, endpoint_packet);
+#if VSM_WS_FOLLOW_STREAM_COUNT
+	register_follow_stream(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
+			       follow_address_filter, follow_port_to_display, follow_tvb_tap_listener,
+			       follow_stream_count, NULL);
+#else
 	register_follow_stream(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
 			       follow_address_filter, follow_port_to_display, follow_tvb_tap_listener);
+#endif
 
 	register_init_routine(init_capture);
 	register_cleanup_routine(cleanup_capture);

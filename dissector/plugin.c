@@ -5,6 +5,8 @@
 #include <epan/proto.h>
 #include <ws_version.h>
 
+#include "ws-compat.h"
+
 /*
  * meson passes the Wireshark major.minor that pkg-config reported; the headers say it too. A
  * disagreement means the build picked up headers of another Wireshark than the one it links.
@@ -21,7 +23,7 @@ WS_DLL_PUBLIC_DEF const int plugin_want_minor = VSM_WS_MINOR;
 WS_DLL_PUBLIC void plugin_register(void);
 
 /* From Wireshark 4.2 on, the loader also asks what kind of plugin this is. */
-#if VSM_WS_MAJOR > 4 || (VSM_WS_MAJOR == 4 && VSM_WS_MINOR >= 2)
+#if VSM_WS_PLUGIN_DESCRIBE
 #include <wsutil/plugins.h>
 WS_DLL_PUBLIC uint32_t plugin_describe(void);
 

@@ -37,7 +37,9 @@ run_tshark() {
 # The plugin is loaded: its protocol is registered. (Not -G plugins: that also runs the extcap
 # programs, which hang when the sanitizers' runtimes are preloaded into them.)
 run_tshark -G protocols >"$work/protocols" 2>/dev/null || true
-if ! grep -q "^vsockmon (vsock over vsockmon)	VSOCKMON	vsockmon$" "$work/protocols"; then
+# Columns: name, short name, filter name (Wireshark 4.4 adds whether it is enabled, and more).
+if ! awk -F'\t' '$1 == "vsockmon (vsock over vsockmon)" && $2 == "VSOCKMON" && $3 == "vsockmon" { found = 1 }
+		END { exit !found }' "$work/protocols"; then
 	echo "FAIL: tshark did not load $plugin"
 	exit 1
 fi
@@ -55,7 +57,9 @@ fields() {
 	for f in "$@"; do
 		args+=(-e "$f")
 	done
-	run_tshark "${args[@]}" 2>"$work/stderr"
+	# Booleans: Wireshark 4.0 prints 1 and 0, 4.2 and later True and False; 1 and 0 here.
+	run_tshark "${args[@]}" 2>"$work/stderr" |
+		awk -F'\t' -v OFS='\t' '{ for (i = 1; i <= NF; i++) { if ($i == "True") $i = "1"; else if ($i == "False") $i = "0" } print }'
 	if grep -v "Running as user" "$work/stderr" | grep -q .; then
 		fail "tshark wrote to stderr on $cap: $(head -3 "$work/stderr")"
 	fi
