@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev)
+          libwireshark-dev libglib2.0-dev debootstrap)
 
 deps() {
 	local missing=() p
