@@ -561,20 +561,14 @@ static int open_source(struct run *r, char *err)
 			.filter = r->filter,
 			.immediate = o->immediate,
 		};
-		struct vsm_iface ifaces[8];
-
-		if (!lo.ifname) {
-			int n = vsm_live_list(ifaces, 8);
-
-			if (n <= 0) {
-				snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, read a file with -r,\n"
-					 "or create one (modprobe vsockmon && ip link add type vsockmon && "
-					 "ip link set vsockmon0 up, or vsockreplay(1) for a test interface)");
-				return -ENODEV;
-			}
-			lo.ifname = ifaces[0].name;
-		}
+		/* Without -i, libvsockmon takes the first vsock-type interface. */
 		ret = vsm_live_open(&lo, &r->live, err, ERRLEN);
+		if (ret == -ENODEV && !lo.ifname) {
+			snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, read a file with -r,\n"
+				 "or create one (modprobe vsockmon && ip link add type vsockmon && "
+				 "ip link set vsockmon0 up, or vsockreplay(1) for a test interface)");
+			return ret;
+		}
 		if (ret == 0 && err[0]) {
 			/* libpcap's activation warnings are worth seeing but not fatal */
 			fprintf(stderr, "vsockdump: %s\n", err);
@@ -582,7 +576,7 @@ static int open_source(struct run *r, char *err)
 		}
 		if (ret == 0 && !o->json)
 			fprintf(stderr, "vsockdump: listening on %s, link-type VSOCK (Linux vsock), snapshot length %u bytes\n",
-				lo.ifname, o->snaplen);
+				vsm_live_ifname(r->live), o->snaplen);
 		return ret;
 	}
 }

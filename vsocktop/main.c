@@ -689,21 +689,14 @@ static int open_sources(struct top *t, char *err)
 	}
 	if (o->ifname || !o->device_path) {
 		struct vsm_live_opts lo = { .ifname = o->ifname };
-		struct vsm_iface ifaces[8];
 		struct timespec now;
 
-		if (!lo.ifname) {
-			int n = vsm_live_list(ifaces, 8);
-
-			if (n <= 0) {
-				snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, replay a capture with -r,\n"
-					 "read vsockdev's statistics with --device, or create an interface (modprobe vsockmon &&\n"
-					 "ip link add type vsockmon && ip link set vsockmon0 up; vsockreplay(1) makes test ones)");
-				return -ENODEV;
-			}
-			lo.ifname = ifaces[0].name;
-		}
+		/* Without -i, libvsockmon takes the first vsock-type interface. */
 		ret = vsm_live_open(&lo, &t->live, err, ERRLEN);
+		if (ret == -ENODEV && !lo.ifname)
+			snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, replay a capture with -r,\n"
+				 "read vsockdev's statistics with --device, or create an interface (modprobe vsockmon &&\n"
+				 "ip link add type vsockmon && ip link set vsockmon0 up; vsockreplay(1) makes test ones)");
 		if (ret < 0)
 			return ret;
 		if (err[0]) {
@@ -711,11 +704,11 @@ static int open_sources(struct top *t, char *err)
 			fprintf(stderr, "vsocktop: %s\n", err);
 			err[0] = '\0';
 		}
-		snprintf(t->source, sizeof(t->source), "interface %s", lo.ifname);
+		snprintf(t->source, sizeof(t->source), "interface %s", vsm_live_ifname(t->live));
 		clock_gettime(CLOCK_REALTIME, &now);
 		top_model_start(t->model, &now);
 		if (!t->interactive && !o->json)
-			fprintf(stderr, "vsocktop: listening on %s\n", lo.ifname);
+			fprintf(stderr, "vsocktop: listening on %s\n", vsm_live_ifname(t->live));
 		return 0;
 	}
 	snprintf(t->source, sizeof(t->source), "device %s", o->device_path);

@@ -423,6 +423,11 @@ int vsm_live_stats(struct vsm_live *live, struct vsm_live_stats *ret_stats)
 	return 0;
 }
 
+const char *vsm_live_ifname(const struct vsm_live *live)
+{
+	return live->ifname;
+}
+
 const char *vsm_live_error(const struct vsm_live *live)
 {
 	return live->error[0] ? live->error : "no error";

@@ -30,8 +30,13 @@ struct vsm_live_stats {
 	uint64_t if_dropped;		/* dropped by the interface */
 };
 
-/* Opens the interface in immediate mode, non-blocking. Returns 0 or -errno with a message. */
+/*
+ * Opens the interface, non-blocking; with no opts->ifname, the first vsock-type interface (-ENODEV
+ * when there is none). Returns 0 or -errno with a message.
+ */
 int vsm_live_open(const struct vsm_live_opts *opts, struct vsm_live **ret_live, char *errbuf, size_t errlen);
+/* The interface it captures on: the one asked for, or the one vsm_live_open() chose. */
+const char *vsm_live_ifname(const struct vsm_live *live);
 /* A descriptor to poll(2) for readability. */
 int vsm_live_fd(const struct vsm_live *live);
 /* 1 and *ret_rec when a frame is ready, 0 when none is, <0 on an error (vsm_live_error). */
