@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, joined arguments. */
+/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, joined arguments, signals. */
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
@@ -12,5 +12,10 @@ void cli_die_usage(const char *prog, const char *fmt, ...) __attribute__((format
 uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max);
 /* The arguments joined with spaces (a filter expression given as several words); NULL when out of memory. */
 char *cli_join_args(int argc, char **argv);
+/*
+ * Blocks SIGINT, SIGTERM, SIGHUP and extra_signal (0: none) and returns a non-blocking signalfd that
+ * reads them, or -errno: the main loop polls it and stops cleanly, with no handler and no global flag.
+ */
+int cli_signalfd(int extra_signal);
 
 #endif

@@ -337,21 +337,6 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
-/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the main loop ends cleanly. */
-static int setup_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static bool signalled(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -648,7 +633,9 @@ int main(int argc, char **argv)
 		vsm_filter_free(r.filter);
 		r.filter = NULL;
 	}
-	r.sigfd = setup_signals();
+	/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the main loop ends cleanly. */
+	r.sigfd = cli_signalfd(0);
+	signal(SIGPIPE, SIG_IGN);
 	vsm_sb_init(&r.out);
 	if (o.json || o.flows || o.print_opts.verbose >= 3) {
 		ret = vsm_flows_new(0, &r.flows);

@@ -233,23 +233,6 @@ static int64_t mono_now(void)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
-static int setup_signals(void)
-{
-	sigset_t set;
-	int fd;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	/* Blocked, so they are only ever read from the signalfd: no handler, no global flag. */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
 /* Reads pending signals; returns true once a stop was asked for. */
 static bool signalled(struct replay *r)
 {
@@ -534,7 +517,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vsockreplay: out of memory\n");
 		goto out;
 	}
-	r.sigfd = setup_signals();
+	r.sigfd = cli_signalfd(SIGUSR1);	/* SIGUSR1: end the waits before the first frame */
 	if (r.sigfd < 0) {
 		fprintf(stderr, "vsockreplay: cannot set up signals: %s\n", strerror(-r.sigfd));
 		goto out;

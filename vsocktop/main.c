@@ -651,21 +651,6 @@ static void run(struct top *t)
 
 /* ---- set-up ---- */
 
-/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the loop ends cleanly with the terminal restored. */
-static int setup_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -errno;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -758,7 +743,9 @@ int main(int argc, char **argv)
 	top_ui_init(&t.ui, o.sort, o.reverse);
 	top_fetch_init(&t.fetch, o.device_path);
 	vsm_sb_init(&t.out);
-	t.sigfd = setup_signals();
+	/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the loop ends cleanly with the terminal restored. */
+	t.sigfd = cli_signalfd(0);
+	signal(SIGPIPE, SIG_IGN);
 	if (t.sigfd < 0) {
 		fprintf(stderr, "vsocktop: signals: %s\n", strerror(-t.sigfd));
 		t.status = EXIT_FAILURE;
