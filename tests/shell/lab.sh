@@ -12,12 +12,8 @@ if [ $# -ne 2 ]; then
 	exit 99
 fi
 lab=$1 vd=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
+. "$(dirname "$0")/harness.sh"
+start_harness
 
 # The golden run: two rounds on the virtual clock, so the capture depends on the seed only.
 args=(--rounds 2 --clock virtual --seed 1 --stats)
@@ -134,5 +130,4 @@ else bad "--device: two runs with --seed 1 differ: $(cmp "$tmp/d.pcap" "$tmp/d2.
 "$lab" --guests 0 >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok "--guests 0 is a usage error (exit 2)" || bad "--guests 0: exit $rc"
 
-echo "$passes passed, $fails failed"
-[ $fails -eq 0 ]
+verdict

@@ -14,43 +14,10 @@ if [ $# -ne 3 ]; then
 fi
 vd=$(realpath "$1") vr=$(realpath "$2") cap=$(realpath "$3")
 
-skip() { echo "SKIP: $*"; exit 77; }
-
+. "$(dirname "$0")/harness.sh"
 # Everything below runs in a network namespace of its own, so no interface ever appears on the host.
-if [ "${VSM_LIVE_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root: it creates a network namespace and a TUN interface (as root: meson test -C BUILDDIR live-capture)"
-	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: load the tun module (modprobe tun)"
-	for tool in unshare timeout tcpdump tshark; do
-		command -v "$tool" >/dev/null || skip "$tool not found: it is needed to run or check the live capture"
-	done
-	err=$(unshare --net true 2>&1) || skip "cannot create a network namespace with unshare --net: $err"
-	VSM_LIVE_NETNS=1 exec unshare --net -- "$BASH" "$0" "$vd" "$vr" "$cap"
-fi
-
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: interrupted"; exit 1' INT TERM
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-
-# wait_for FILE REGEX SECONDS: until a line of FILE matches (a tool says it is ready or listening).
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+enter_netns timeout tcpdump tshark -- "$vd" "$vr" "$cap"
+start_harness
 
 # frames FILE [FRAME_NUMBERS_FILE]: one line per frame, tcpdump's summary and every byte in hex,
 # without time stamps; only the listed frames (1-based) when a list is given.
@@ -63,7 +30,6 @@ frames() {
 # stat_of FILE WHAT: N from "N packets WHAT" in vsockdump's or tcpdump's closing statistics.
 stat_of() { sed -n "s/^\([0-9][0-9]*\) packets\{0,1\} $2\$/\1/p" "$1" | tail -1; }
 
-show() { sed 's/^/    /' "$@"; }
 
 total=$(tcpdump -r "$cap" 2>/dev/null | wc -l)
 frames "$cap" >"$tmp/all.frames"
@@ -228,5 +194,4 @@ else
 	bad "vsockdump -D does not list vsmt3:"; "$vd" -D 2>&1 | show
 fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict

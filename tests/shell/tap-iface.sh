@@ -13,44 +13,10 @@ if [ $# -ne 4 ]; then
 fi
 vd=$(realpath "$1") drv=$(realpath "$2") vr=$(realpath "$3") cap=$(realpath "$4")
 
-skip() { echo "SKIP: $*"; exit 77; }
-
+. "$(dirname "$0")/harness.sh"
 # Everything below runs in a network namespace of its own, so no interface ever appears on the host.
-if [ "${VSM_TAP_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root: it creates a network namespace and a TUN interface (as root: meson test -C BUILDDIR tap-iface)"
-	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: load the tun module (modprobe tun)"
-	for tool in unshare timeout tcpdump; do
-		command -v "$tool" >/dev/null || skip "$tool not found: it is needed to run or check the live capture"
-	done
-	err=$(unshare --net true 2>&1) || skip "cannot create a network namespace with unshare --net: $err"
-	VSM_TAP_NETNS=1 exec unshare --net -- "$BASH" "$0" "$vd" "$drv" "$vr" "$cap"
-fi
-
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "FAIL: interrupted"; exit 1' INT TERM
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
-
-# wait_for FILE REGEX SECONDS: until a line of FILE matches.
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+enter_netns timeout tcpdump -- "$vd" "$drv" "$vr" "$cap"
+start_harness
 
 # frames FILE: one line per frame, tcpdump's summary and every byte in hex, without time stamps.
 frames() {
@@ -192,5 +158,4 @@ else
 	bad "no capture: tap-driver did not set up vsocktap2:"; show "$tmp/quiet.err"
 fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict

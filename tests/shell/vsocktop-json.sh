@@ -15,11 +15,8 @@ top=$1 dump=$2
 shift 2
 command -v jq >/dev/null || { echo "SKIP: jq not found (apt-get install jq)"; exit 77; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/harness.sh"
+start_harness
 
 # The schema of one snapshot line; jq -e fails on false or null.
 schema='
@@ -151,5 +148,4 @@ if [ -n "${guests:-}" ]; then
 	fi
 fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict

@@ -13,38 +13,10 @@ if [ $# -ne 4 ]; then
 fi
 top=$(realpath "$1") vr=$(realpath "$2") vd=$(realpath "$3") cap=$(realpath "$4")
 
-skip() { echo "SKIP: $*"; exit 77; }
-
+. "$(dirname "$0")/harness.sh"
 # Everything below runs in a network namespace of its own, so no interface ever appears on the host.
-if [ "${VSM_LIVE_NETNS:-}" != 1 ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root: it creates a network namespace and a TUN interface"
-	[ -c /dev/net/tun ] || skip "/dev/net/tun is missing: load the tun module (modprobe tun)"
-	command -v jq >/dev/null || skip "jq not found (apt-get install jq)"
-	err=$(unshare --net true 2>&1) || skip "cannot create a network namespace with unshare --net: $err"
-	VSM_LIVE_NETNS=1 exec unshare --net -- "$BASH" "$0" "$top" "$vr" "$vd" "$cap"
-fi
-
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-wait_for() {
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+enter_netns timeout jq -- "$top" "$vr" "$vd" "$cap"
+start_harness
 
 "$vd" --flows --json -r "$cap" | jq -s -c '(map(select(.kind == "flow")) | length) as $n | (map(select(.kind == "totals"))[0].totals) | {n: $n, pkts, bytes}' >"$tmp/want.json"
 nflows=$(jq .n "$tmp/want.json") npkts=$(jq .pkts "$tmp/want.json") nbytes=$(jq .bytes "$tmp/want.json")
@@ -107,5 +79,4 @@ rc=$?
 [ $rc = 1 ] && [ -s "$tmp/nosuch.err" ] && ok "-i nosuch0: status 1, $(head -1 "$tmp/nosuch.err" | cut -c1-100)" ||
 	bad "-i nosuch0: status $rc: $(cat "$tmp/nosuch.err")"
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict

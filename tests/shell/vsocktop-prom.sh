@@ -23,19 +23,8 @@ for p in /usr/bin/python3 python3; do
 done
 [ -n "$py" ] || { echo "SKIP: no python3 with prometheus_client (apt-get install python3-prometheus-client)"; exit 77; }
 
-tmp=$(mktemp -d)
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+. "$(dirname "$0")/harness.sh"
+start_harness
 
 # check.py FILE EXPECTATIONS...: parses FILE with prometheus_client, then checks each expectation:
 #   family:NAME:TYPE            the family exists with that type
@@ -275,5 +264,4 @@ else
 	bad "device missing"
 fi
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict

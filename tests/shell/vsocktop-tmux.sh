@@ -15,17 +15,11 @@ top=$(realpath "$1") lab=$(realpath "$2") dump=$(realpath "$3") guests=$(realpat
 command -v tmux >/dev/null || { echo "SKIP: tmux not found (apt-get install tmux)"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: jq not found (apt-get install jq)"; exit 77; }
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/harness.sh"
+start_harness
 # A tmux server of our own (its own socket, no configuration file): nothing of the user's is touched.
 tm() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
-cleanup() {
-	tm kill-server 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
+at_exit() { tm kill-server 2>/dev/null; }
 
 screen() { tm capture-pane -p -t "$1"; }
 screen_esc() { tm capture-pane -p -e -t "$1"; }
@@ -206,5 +200,4 @@ keys b q
 for _ in $(seq 60); do [ -s "$tmp/exit-b" ] && break; sleep 0.05; done
 [ "$(cat "$tmp/exit-b" 2>/dev/null)" = "exit=0" ] && ok "q quits, exit status 0" || bad "after q: '$(cat "$tmp/exit-b" 2>/dev/null)'"
 
-echo "# $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+verdict
