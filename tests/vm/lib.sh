@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# lib.sh: what the host sides of the vsockdev real-guest tests share: results, the work folder, the daemon, host peers, console triggers.
-# Sourced (bash) by tests/vm/vsockdev*.sh after they set `here` (this folder) and `peer` (vsock-peer).
+# lib.sh: what the host sides of the real-guest tests share: results, the work folder, the guest image and its boot, the daemon, host peers, console triggers.
+# Sourced (bash) by tests/vm/*.sh after they set `here` (this folder) and `peer` (vsock-peer).
 
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok: $*"; }
@@ -36,14 +36,37 @@ workdir() {
 	mkdir -p "$work"
 }
 
-# initramfs: the guest image with vsock-peer; sets $kver. Skips (77) when QEMU's parts are not installed.
+# elapsed T0: the seconds since T0 (date +%s.%N), to two decimals.
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+
+# initramfs [PROGRAM]: the guest image with PROGRAM (default vsock-peer); sets $kver. Skips (77) when
+# QEMU's parts are not installed.
 initramfs() {
-	local rc
-	"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
+	local rc t0
+	t0=$(date +%s.%N)
+	"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "${1:-$peer}" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
 	rc=$?
 	[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
 	[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
 	kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
+	echo "# initramfs for $kver: $(stat -c %s "$work/initramfs.gz") bytes in $(elapsed "$t0") s"
+}
+
+# run_scenario SCENARIO SECONDS [RUN-GUEST-OPTIONS...]: the guest alone (its vsock is vsock_loopback);
+# sets $r to the files it exported. Exits 77 when QEMU cannot run, 1 (99: the run broke) with the
+# console shown when the scenario failed.
+run_scenario() {
+	local scenario=$1 limit=$2 rc
+	shift 2
+	"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" "$@"
+	rc=$?
+	[ $rc -eq 77 ] && exit 77
+	r=$work/results
+	if [ $rc -ne 0 ]; then
+		echo "FAIL: the guest scenario exited with $rc; its console:"
+		show "$work/console.log"
+		exit $(( rc == 99 ? 99 : 1 ))
+	fi
 }
 
 # start_daemon VSOCKDEV ARGS...: vsockdev in the background ($devpid), its log in $work/vsockdev.log;

@@ -35,26 +35,9 @@ work=$build/tests/vm/make-captures
 rm -rf "$work"
 mkdir -p "$work"
 
-fails=0
-ok() { echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
-
-"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
-rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
-[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
-kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
-
-"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s make-captures -o "$work" -t 300
-rc=$?
-[ $rc -eq 77 ] && exit 77
-r=$work/results
-if [ $rc -ne 0 ]; then
-	echo "FAIL: the guest scenario exited with $rc; its console:"
-	show "$work/console.log"
-	exit $(( rc == 99 ? 99 : 1 ))
-fi
+. "$here/lib.sh"
+initramfs
+run_scenario make-captures 300
 
 # 1. Every vsock-peer run did what it was asked.
 steps=$(wc -l <"$r/results.txt")

@@ -15,20 +15,8 @@ if [ $# -ne 1 ]; then
 fi
 peer=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -n "${VM_WORKDIR:-}" ]; then
-	work=$VM_WORKDIR
-elif [ -n "${BUILDDIR:-}" ]; then
-	work=$BUILDDIR/tests/vm/peer-loopback
-else
-	work=$(mktemp -d)
-fi
-mkdir -p "$work"
-
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+. "$here/lib.sh"
+workdir peer-loopback
 t0=$(date +%s.%N)
 
 # ---- 1. On the host: the guard, under strace with socket() failed by injection.
@@ -47,8 +35,6 @@ else
 fi
 
 # ---- 2. On the host: the hybrid (uds:) handshake against socat fakes of a device, and uds-listen.
-# field LINE KEY: the value of KEY=... in a result line.
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 if command -v socat >/dev/null; then
 	h=$work/host
 	rm -rf "$h"
@@ -102,23 +88,8 @@ fi
 echo "# host checks: $(elapsed "$t0") s"
 
 # ---- 3. In the guest: every role pair over vsock_loopback.
-t1=$(date +%s.%N)
-"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$peer" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
-rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
-[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
-kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
-echo "# initramfs for $kver: $(stat -c %s "$work/initramfs.gz") bytes in $(elapsed "$t1") s"
-
-"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s peer-loopback -o "$work" -t 120
-rc=$?
-[ $rc -eq 77 ] && exit 77
-r=$work/results
-if [ $rc -ne 0 ]; then
-	echo "FAIL: the guest scenario exited with $rc; its console:"
-	show "$work/console.log"
-	exit $(( rc == 99 ? 99 : 1 ))
-fi
+initramfs
+run_scenario peer-loopback 120
 res=$r/results.txt
 [ -s "$res" ] || { echo "FAIL: the guest wrote no results"; show "$work/console.log"; exit 1; }
 show "$res"
@@ -200,5 +171,4 @@ else
 fi
 
 echo "# $(grep '^elapsed' "$res" | awk '{ printf "guest scenario %.2f s", $3 - $2 }'), whole test $(elapsed "$t0") s"
-echo "# $passes passed, $fails failed (work files in $work)"
-[ "$fails" -eq 0 ]
+finish

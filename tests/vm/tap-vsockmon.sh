@@ -15,38 +15,12 @@ fi
 drv=$(realpath "$1") vd=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 n=200	# 29 full cycles of the driver's ops: every op, both socket types, payloads up to 64 KiB
-if [ -n "${VM_WORKDIR:-}" ]; then
-	work=$VM_WORKDIR
-elif [ -n "${BUILDDIR:-}" ]; then
-	work=$BUILDDIR/tests/vm/tap-vsockmon
-else
-	work=$(mktemp -d)
-fi
-mkdir -p "$work"
+. "$here/lib.sh"
+workdir tap-vsockmon
 command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not found: it reads the captures"; exit 77; }
 
-t0=$(date +%s.%N)
-"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "$drv" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
-rc=$?
-[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
-[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; sed 's/^/    /' "$work/mkinitramfs.err"; exit 99; }
-kver=$(sed -n 's/^kver //p' "$work/mkinitramfs.out")
-echo "# initramfs for $kver: $(stat -c %s "$work/initramfs.gz") bytes in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
-
-"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s tap-vsockmon -o "$work" -a "count=$n" -t 240
-rc=$?
-[ $rc -eq 77 ] && exit 77
-r=$work/results
-if [ $rc -ne 0 ]; then
-	echo "FAIL: the guest scenario exited with $rc; its console:"
-	sed 's/^/    /' "$work/console.log"
-	exit $(( rc == 99 ? 99 : 1 ))
-fi
-
-fails=0 passes=0
-ok() { passes=$((passes + 1)); echo "ok: $*"; }
-bad() { fails=$((fails + 1)); echo "FAIL: $*"; }
-show() { sed 's/^/    /' "$@"; }
+initramfs "$drv"
+run_scenario tap-vsockmon 240 -a "count=$n"
 
 # frames FILE: one line per frame, tcpdump's summary and every byte in hex, without time stamps.
 frames() {
@@ -136,5 +110,4 @@ for f in cap driver; do
 	fi
 done
 
-echo "# $passes passed, $fails failed (work files in $work)"
-[ "$fails" -eq 0 ]
+finish
