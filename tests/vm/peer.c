@@ -539,18 +539,31 @@ fail:
 	return r;
 }
 
+/*
+ * accept_ready: the connection the listener has ready, non-blocking and tuned; -EAGAIN when there is
+ * none after all (taken by a signal, or aborted before it was accepted), else -errno.
+ */
+static int accept_ready(const struct endpoint *ep, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd >= 0) {
+		tune_unix(ep, fd);
+		return fd;
+	}
+	if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED)
+		return -EAGAIN;
+	return -errno;
+}
+
 /* accept_wait: the next connection, non-blocking, or -errno (-ETIMEDOUT at the deadline). */
 static int accept_wait(const struct opts *o, const struct endpoint *ep, int lfd)
 {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), r;
+		int fd = accept_ready(ep, lfd), r;
 
-		if (fd >= 0) {
-			tune_unix(ep, fd);
+		if (fd != -EAGAIN)
 			return fd;
-		}
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-			return -errno;
 		r = wait_fd(o, lfd, POLLIN, NULL);
 		if (r < 0)
 			return r;
@@ -1142,16 +1155,15 @@ static int role_echo(const struct opts *o, const struct endpoint *ep, int lfd)
 			if (!pfd[j].revents)
 				continue;
 			if (who[j] == UINT_MAX) {
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				int fd = accept_ready(ep, lfd);
 
+				if (fd == -EAGAIN)
+					continue;
 				if (fd < 0) {
-					if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-						continue;
-					r = -errno;
+					r = fd;
 					complain(ep, "accept", r);
 					goto out;
 				}
-				tune_unix(ep, fd);
 				e = &c[opened++];
 				e->l.fd = fd;
 				e->l.st = L_READY;
@@ -1315,16 +1327,15 @@ static int role_concurrent(const struct opts *o, const struct endpoint *ep, int 
 			if (!pfd[j].revents)
 				continue;
 			if (who[j] == UINT_MAX) {
-				int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				int fd = accept_ready(ep, lfd);
 
+				if (fd == -EAGAIN)
+					continue;
 				if (fd < 0) {
-					if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
-						continue;
-					r = -errno;
+					r = fd;
 					complain(ep, "accept", r);
 					goto out;
 				}
-				tune_unix(ep, fd);
 				e = &c[opened++];
 				e->l.fd = fd;
 				e->l.st = L_READY;
