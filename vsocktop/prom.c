@@ -41,8 +41,10 @@ static void family(struct vsm_strbuf *out, const char *name, const char *type, c
 	vsm_sb_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void value_u64(struct vsm_strbuf *out, const char *name, uint64_t v)
+/* A family of one sample without labels. */
+static void single(struct vsm_strbuf *out, const char *name, const char *type, const char *help, uint64_t v)
 {
+	family(out, name, type, help);
 	vsm_sb_printf(out, "%s %llu\n", name, (unsigned long long)v);
 }
 
@@ -160,12 +162,11 @@ static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
 	static const char *const dirs[2] = { "from_guest", "to_guest" };
 	char cid[24], v[32];
 
-	family(out, "vsock_device_up", "gauge", "1 when the last read of vsockdev's statistics worked");
-	value_u64(out, "vsock_device_up", d->have && !d->error[0]);
+	single(out, "vsock_device_up", "gauge",
+	       "1 when the last read of vsockdev's statistics worked", d->have && !d->error[0]);
 	if (!d->have)
 		return;
-	family(out, "vsock_device_tap_drops_total", "counter", "Packets vsockdev's tap sinks dropped");
-	value_u64(out, "vsock_device_tap_drops_total", d->tap_dropped);
+	single(out, "vsock_device_tap_drops_total", "counter", "Packets vsockdev's tap sinks dropped", d->tap_dropped);
 	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
 		const struct vm_metric *vm = &vm_metrics[m];
 
@@ -219,35 +220,27 @@ void top_prom_text(struct vsm_strbuf *out, const struct top_model *m, const stru
 	vsm_sb_puts(out, "} 1\n");
 	family(out, "vsock_capture_time_seconds", "gauge", "The time of the data (capture time for a file), seconds since the epoch");
 	vsm_sb_printf(out, "vsock_capture_time_seconds %lld.%09ld\n", (long long)t->now.tv_sec, t->now.tv_nsec);
-	family(out, "vsock_packets_total", "counter", "Packets with a virtio-vsock header seen");
-	value_u64(out, "vsock_packets_total", t->t.pkts);
-	family(out, "vsock_bytes_total", "counter", "RW payload bytes seen");
-	value_u64(out, "vsock_bytes_total", t->t.bytes);
-	family(out, "vsock_connections_total", "counter", "Connections seen");
-	value_u64(out, "vsock_connections_total", t->t.flows);
-	family(out, "vsock_connections_held", "gauge", "Connections held in the table");
-	value_u64(out, "vsock_connections_held", t->t.live);
-	family(out, "vsock_connections_open", "gauge", "Connections held that are not closed, reset or refused");
-	value_u64(out, "vsock_connections_open", t->t.open);
-	family(out, "vsock_connections_stalled", "gauge", "Connections with a sender out of credit now");
-	value_u64(out, "vsock_connections_stalled", t->t.stalled);
-	family(out, "vsock_connections_closed_total", "counter", "Connections that closed cleanly");
-	value_u64(out, "vsock_connections_closed_total", t->t.closed);
-	family(out, "vsock_connection_resets_total", "counter", "Connections that ended in a reset without a shutdown");
-	value_u64(out, "vsock_connection_resets_total", t->t.resets);
-	family(out, "vsock_connection_refusals_total", "counter", "Connects answered by an RST");
-	value_u64(out, "vsock_connection_refusals_total", t->t.refused);
-	family(out, "vsock_connections_evicted_total", "counter", "Connections dropped to keep the table within --max-flows");
-	value_u64(out, "vsock_connections_evicted_total", t->t.evicted);
+	single(out, "vsock_packets_total", "counter", "Packets with a virtio-vsock header seen", t->t.pkts);
+	single(out, "vsock_bytes_total", "counter", "RW payload bytes seen", t->t.bytes);
+	single(out, "vsock_connections_total", "counter", "Connections seen", t->t.flows);
+	single(out, "vsock_connections_held", "gauge", "Connections held in the table", t->t.live);
+	single(out, "vsock_connections_open", "gauge",
+	       "Connections held that are not closed, reset or refused", t->t.open);
+	single(out, "vsock_connections_stalled", "gauge", "Connections with a sender out of credit now", t->t.stalled);
+	single(out, "vsock_connections_closed_total", "counter", "Connections that closed cleanly", t->t.closed);
+	single(out, "vsock_connection_resets_total", "counter",
+	       "Connections that ended in a reset without a shutdown", t->t.resets);
+	single(out, "vsock_connection_refusals_total", "counter", "Connects answered by an RST", t->t.refused);
+	single(out, "vsock_connections_evicted_total", "counter",
+	       "Connections dropped to keep the table within --max-flows", t->t.evicted);
 	family(out, "vsock_connection_problems_total", "counter", "Connections that showed each problem");
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
 		num(v, sizeof(v), t->t.problems[p]);
 		labelled(out, "vsock_connection_problems_total", "problem", vsm_flow_problem_name(p), NULL, NULL, v);
 	}
-	if (t->src.live) {
-		family(out, "vsock_kernel_drops_total", "counter", "Packets the kernel dropped before the capture read them");
-		value_u64(out, "vsock_kernel_drops_total", t->src.kernel_drops + t->src.if_drops);
-	}
+	if (t->src.live)
+		single(out, "vsock_kernel_drops_total", "counter",
+		       "Packets the kernel dropped before the capture read them", t->src.kernel_drops + t->src.if_drops);
 	for (int f = 0; f < CF_COUNT; f++) {
 		family(out, cid_families[f].name, cid_families[f].type, cid_families[f].help);
 		for (size_t i = 0; i < top_model_cid_count(m); i++) {
