@@ -52,6 +52,24 @@ static const char *dir_name(int side)
 	return side == 0 ? "a_to_b" : side == 1 ? "b_to_a" : "flow";
 }
 
+/* The names of a flow's problems (1 << VSM_FP_*), comma-separated; JSON strings when json. */
+static void problem_names(struct vsm_strbuf *out, uint32_t problems, bool json)
+{
+	bool first = true;
+
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		if (!(problems & (1u << p)))
+			continue;
+		if (!first)
+			vsm_sb_putc(out, ',');
+		if (json)
+			vsm_json_string(out, vsm_flow_problem_name(p));
+		else
+			vsm_sb_puts(out, vsm_flow_problem_name(p));
+		first = false;
+	}
+}
+
 static void shutdown_list(struct vsm_strbuf *out, uint32_t flags)
 {
 	vsm_sb_putc(out, '[');
@@ -113,7 +131,6 @@ void vsm_flow_json(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	struct vsm_flow_event ev[VSM_FLOW_EVENTS];
 	size_t n = vsm_flow_events(f, ev);
 	const char *type = vsm_type_name(f->type);
-	bool first = true;
 
 	vsm_sb_puts(out, "{\"schema\":");
 	vsm_sb_u64(out, VSM_FLOW_SCHEMA);
@@ -135,14 +152,7 @@ void vsm_flow_json(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	jbool(out, VSM_FF_MIDWAY, (f->problems >> VSM_FP_MIDWAY) & 1);
 	jkey(out, VSM_FF_PROBLEMS, false);
 	vsm_sb_putc(out, '[');
-	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
-		if (!(f->problems & (1u << p)))
-			continue;
-		if (!first)
-			vsm_sb_putc(out, ',');
-		vsm_json_string(out, vsm_flow_problem_name(p));
-		first = false;
-	}
+	problem_names(out, f->problems, true);
 	vsm_sb_putc(out, ']');
 	dir_json(out, f, 0, now);
 	dir_json(out, f, 1, now);
@@ -297,7 +307,6 @@ void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	struct vsm_flow_event ev[VSM_FLOW_EVENTS];
 	size_t n = vsm_flow_events(f, ev);
 	const char *type = vsm_type_name(f->type);
-	bool first = true;
 
 	vsm_sb_puts(out, "flow ");
 	vsm_sb_u64(out, f->id);
@@ -313,14 +322,7 @@ void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	vsm_put_duration(out, (uint64_t)ns_between(&f->first, &f->last));
 	if (f->problems) {
 		vsm_sb_puts(out, " [");
-		for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
-			if (!(f->problems & (1u << p)))
-				continue;
-			if (!first)
-				vsm_sb_putc(out, ',');
-			vsm_sb_puts(out, vsm_flow_problem_name(p));
-			first = false;
-		}
+		problem_names(out, f->problems, false);
 		vsm_sb_putc(out, ']');
 	}
 	vsm_sb_putc(out, '\n');
