@@ -1,5 +1,28 @@
-# lib.sh: what the bench scripts share, sourced after they set $out (their output folder) and $table
-# (the file their measurements go to): best-of-3 timing with peak memory, lookups, the machine line.
+# lib.sh: what the bench scripts share, sourced after they set $out (their output folder) and, to
+# measure, $table (the file their measurements go to): the optimized build, the generated captures,
+# best-of-3 timing with peak memory, lookups, the machine line.
+
+# bench_build [MESON-OPTION...]: build-bench, an optimized build of its own (so that the figures do not
+# depend on how build/ was configured), with these options besides; its errors shown when it fails.
+bench_build() {
+	local opts=(-Dbuildtype=release -Dtests=disabled "$@")
+
+	if [ -f build-bench/build.ninja ]; then
+		meson setup --reconfigure build-bench "${opts[@]}" >/dev/null
+	else
+		meson setup build-bench "${opts[@]}" >/dev/null
+	fi
+	ninja -C build-bench >/dev/null || { ninja -C build-bench; exit 1; }
+}
+
+# bench_capture FILE PACKETS [SEED [LIVE [GAP_US]]]: FILE, written by bench/mkbench.c ($out/mkbench)
+# unless it is there already (the same arguments give the same capture).
+bench_capture() {
+	local file=$1 packets=$2
+	shift 2
+	[ "$out/mkbench" -nt bench/mkbench.c ] || cc -O2 -std=gnu11 -o "$out/mkbench" bench/mkbench.c
+	[ -f "$file" ] || "$out/mkbench" "$packets" "$file" "$@"
+}
 
 # measure NAME CMD...: best wall time of 3 runs (the file is in the page cache after the first) and
 # the peak resident memory, output to /dev/null; one line NAME<TAB>SECONDS<TAB>KIB appended to $table.

@@ -11,18 +11,13 @@ mkdir -p "$out"
 command -v tshark >/dev/null || { echo "run-dissector: tshark is missing (./do deps)" >&2; exit 1; }
 [ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends time >/dev/null
 # An optimized build of its own (with the plugin), so that the numbers do not depend on how build/ was configured.
-opts=(-Dbuildtype=release -Dtests=disabled -Ddissector=enabled)
-if [ -f build-bench/build.ninja ]; then
-	meson setup --reconfigure build-bench "${opts[@]}" >/dev/null   # a tree older than the plugin knows no -Ddissector
-else
-	meson setup build-bench "${opts[@]}" >/dev/null
-fi
-ninja -C build-bench >/dev/null
-cc -O2 -std=gnu11 -o "$out/mkbench" bench/mkbench.c
+table=$out/dissector.tsv
+. bench/lib.sh
+bench_build -Ddissector=enabled
 cap=$out/bench-$packets.pcap
-[ -f "$cap" ] || "$out/mkbench" "$packets" "$cap"
+bench_capture "$cap" "$packets"
 small=$out/bench-100000.pcap
-[ -f "$small" ] || "$out/mkbench" 100000 "$small"
+bench_capture "$small" 100000
 
 # The plugin from build-bench and no other copy (dissector/plugin-tshark.sh, as the tests do): tshark as
 # nobody when run as root, since Wireshark ignores WIRESHARK_PLUGIN_DIR with special privileges.
@@ -33,8 +28,6 @@ plugin_tshark_prepare "$work/with" build-bench/dissector/vsockmon.so
 plugin_tshark_prepare "$work/none"
 cp "$cap" "$small" "$work/"
 chmod -R a+rX "$work"
-table=$out/dissector.tsv
-. bench/lib.sh
 # ts NAME DIR TSHARK_ARGS...: measures tshark with DIR's plugins only (plugin_tshark_prepare).
 ts() {
 	local name=$1 dir=$2

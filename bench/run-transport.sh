@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 mib=${1:-1024}
 out=bench/out
 mkdir -p "$out"
-[ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled >/dev/null
-ninja -C build-bench >/dev/null || { ninja -C build-bench; exit 1; }
+. bench/lib.sh
+bench_build
 eb=build-bench/bench/engine-bench
 : >"$out/transport.txt"
 run() { "$@" | tee -a "$out/transport.txt"; }

@@ -7,13 +7,12 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 out=bench/out
 mkdir -p "$out"
-[ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled >/dev/null
-ninja -C build-bench >/dev/null || { ninja -C build-bench; exit 1; }
-cc -O2 -std=gnu11 -o "$out/mkbench" bench/mkbench.c
+. bench/lib.sh
+bench_build
 cap=$out/conns-10k.pcap
 # 400,000 packets over 40 s among 10,000 live connections (a packet every 100 us on average)
-[ -f "$cap" ] || "$out/mkbench" 400000 "$cap" 7 10000 100
-[ -f "$out/bench-1000000.pcap" ] || "$out/mkbench" 1000000 "$out/bench-1000000.pcap"
+bench_capture "$cap" 400000 7 10000 100
+bench_capture "$out/bench-1000000.pcap" 1000000
 build-bench/bench/flows-bench ingest "$out/bench-1000000.pcap" 3
 build-bench/bench/flows-bench memory 100000
 sock=$out/tmux.sock

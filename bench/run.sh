@@ -12,18 +12,14 @@ for p in time tcpdump tshark; do
 	command -v "$p" >/dev/null || command -v "/usr/bin/$p" >/dev/null || {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
 done
-# An optimized build of its own, so that the numbers do not depend on how build/ was configured.
-[ -f build-bench/build.ninja ] || meson setup build-bench -Dbuildtype=release -Dtests=disabled >/dev/null
-ninja -C build-bench >/dev/null
-cc -O2 -std=gnu11 -o "$out/mkbench" bench/mkbench.c
-cap=$out/bench-$packets.pcap
-[ -f "$cap" ] || "$out/mkbench" "$packets" "$cap"
-small=$out/bench-100000.pcap
-[ -f "$small" ] || "$out/mkbench" 100000 "$small"
-vd=build-bench/vsockdump/vsockdump
-
 table=$out/raw.tsv
 . bench/lib.sh
+bench_build
+cap=$out/bench-$packets.pcap
+bench_capture "$cap" "$packets"
+small=$out/bench-100000.pcap
+bench_capture "$small" 100000
+vd=build-bench/vsockdump/vsockdump
 
 : >"$out/raw.tsv"
 cat /dev/null "$cap" >/dev/null   # warm the page cache
