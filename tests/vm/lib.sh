@@ -1,6 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # lib.sh: what the host sides of the real-guest tests share: results, the work folder, the guest image and its boot, the daemon, host peers, console triggers.
 # Sourced (bash) by tests/vm/*.sh after they set `here` (this folder) and `peer` (vsock-peer).
+# Env: VM_STACK  the QEMU and guest kernel the test runs on:
+#          host     (default) the machine's own: Debian 12's QEMU 7.2 and Linux 6.1 on the machines ./do serves
+#          SUITE    another Debian release's (trixie: QEMU 10.0 and Linux 6.12), from the chroot VM_CHROOT
+#                   (default $BUILDDIR/tests/debian-SUITE), which tests/tools/debian-chroot.sh makes on the
+#                   first run, with qemu-system-x86, linux-image-cloud-amd64 and VM_CHROOT_PACKAGES (the
+#                   other packages the tests that share it want, so one debootstrap serves them all)
+#      Work folders of a SUITE stack get the suffix -SUITE, so both stacks' files stay for a look.
 
 fails=0 passes=0
 ok() { passes=$((passes + 1)); echo "ok: $*"; }
@@ -23,12 +30,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# workdir NAME: $work is VM_WORKDIR, else $BUILDDIR/tests/vm/NAME, else a temporary folder; emptied.
+# The stack: $stack (host or a suite), and the -r ROOT option of mkinitramfs.sh and run-guest.sh.
+stack=${VM_STACK:-host} sysroot=()
+
+# workdir NAME: $work is VM_WORKDIR, else $BUILDDIR/tests/vm/NAME (-SUITE), else a temporary folder; emptied.
 workdir() {
 	if [ -n "${VM_WORKDIR:-}" ]; then
 		work=$VM_WORKDIR
 	elif [ -n "${BUILDDIR:-}" ]; then
 		work=$BUILDDIR/tests/vm/$1
+		[ "$stack" = host ] || work=$work-$stack
 	else
 		work=$(mktemp -d)
 	fi
@@ -39,12 +50,26 @@ workdir() {
 # elapsed T0: the seconds since T0 (date +%s.%N), to two decimals.
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 
-# initramfs [PROGRAM]: the guest image with PROGRAM (default vsock-peer); sets $kver. Skips (77) when
-# QEMU's parts are not installed.
+# use_stack: for a SUITE stack, makes or completes its chroot and sets $sysroot. Exits 77 (not root) or
+# 1 (debootstrap missing or failing) as debian-chroot.sh says.
+use_stack() {
+	local root rc
+	[ "$stack" = host ] && return 0
+	root=${VM_CHROOT:-${BUILDDIR:?BUILDDIR or VM_CHROOT names the chroot of VM_STACK=$stack}/tests/debian-$stack}
+	# shellcheck disable=SC2086 # a space-separated list
+	"$here/../tools/debian-chroot.sh" "$stack" "$root" qemu-system-x86 linux-image-cloud-amd64 ${VM_CHROOT_PACKAGES:-}
+	rc=$?
+	[ $rc -eq 0 ] || exit $rc
+	sysroot=(-r "$root")
+}
+
+# initramfs [PROGRAM]: the guest image with PROGRAM (default vsock-peer), the stack's kernel modules; sets
+# $kver. Skips (77) when QEMU's parts are not installed.
 initramfs() {
 	local rc t0
+	use_stack
 	t0=$(date +%s.%N)
-	"$here/mkinitramfs.sh" -o "$work/initramfs.gz" "${1:-$peer}" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
+	"$here/mkinitramfs.sh" "${sysroot[@]}" -o "$work/initramfs.gz" "${1:-$peer}" >"$work/mkinitramfs.out" 2>"$work/mkinitramfs.err"
 	rc=$?
 	[ $rc -eq 77 ] && { echo "SKIP: $(sed 's/^mkinitramfs: //' "$work/mkinitramfs.err")"; exit 77; }
 	[ $rc -eq 0 ] || { echo "FAIL: mkinitramfs.sh exited with $rc:"; show "$work/mkinitramfs.err"; exit 99; }
@@ -58,7 +83,7 @@ initramfs() {
 run_scenario() {
 	local scenario=$1 limit=$2 rc
 	shift 2
-	"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" "$@"
+	"$here/run-guest.sh" "${sysroot[@]}" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" "$@"
 	rc=$?
 	[ $rc -eq 77 ] && exit 77
 	r=$work/results
@@ -125,6 +150,22 @@ stats() {
 	socat -t 5 - "UNIX-CONNECT:$work/stats.sock" 2>/dev/null
 }
 
+# stats_on_console MARKER FILE: in the background, once the guest prints MARKER on its console, writes
+# vsockdev's statistics to FILE: the device's state at that point of the scenario.
+stats_on_console() {
+	local marker=$1 file=$2
+	(
+		for _ in $(seq 6000); do
+			if grep -q "^$marker" "$work/console.log" 2>/dev/null; then
+				stats >"$file"
+				exit 0
+			fi
+			sleep 0.05
+		done
+	) &
+	pids+=($!)
+}
+
 # boot SCENARIO SECONDS [RUN-GUEST-OPTIONS...] [-- QEMU-ARGS...]: the guest on vsockdev's socket; returns
 # run-guest's status, after showing the console and vsockdev's log when it failed.
 boot() {
@@ -136,7 +177,7 @@ boot() {
 	done
 	[ $# -gt 0 ] && shift
 	qemu=("$@")
-	"$here/run-guest.sh" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" -S "${opts[@]}" -- \
+	"$here/run-guest.sh" "${sysroot[@]}" -k "$kver" -i "$work/initramfs.gz" -s "$scenario" -o "$work" -t "$limit" -S "${opts[@]}" -- \
 		-chardev "socket,id=vsock0,path=$work/vu.sock" -device vhost-user-vsock-pci,chardev=vsock0 "${qemu[@]}"
 	rc=$?
 	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then

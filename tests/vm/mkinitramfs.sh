@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # mkinitramfs.sh: builds the gzip cpio initramfs the real-guest tests boot: busybox, the guest's vsock modules, capture tools, our binaries, our /init.
 #
-# Usage: mkinitramfs.sh [-k KVER] -o OUT.cpio.gz [BINARY...]
-#   -k KVER   kernel whose modules go in (default: the newest installed *-cloud-amd64, whose LZ4 bzImage
+# Usage: mkinitramfs.sh [-r ROOT] [-k KVER] -o OUT.cpio.gz [BINARY...]
+#   -r ROOT   take the kernel and its modules from the system in ROOT (a chroot of another Debian release,
+#             tests/tools/debian-chroot.sh) instead of /; everything else still comes from the host
+#   -k KVER   kernel whose modules go in (default: the newest *-cloud-amd64 in ROOT, whose LZ4 bzImage
 #             boots about 3 s faster under TCG than the XZ-compressed generic one)
 #   -o OUT    the initramfs to write
 #   BINARY    project programs (tap-driver, later the vhost-user backend's guest-side helpers...): each is
@@ -18,36 +20,40 @@
 #   /init                  tests/vm/init.sh: mounts, loads modules, runs /vm/scenarios/$SCENARIO.sh, exports /out
 #   /vm/scenarios/*.sh     every scenario in tests/vm/scenarios/: adding one is adding a file there
 #   /usr/bin/{tcpdump,socat}, /usr/sbin/ip   with their libraries (busybox has neither tcpdump nor socat)
-#   /lib/modules/KVER      the modules below plus their dependencies, indexed by depmod -b for busybox modprobe
+#   /lib/modules/KVER      the modules below plus their dependencies, indexed by depmod -b for busybox modprobe;
+#                          compressed ones (.ko.xz, .ko.zst: Debian 13's) are stored decompressed, as busybox's
+#                          modprobe loads plain .ko files only
 #   /opt/vm/bin/*          the BINARY arguments
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kver="" out=""
-while getopts k:o: opt; do
+kver="" out="" sysroot=""
+while getopts r:k:o: opt; do
 	case $opt in
+	r) sysroot=$(realpath "$OPTARG") ;;
 	k) kver=$OPTARG ;;
 	o) out=$OPTARG ;;
-	*) echo "usage: $0 [-k KVER] -o OUT.cpio.gz [BINARY...]" >&2; exit 1 ;;
+	*) echo "usage: $0 [-r ROOT] [-k KVER] -o OUT.cpio.gz [BINARY...]" >&2; exit 1 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ -n "$out" ] || { echo "usage: $0 [-k KVER] -o OUT.cpio.gz [BINARY...]" >&2; exit 1; }
+[ -n "$out" ] || { echo "usage: $0 [-r ROOT] [-k KVER] -o OUT.cpio.gz [BINARY...]" >&2; exit 1; }
 
 skip() { echo "mkinitramfs: $*" >&2; exit 77; }
 
 if [ -z "$kver" ]; then
-	kver=$(find /lib/modules -mindepth 1 -maxdepth 1 -name '*-cloud-amd64' -printf '%f\n' 2>/dev/null | sort -V | tail -1)
-	[ -n "$kver" ] || skip "no *-cloud-amd64 kernel installed (apt-get install linux-image-cloud-amd64, or ./do deps)"
+	kver=$(find "$sysroot/lib/modules/" -mindepth 1 -maxdepth 1 -name '*-cloud-amd64' -printf '%f\n' 2>/dev/null | sort -V | tail -1)
+	[ -n "$kver" ] || skip "no *-cloud-amd64 kernel installed in ${sysroot:-/} (apt-get install linux-image-cloud-amd64, or ./do deps)"
 fi
-[ -r "/boot/vmlinuz-$kver" ] || skip "/boot/vmlinuz-$kver is missing or unreadable"
-[ -d "/lib/modules/$kver" ] || skip "/lib/modules/$kver is missing"
+moddir=$sysroot/lib/modules/$kver
+[ -r "$sysroot/boot/vmlinuz-$kver" ] || skip "$sysroot/boot/vmlinuz-$kver is missing or unreadable"
+[ -d "$moddir" ] || skip "$moddir is missing"
 busybox=$(command -v busybox || true)
 # Static: the image carries no libraries for it, and it must run before anything else is set up.
 if [ -z "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
 	skip "a static busybox is needed (apt-get install busybox-static)"
 fi
-for tool in modinfo depmod tcpdump socat ip ldd gzip; do
+for tool in modinfo depmod tcpdump socat ip ldd gzip xz; do
 	command -v "$tool" >/dev/null || skip "$tool not found"
 done
 
@@ -95,15 +101,24 @@ echo 'root:x:0:' >"$root/etc/group"
 # regroups them still gets a complete set; built-in ones need nothing.
 want="vsock vsock_loopback vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport vsockmon
       virtio_pci virtio_blk ${VM_MODULES:-}"
+# modinfo -b reads ROOT's index, the host's kmod reads either release's (and names the file under ROOT,
+# through its /lib -> usr/lib link on a merged-/usr system).
 declare -A seen=()
 add_module() {
-	local m=$1 path dep
+	local m=$1 path dep rel
 	[ -n "${seen[$m]:-}" ] && return 0
 	seen[$m]=1
-	path=$(modinfo -k "$kver" -n "$m" 2>/dev/null) || { echo "mkinitramfs: module $m not found for $kver" >&2; exit 1; }
+	path=$(modinfo -b "${sysroot:-/}" -k "$kver" -n "$m" 2>/dev/null) || { echo "mkinitramfs: module $m not found for $kver" >&2; exit 1; }
 	case $path in /*) ;; *) return 0 ;; esac	# "(builtin)"
-	install -D -m 0644 "$path" "$root$path"
-	for dep in $(modinfo -k "$kver" -F depends "$m" | tr , ' '); do
+	rel=${path#*/lib/modules/"$kver"/}
+	mkdir -p "$(dirname "$root/lib/modules/$kver/$rel")"
+	case $rel in
+	*.ko.xz) xz -dc "$path" >"$root/lib/modules/$kver/${rel%.xz}" ;;
+	*.ko.zst) zstd -qdc "$path" >"$root/lib/modules/$kver/${rel%.zst}" ;;
+	*.ko.gz) gzip -dc "$path" >"$root/lib/modules/$kver/${rel%.gz}" ;;
+	*) install -m 0644 "$path" "$root/lib/modules/$kver/$rel" ;;
+	esac
+	for dep in $(modinfo -b "${sysroot:-/}" -k "$kver" -F depends "$m" | tr , ' '); do
 		add_module "$dep"
 	done
 }
@@ -111,7 +126,7 @@ for m in $want; do
 	add_module "$m"
 done
 for f in modules.order modules.builtin modules.builtin.modinfo; do
-	[ -e "/lib/modules/$kver/$f" ] && cp "/lib/modules/$kver/$f" "$root/lib/modules/$kver/"
+	[ -e "$moddir/$f" ] && cp "$moddir/$f" "$root/lib/modules/$kver/"
 done
 depmod -b "$root" "$kver"
 

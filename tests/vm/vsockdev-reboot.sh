@@ -27,16 +27,7 @@ listen echo-up echo "uds-listen:${H}_1242"
 on_console "@@HOST-GO down" down send "uds:$H:5000" 512m
 on_console "@@HOST-GO echo-down" echo-down send "uds:$H:5002" 1m --expect-echo --seed 7
 # The device's state while the second boot runs: the statistics of a running device after a reset.
-(
-	for _ in $(seq 6000); do
-		if grep -q '^@@HOST-GO echo-down' "$work/console.log" 2>/dev/null; then
-			stats >"$work/stats-boot2.json"
-			exit 0
-		fi
-		sleep 0.05
-	done
-) &
-pids+=($!)
+stats_on_console "@@HOST-GO echo-down" "$work/stats-boot2.json"
 
 t0=$(date +%s.%N)
 boot vsockdev-reboot 200 -R -- -drive "file=$work/boots.img,if=virtio,format=raw"
