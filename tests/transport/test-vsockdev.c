@@ -45,6 +45,7 @@ struct vm {
 };
 
 struct world {
+	bool qemu_10;			/* front-ends speak as QEMU 8.2 to 10.x (vufront.h) */
 	char dir[64];
 	char stats[160], pcap[160], log[160];
 	pid_t pid;
@@ -143,6 +144,7 @@ static void front_attach(struct vm *vm, enum vtr_vufront_tx_layout layout)
 	struct vtr_vufront_config cfg = {
 		.socket_path = vm->vu, .regions = 3, .tx_layout = layout,
 		.engine = { .connect_timeout_ms = 500 }, .engine_ops = &ops, .engine_ctx = vm,
+		.qemu_10 = vm->w->qemu_10,
 	};
 	char err[256];
 	int ret = vtr_vufront_new(&cfg, &vm->front, err, sizeof(err));
@@ -155,13 +157,14 @@ static void front_attach(struct vm *vm, enum vtr_vufront_tx_layout layout)
 
 /* The world goes to *state too, so that the teardown ends it when a test fails half-way. */
 /* Each VM's front-end lays TX packets out as layout, the next VM the next way: every layout a device must take. */
-static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra,
-			       enum vtr_vufront_tx_layout layout)
+static struct world *world_new_as(void **state, unsigned nvms, const char *const *groups, const char *extra,
+				  enum vtr_vufront_tx_layout layout, bool qemu_10)
 {
 	struct world *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
 	*state = w;
+	w->qemu_10 = qemu_10;
 	snprintf(w->dir, sizeof(w->dir), "/tmp/test-vsockdev.XXXXXX");
 	assert_non_null(mkdtemp(w->dir));
 	snprintf(w->stats, sizeof(w->stats), "%s/stats.sock", w->dir);
@@ -180,6 +183,12 @@ static struct world *world_new(void **state, unsigned nvms, const char *const *g
 	for (unsigned i = 0; i < nvms; i++)
 		front_attach(&w->vm[i], (enum vtr_vufront_tx_layout)((layout + i) % 4));
 	return w;
+}
+
+static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra,
+			       enum vtr_vufront_tx_layout layout)
+{
+	return world_new_as(state, nvms, groups, extra, layout, false);
 }
 
 static void world_end(struct world *w)
@@ -809,6 +818,136 @@ static void test_unread_packets_bounded(void **state)
 	world_free(w);
 }
 
+/* The log so far, for checks of what vsockdev says. */
+static char *daemon_log(struct world *w)
+{
+	static char buf[1 << 16];
+	int fd = open(w->log, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* 64 KiB host to guest on a fresh connection, read back whole in the guest: the device works. */
+static void echo_works(struct world *w, struct vm *vm, uint32_t port)
+{
+	static uint8_t data[65536], got[65536];
+	size_t sent = 0, recvd = 0;
+	uint32_t host_port;
+	int l = vtr_listen(eng(vm), port, VTR_STREAM, 0), fd, s = -1;
+	ssize_t n;
+
+	assert_true(l >= 0);
+	fd = host_connect(w, vm, port, &host_port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	fill(data, sizeof(data), port);
+	while (recvd < sizeof(data)) {
+		if (sent < sizeof(data) && (n = write(fd, data + sent, sizeof(data) - sent)) > 0)
+			sent += (size_t)n;
+		pump(w, 1);
+		while ((n = vtr_recv(eng(vm), s, got + recvd, sizeof(got) - recvd, 0, NULL)) > 0)
+			recvd += (size_t)n;
+	}
+	assert_memory_equal(got, data, sizeof(data));
+	close(fd);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+}
+
+/*
+ * The guest driver resets the device while a host connection carries data, as an unbind and bind
+ * or a module reload does: the host connection ends at once, the session stays (no new
+ * SET_PROTOCOL_FEATURES, no memory sent again with QEMU 10's protocol), and new connections work.
+ */
+static void driver_reset(void **state, bool qemu_10)
+{
+	struct world *w = world_new_as(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE, qemu_10);
+	struct vm *vm = &w->vm[0];
+	static uint8_t data[1 << 18];
+	uint32_t host_port;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1;
+	ssize_t n = -1;
+	char c;
+	json_t *st;
+
+	/* QEMU 10's first start already went through a RESET_DEVICE (the machine's reset). */
+	echo_works(w, vm, 5001);
+	fd = host_connect(w, vm, 5000, &host_port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	fill(data, sizeof(data), 9);
+	assert_true(write(fd, data, sizeof(data)) > 0);
+	pump(w, 5);
+	assert_int_equal(vtr_vufront_reset(vm->front), 0);
+	/* The host connection in flight is reset: EOF or ECONNRESET, at once. */
+	RUN_UNTIL(w, 1000, (n = read(fd, &c, 1)) == 0 || (n < 0 && errno == ECONNRESET));
+	close(fd);
+	echo_works(w, vm, 5002);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "sessions"), 1);
+	assert_int_equal(stat_of(st, 0, "device_resets"), qemu_10 ? 2 : 0);
+	assert_true(stat_of(st, 0, "resets") >= 1);
+	assert_true(stat_of(st, 0, "running"));
+	assert_int_equal(stat_of(st, 0, "memory_regions"), 3);
+	assert_int_equal(stat_of(st, 0, "protocol_features"), (json_int_t)vtr_vufront_protocol_features(vm->front));
+	json_decref(st);
+	/* QEMU disables the rings before it resets the device: the log says which came first. */
+	assert_non_null(strstr(daemon_log(w), "1 connections reset: the front-end stopped the device (SET_VRING_ENABLE)"));
+	world_free(w);
+}
+
+static void test_driver_reset_qemu_7_2(void **state)
+{
+	driver_reset(state, false);
+}
+
+static void test_driver_reset_qemu_10(void **state)
+{
+	driver_reset(state, true);
+}
+
+/* A host CONNECT with no driver behind the device, and one the guest never answers: closed, and said why. */
+static void test_host_connect_no_guest(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int64_t t0;
+	uint32_t port;
+	char c;
+	ssize_t n = -1;
+	int fd;
+	json_t *st;
+
+	/* The guest is there but does not run its queues (a hung guest): the REQUEST waits unanswered. */
+	fd = unix_socket(vm->uds, SOCK_STREAM, false);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "CONNECT 5000\n", 13), 13);
+	t0 = now_ms();
+	while ((n = read(fd, &c, 1)) < 0 && errno == EAGAIN && now_ms() - t0 < 5000)
+		usleep(10000);
+	assert_int_equal(n, 0);
+	assert_true(now_ms() - t0 >= 1500 && now_ms() - t0 < 3500);	/* the 2 s connect timeout */
+	close(fd);
+	/* No front-end at all: refused at once. */
+	vtr_vufront_free(vm->front);
+	vm->front = NULL;
+	t0 = now_ms();
+	assert_int_equal(host_connect(w, vm, 5000, &port), -1);
+	assert_true(now_ms() - t0 < 500);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "host.host_connect_failures"), 2);
+	assert_int_equal(stat_of(st, 0, "host.host_connect_failures_by_reason.timeout"), 1);
+	assert_int_equal(stat_of(st, 0, "host.host_connect_failures_by_reason.no_driver"), 1);
+	json_decref(st);
+	assert_non_null(strstr(daemon_log(w), "the guest did not answer its REQUEST in 2000 ms"));
+	assert_non_null(strstr(daemon_log(w), "the guest's vsock driver is not running"));
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +963,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_tap_complete, teardown),
 		cmocka_unit_test_teardown(test_coalescing, teardown),
 		cmocka_unit_test_teardown(test_unread_packets_bounded, teardown),
+		cmocka_unit_test_teardown(test_driver_reset_qemu_7_2, teardown),
+		cmocka_unit_test_teardown(test_driver_reset_qemu_10, teardown),
+		cmocka_unit_test_teardown(test_host_connect_no_guest, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -30,6 +30,8 @@
 #define VSOCKDEV_BUF		(256u * 1024)	/* what one host connection reads or writes at once */
 #define VSOCKDEV_MAX_UNREAD	64		/* host-to-guest packets the guest may hold unread */
 #define VSOCKDEV_MAX_PKT	(64u * 1024)	/* the host engine's largest packet (its default) */
+#define VSOCKDEV_CONNECT_MS	2000u		/* a guest that has not answered a REQUEST by then never will
+						   (Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT) */
 
 struct vm_config {
 	uint64_t guest_cid;
@@ -68,6 +70,8 @@ struct vm {
 	uint64_t fwd_bytes;		/* held in fwd_* */
 	struct {
 		uint64_t host_connects, host_connect_fail, guest_connects, guest_refused;
+		/* host_connect_fail by reason (the rest: the engine could not make a socket) */
+		uint64_t host_connect_no_driver, host_connect_refused, host_connect_timeout;
 		uint64_t fwd_in, fwd_dropped, unroutable, spoofed;
 	} st;
 };

@@ -243,6 +243,16 @@ static void handshake(struct hconn *c)
 	}
 	vm->st.host_connects++;
 	c->guest_port = port;
+	if (!vtr_vudev_running(vm->dev)) {
+		/* No driver to ask: a REQUEST could only wait out the connect timeout. Say so at once. */
+		logmsg(vm->d, 1, "%s: host connection to guest port %u refused: the guest's vsock driver is not "
+		       "running (%s)", vm->name, port, vtr_vudev_attached(vm->dev) ? "the device is not set up or was reset" :
+		       "no front-end (QEMU) on the vhost-user socket");
+		vm->st.host_connect_fail++;
+		vm->st.host_connect_no_driver++;
+		hconn_free(c, false);
+		return;
+	}
 	sock = vtr_connect(vm->engine, vm->cfg.guest_cid, port, VTR_STREAM, 0);
 	if (sock < 0 || (uint32_t)sock >= vm->max_sockets) {
 		logmsg(vm->d, 1, "%s: host connection to guest port %u: %s", vm->name, port, strerror(-sock));
@@ -494,11 +504,23 @@ static void run(struct hconn *c)
 	if (c->state == HC_CONNECTING) {
 		if (ev & (VTR_EV_ERROR | VTR_EV_HUP)) {
 			int err = vtr_sock_error(e, c->sock);
+			struct vm *vm = c->vm;
 
-			/* Refused or timed out: the host socket is closed without a word, as Firecracker does. */
-			logmsg(c->vm->d, 2, "%s: host connection to guest port %u failed: %s", c->vm->name,
-			       c->guest_port, strerror(err ? -err : ECONNREFUSED));
-			c->vm->st.host_connect_fail++;
+			/* Refused or timed out: the host socket is closed without a word, as Firecracker does;
+			 * the log and the statistics keep the reason. */
+			if (err == -ETIMEDOUT) {
+				vm->st.host_connect_timeout++;
+				logmsg(vm->d, 1, "%s: host connection to guest port %u failed: the guest did not answer "
+				       "its REQUEST in %u ms", vm->name, c->guest_port, VSOCKDEV_CONNECT_MS);
+			} else if (err == -ECONNRESET || err == -ECONNREFUSED || !err) {
+				vm->st.host_connect_refused++;
+				logmsg(vm->d, 1, "%s: host connection to guest port %u refused: nothing listens on that "
+				       "port in the guest (it answered RST)", vm->name, c->guest_port);
+			} else {
+				logmsg(vm->d, 1, "%s: host connection to guest port %u failed: %s", vm->name,
+				       c->guest_port, strerror(-err));
+			}
+			vm->st.host_connect_fail++;
 			hconn_free(c, false);
 			return;
 		}

@@ -73,11 +73,16 @@ static json_t *vm_json(const struct vm *vm)
 		"host_connect_failures", u64(vm->st.host_connect_fail), "guest_connects", u64(vm->st.guest_connects),
 		"guest_refused", u64(vm->st.guest_refused), "engine_rst_sent", u64(es.rst_sent),
 		"engine_violations", u64(es.violations), "engine_tx_queue_bytes", u64(es.tx_queue_bytes)));
+	json_object_set_new(json_object_get(o, "host"), "host_connect_failures_by_reason", json_pack(
+		"{s:o, s:o, s:o}", "no_driver", u64(vm->st.host_connect_no_driver),
+		"refused", u64(vm->st.host_connect_refused), "timeout", u64(vm->st.host_connect_timeout)));
 	json_object_set_new(o, "forwarding", json_pack("{s:o, s:o, s:o, s:o, s:o}",
 		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd_bytes),
 		"unroutable", u64(vm->st.unroutable), "spoofed", u64(vm->st.spoofed)));
 	json_object_set_new(o, "sessions", u64(ds.sessions));
 	json_object_set_new(o, "resets", u64(ds.resets));
+	json_object_set_new(o, "device_resets", u64(ds.device_resets));
+	json_object_set_new(o, "status_resets", u64(ds.status_resets));
 	json_object_set_new(o, "last_error", json_string(ds.last_error));
 	return o;
 }

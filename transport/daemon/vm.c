@@ -253,6 +253,7 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		.buf_alloc = cfg->tx_buffer_size,
 		/* Host-side ports from 2^30 up, as Firecracker numbers them: easy to tell apart in a capture. */
 		.ephemeral_min = 1u << 30,
+		.connect_timeout_ms = VSOCKDEV_CONNECT_MS,
 	};
 	struct vtr_vudev_config dcfg = { .guest_cid = cfg->guest_cid, .max_queue_size = cfg->queue_size,
 					 .no_seqpacket = d->no_seqpacket };

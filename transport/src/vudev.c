@@ -335,24 +335,49 @@ static int rem_mem_reg(struct vtr_vudev *dev, const struct vtr_vu_msg *msg)
 
 /* ---- rings ---- */
 
-static void queue_reset(struct queue *q)
+/*
+ * Back to a ring nobody has set up: size, addresses, indexes and the kick fd go. The call and error
+ * fds stay unless the session ends (close_fds): they belong to the front-end's interrupt wiring,
+ * which QEMU sets once per start (vhost_virtqueue_mask()) and need not send again after a reset.
+ */
+static void queue_reset(struct queue *q, bool close_fds)
 {
 	q->pops_before += q->vr.stats.pops;
 	q->pushes_before += q->vr.stats.pushes;
 	q->sent_before += q->vr.stats.notify_sent;
 	q->suppressed_before += q->vr.stats.notify_suppressed;
 	close_fd(&q->kick_fd);
-	close_fd(&q->call_fd);
-	close_fd(&q->err_fd);
+	if (close_fds) {
+		close_fd(&q->call_fd);
+		close_fd(&q->err_fd);
+	}
 	vtr_vring_init(&q->vr);
 	q->started = q->enabled = q->addr_set = q->need_notify = false;
 }
 
-/* Back to the state before any message: what RESET_DEVICE and a closed session leave. */
-static void device_reset(struct vtr_vudev *dev)
+/*
+ * A device reset, as a hardware reset would do it: the rings stop and forget their set-up, the
+ * device status goes back to 0, and the owner's connections end (ops->stopped). The session stays:
+ * vhost-user "VHOST_USER_RESET_DEVICE" resets the device, not the front-end's protocol state, and
+ * QEMU from 8.2 on (vhost_user_reset_device() from virtio_reset()) sends neither
+ * SET_PROTOCOL_FEATURES nor the memory table again afterwards: with CONFIGURE_MEM_SLOTS it only
+ * sends the regions that changed since its last message. Acked features stay too, until the next
+ * SET_FEATURES (QEMU sends one on every start, vhost_dev_set_features()).
+ */
+static void device_reset(struct vtr_vudev *dev, const char *reason)
 {
 	for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
-		queue_reset(&dev->q[i]);
+		queue_reset(&dev->q[i], false);
+	dev->status = 0;
+	dev->broken = dev->tx_blocked = false;
+	update_running(dev, VTR_VUDEV_STOP_RESET, reason);
+}
+
+/* Back to the state before any message: what a new or a closed session starts from. */
+static void session_reset(struct vtr_vudev *dev)
+{
+	for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
+		queue_reset(&dev->q[i], true);
 	unmap_all(dev);
 	dev->features = dev->protocol_features = 0;
 	dev->status = 0;
@@ -751,9 +776,12 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 	case VTR_VU_SET_OWNER:
 		return 0;
 	case VTR_VU_RESET_OWNER:
+		/* Deprecated; the spec says to ignore it or disable the rings, and QEMU before 8.2 sent it
+		 * where RESET_DEVICE was not negotiated: a device reset, never the end of the session. */
 	case VTR_VU_RESET_DEVICE:
-		device_reset(dev);
-		update_running(dev, VTR_VUDEV_STOP_RESET, "the front-end reset the device");
+		dev->st.device_resets++;
+		device_reset(dev, msg->request == VTR_VU_RESET_DEVICE ? "the front-end reset the device (RESET_DEVICE)" :
+			     "the front-end reset the device (RESET_OWNER)");
 		return 0;
 	case VTR_VU_GET_QUEUE_NUM:
 		*ret_replied = true;
@@ -839,7 +867,11 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		break;
 	case VTR_VU_SET_STATUS:
 		dev->status = (uint8_t)msg->p.u64;
-		/* Status 0 is the driver resetting the device (virtio spec 2.1). */
+		/* Status 0 is the driver resetting the device (virtio spec 2.1). The rings only stop here:
+		 * QEMU before 8.1 also wrote 0 when it merely stopped the VM, and GET_VRING_BASE must then
+		 * still answer the ring's index for the restart. */
+		if (!dev->status)
+			dev->st.status_resets++;
 		if (!dev->status && dev->running) {
 			for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
 				dev->q[i].started = false;
@@ -962,7 +994,7 @@ int vtr_vudev_attach(struct vtr_vudev *dev, int sock)
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	dev->sock = sock;
 	vtr_vu_reader_init(&dev->reader);
-	device_reset(dev);
+	session_reset(dev);
 	dev->st.sessions++;
 	return 0;
 }
@@ -978,7 +1010,7 @@ void vtr_vudev_detach(struct vtr_vudev *dev)
 		return;
 	close_fd(&dev->sock);
 	vtr_vu_reader_reset(&dev->reader);
-	device_reset(dev);
+	session_reset(dev);
 	update_running(dev, VTR_VUDEV_STOP_DISCONNECT, "the front-end closed the session");
 }
 

@@ -58,6 +58,12 @@
 #define F_VERSION_1	32
 #define BIT(n)		(1ull << (n))
 
+/* Device status bits (virtio 1.2 §2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE	1
+#define VIRTIO_STATUS_DRIVER		2
+#define VIRTIO_STATUS_DRIVER_OK		4
+#define VIRTIO_STATUS_FEATURES_OK	8
+
 struct region {
 	uint8_t *host;		/* our window; also its userspace_addr in SET_MEM_TABLE */
 	uint64_t gpa, size;
@@ -114,6 +120,11 @@ struct vtr_vufront {
 	void *user_ctx;
 	bool in_process;		/* kicks wait for the end of vtr_vufront_process() */
 	bool more;			/* process() stopped at its budget: call it again */
+
+	bool qemu_10;			/* QEMU 8.2 to 10.x's protocol (vtr_vufront_config.qemu_10) */
+	bool mem_sent;			/* the back-end has our memory (ADD_MEM_REG sends only changes) */
+	uint8_t status;			/* the virtio device status, as the driver wrote it last */
+	struct vtr_config engine_cfg;	/* to make the guest engine again after a reset */
 
 	struct vtr_vufront_stats stats;
 	int error;			/* sticky: why the session broke */
@@ -310,16 +321,22 @@ static int open_socket(struct vtr_vufront *f, const struct vtr_vufront_config *c
 	return 0;
 }
 
+static int reset_device(struct vtr_vufront *f);
+
 /*
  * The handshake up to the features, in QEMU 7.2's order for vhost-user-vsock-pci (realize, then
  * the driver's start): GET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER, GET_CONFIG, SET_FEATURES.
  */
 static int negotiate(struct vtr_vufront *f, const struct vtr_vufront_config *cfg)
 {
-	const uint64_t want_proto = BIT(VTR_VU_PROTOCOL_F_REPLY_ACK) | BIT(VTR_VU_PROTOCOL_F_CONFIG);
+	uint64_t want_proto = BIT(VTR_VU_PROTOCOL_F_REPLY_ACK) | BIT(VTR_VU_PROTOCOL_F_CONFIG);
 	struct vtr_vu_msg m, reply;
 	uint64_t offered, proto, want;
 	int ret;
+
+	if (f->qemu_10)
+		want_proto |= BIT(VTR_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | BIT(VTR_VU_PROTOCOL_F_RESET_DEVICE) |
+			      BIT(VTR_VU_PROTOCOL_F_STATUS);
 
 	ret = get_u64(f, VTR_VU_GET_FEATURES, &offered);
 	if (ret)
@@ -346,6 +363,17 @@ static int negotiate(struct vtr_vufront *f, const struct vtr_vufront_config *cfg
 		return ret;
 	f->ack = f->protocol_features & BIT(VTR_VU_PROTOCOL_F_REPLY_ACK);
 
+	/* QEMU asks how many regions the back-end maps (vhost_user_backend_init()) before it owns it. */
+	if (f->protocol_features & BIT(VTR_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
+		uint64_t slots;
+
+		ret = get_u64(f, VTR_VU_GET_MAX_MEM_SLOTS, &slots);
+		if (ret)
+			return ret;
+		if (slots < f->nregions)
+			return fail(f, -EPROTO, "GET_MAX_MEM_SLOTS: %" PRIu64 " slots, fewer than our %u regions", slots,
+				    f->nregions);
+	}
 	m = (struct vtr_vu_msg){ .request = VTR_VU_SET_OWNER };
 	ret = vu_call(f, &m, NULL, 0, -1, NULL);
 	if (ret)
@@ -375,11 +403,72 @@ static int negotiate(struct vtr_vufront *f, const struct vtr_vufront_config *cfg
 	if (f->layout == VTR_VUFRONT_TX_INDIRECT && !(f->features & BIT(F_INDIRECT)))
 		return fail(f, -EOPNOTSUPP, "the indirect TX layout needs VIRTIO_F_INDIRECT_DESC, which the back-end "
 			    "does not offer (features 0x%" PRIx64 ")", offered);
-	return call_u64(f, VTR_VU_SET_FEATURES, f->features);
+	/* QEMU 8.2 and later reset the device with the machine (virtio_reset() calls
+	 * vhost_user_reset_device()), after the session's set-up and before the driver's start. */
+	return reset_device(f);
 }
 
-/* SET_MEM_TABLE: one region per window, each with the memfd (vhost-user.rst, "Memory regions"). */
+/* RESET_DEVICE where negotiated (vhost_user_reset_device() sends it without asking a reply). */
+static int reset_device(struct vtr_vufront *f)
+{
+	struct vtr_vu_msg m = { .request = VTR_VU_RESET_DEVICE };
+
+	if (!(f->protocol_features & BIT(VTR_VU_PROTOCOL_F_RESET_DEVICE)))
+		return 0;
+	m.flags = VTR_VU_VERSION;
+	if (f->error)
+		return f->error;
+	f->status = 0;
+	return vtr_vu_write(f->sock, &m, NULL, 0) ? fail(f, -EPIPE, "RESET_DEVICE: sending failed") : 0;
+}
+
+/* Adds bits to the device status as QEMU's vhost_user_add_status() does: GET_STATUS, then SET_STATUS. */
+static int add_status(struct vtr_vufront *f, uint8_t bits)
+{
+	uint64_t status;
+	int ret;
+
+	if (!(f->protocol_features & BIT(VTR_VU_PROTOCOL_F_STATUS)))
+		return 0;
+	ret = get_u64(f, VTR_VU_GET_STATUS, &status);
+	if (ret)
+		return ret;
+	if (status != f->status)
+		return fail(f, -EPROTO, "GET_STATUS: 0x%" PRIx64 ", not the 0x%x last written", status, f->status);
+	f->status |= bits;
+	return call_u64(f, VTR_VU_SET_STATUS, f->status);
+}
+
+static int send_whole_table(struct vtr_vufront *f);
+
+/*
+ * The memory, at every start of the driver as QEMU's vhost_dev_start() sends it: SET_MEM_TABLE,
+ * one region per window, each with the memfd (vhost-user.rst, "Memory regions"); or, with
+ * CONFIGURE_MEM_SLOTS, one ADD_MEM_REG per region the back-end does not have yet
+ * (vhost_user_add_remove_regions() sends only what changed since its last message: nothing after a
+ * device reset).
+ */
 static int send_mem_table(struct vtr_vufront *f)
+{
+	if (f->protocol_features & BIT(VTR_VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
+		for (unsigned i = 0; i < f->nregions && !f->mem_sent; i++) {
+			struct vtr_vu_msg m = { .request = VTR_VU_ADD_MEM_REG, .size = sizeof(struct vtr_vu_mem_single) };
+			int ret;
+
+			m.p.reg.region = (struct vtr_vu_region){ .guest_phys_addr = f->reg[i].gpa,
+				.memory_size = f->reg[i].size, .userspace_addr = (uint64_t)(uintptr_t)f->reg[i].host,
+				.mmap_offset = f->reg[i].offset };
+			ret = vu_call(f, &m, &f->memfd, 1, -1, NULL);
+			if (ret)
+				return ret;
+		}
+		f->mem_sent = true;
+		return 0;
+	}
+	return send_whole_table(f);
+}
+
+static int send_whole_table(struct vtr_vufront *f)
 {
 	struct vtr_vu_msg m = { .request = VTR_VU_SET_MEM_TABLE };
 	int fds[VTR_VU_MAX_REGIONS];
@@ -872,21 +961,23 @@ static int check_config(struct vtr_vufront *f, const struct vtr_vufront_config *
 		return fail(f, -EINVAL, "max_pkt of %" PRIu32 " bytes is too large", max_pkt);
 	f->layout = cfg->tx_layout;
 	f->max_payload = max_pkt;
+	f->qemu_10 = cfg->qemu_10;
+	f->engine_cfg = cfg->engine;
+	if (cfg->engine_ops)
+		f->user_ops = *cfg->engine_ops;
+	f->user_ctx = cfg->engine_ctx;
 	f->timeout_ms = cfg->reply_timeout_ms > 0 ? cfg->reply_timeout_ms : DEFAULT_TIMEOUT_MS;
 	if (!cfg->socket_path && cfg->sock < 0)
 		return fail(f, -EINVAL, "neither a socket path nor a socket");
 	return 0;
 }
 
-static int start_engine(struct vtr_vufront *f, const struct vtr_vufront_config *cfg)
+static int start_engine(struct vtr_vufront *f)
 {
-	struct vtr_config ecfg = cfg->engine;
+	struct vtr_config ecfg = f->engine_cfg;
 	struct vtr_ops ops = { .xmit = front_xmit };
 	int ret;
 
-	if (cfg->engine_ops)
-		f->user_ops = *cfg->engine_ops;
-	f->user_ctx = cfg->engine_ctx;
 	if (f->user_ops.now)
 		ops.now = front_now;
 	if (f->user_ops.event)
@@ -897,6 +988,73 @@ static int start_engine(struct vtr_vufront *f, const struct vtr_vufront_config *
 	if (ret)
 		return fail(f, ret, "the guest engine: %s", strerror(-ret));
 	return 0;
+}
+
+/*
+ * The guest driver's start, as QEMU relays it (vhost_dev_start()): SET_FEATURES (and FEATURES_OK in
+ * the status), fresh virtqueues, the memory, the rings, DRIVER_OK, then the driver's engine and its
+ * RX buffers (Linux's virtio_vsock_probe() and virtio_vsock_rx_fill()).
+ */
+static int driver_start(struct vtr_vufront *f)
+{
+	int ret = call_u64(f, VTR_VU_SET_FEATURES, f->features);
+
+	if (!ret)
+		ret = add_status(f, VIRTIO_STATUS_FEATURES_OK);
+	for (unsigned i = 0; i < NRINGS && !ret; i++) {
+		struct ring *r = &f->ring[i];
+
+		/* A reset device's rings start from nothing: indexes 0, no flags, no event index. */
+		memset(r->avail, 0, vtr_vring_avail_bytes(f->num));
+		memset(r->used, 0, vtr_vring_used_bytes(f->num));
+		vdrv_free(&r->vq);
+		ret = vdrv_init(&r->vq, f->num, r->desc, r->avail, r->used, f->features);
+		if (ret)
+			ret = fail(f, ret, "virtqueue %u: %s", i, strerror(-ret));
+	}
+	if (!ret && f->layout == VTR_VUFRONT_TX_INDIRECT)
+		vdrv_set_indirect(&f->ring[TX].vq, f->ind.host, f->ind.gpa, IND_PER_TABLE);
+	for (unsigned i = 0; i < f->nslots; i++)
+		f->free_slot[i] = i;
+	f->nfree_slots = f->nslots;
+	if (!ret)
+		ret = send_mem_table(f);
+	if (!ret)
+		ret = start_rings(f);
+	if (!ret)
+		ret = add_status(f, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK);
+	if (!ret)
+		ret = start_engine(f);
+	/* Once the device runs, the driver fills the RX queue (Linux's virtio_vsock_rx_fill()). */
+	for (uint32_t i = 0; i < f->num && !ret; i++)
+		ret = post_rx(f, i);
+	if (ret)
+		return ret;
+	/* Interrupts wanted from the first used element on, and one kick for the whole fill. */
+	vdrv_enable_cb(&f->ring[RX].vq);
+	vdrv_enable_cb(&f->ring[TX].vq);
+	kick(f, RX);
+	return 0;
+}
+
+int vtr_vufront_reset(struct vtr_vufront *f)
+{
+	if (f->error)
+		return f->error;
+	/* The driver writes status 0: QEMU stops the rings (vhost_dev_stop()), then resets the device
+	 * (virtio_reset(): RESET_DEVICE where negotiated); the guest's sockets are reset with it
+	 * (Linux's virtio_vsock_reset_sock()). */
+	if (f->rings_started)
+		stop_rings(f);
+	f->rings_started = false;
+	vtr_engine_free(f->engine);
+	f->engine = NULL;
+	f->more = false;
+	if (!f->error)
+		reset_device(f);
+	if (f->error)
+		return f->error;
+	return driver_start(f);
 }
 
 int vtr_vufront_new(const struct vtr_vufront_config *cfg, struct vtr_vufront **ret_front, char *err, size_t errlen)
@@ -937,34 +1095,14 @@ int vtr_vufront_new(const struct vtr_vufront_config *cfg, struct vtr_vufront **r
 		ret = open_socket(f, cfg);
 	if (!ret)
 		ret = negotiate(f, cfg);
-	for (unsigned i = 0; i < NRINGS && !ret; i++) {
-		struct ring *r = &f->ring[i];
-
-		ret = vdrv_init(&r->vq, f->num, r->desc, r->avail, r->used, f->features);
-		if (ret)
-			ret = fail(f, ret, "virtqueue %u: %s", i, strerror(-ret));
-	}
-	if (!ret && f->layout == VTR_VUFRONT_TX_INDIRECT)
-		vdrv_set_indirect(&f->ring[TX].vq, f->ind.host, f->ind.gpa, IND_PER_TABLE);
 	if (!ret)
-		ret = send_mem_table(f);
-	if (!ret)
-		ret = start_rings(f);
-	if (!ret)
-		ret = start_engine(f, cfg);
-	/* Once the device runs, the driver fills the RX queue (Linux's virtio_vsock_rx_fill()). */
-	for (uint32_t i = 0; i < f->num && !ret; i++)
-		ret = post_rx(f, i);
+		ret = driver_start(f);
 	if (ret) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", f->errmsg[0] ? f->errmsg : strerror(-ret));
 		destroy(f);
 		return ret;
 	}
-	/* Interrupts wanted from the first used element on, and one kick for the whole fill. */
-	vdrv_enable_cb(&f->ring[RX].vq);
-	vdrv_enable_cb(&f->ring[TX].vq);
-	kick(f, RX);
 	*ret_front = f;
 	return 0;
 }

@@ -147,7 +147,9 @@ struct vtr_vudev_stats {
 	uint64_t rx_empty_max_ns;	/* the longest wait */
 	bool rx_empty_now;		/* a packet waits now */
 	uint64_t sessions;		/* front-end connections so far */
-	uint64_t resets;		/* the driver reset the device */
+	uint64_t resets;		/* the device stopped running by a reset (driver, front-end, ring stop) */
+	uint64_t device_resets;		/* RESET_DEVICE (or RESET_OWNER) from the front-end: the session stays */
+	uint64_t status_resets;		/* SET_STATUS 0: the driver reset the device (or QEMU < 8.1 stopped it) */
 	char last_error[160];		/* why the device last broke, "" if never */
 };
 void vtr_vudev_stats(const struct vtr_vudev *dev, struct vtr_vudev_stats *ret_stats);

@@ -46,6 +46,13 @@ struct vtr_vufront_config {
 	const struct vtr_ops *engine_ops; /* its ops: xmit is set by the front-end, the rest kept */
 	void *engine_ctx;
 	int reply_timeout_ms;		/* how long to wait for each answer of the back-end (0: 5000) */
+	/*
+	 * Speak as QEMU 8.2 to 10.x do (false: as QEMU 7.2): also negotiate CONFIGURE_MEM_SLOTS,
+	 * RESET_DEVICE and STATUS; ask GET_MAX_MEM_SLOTS; reset the device (RESET_DEVICE) before the
+	 * driver starts, as the machine's reset does; send memory by ADD_MEM_REG, only what the
+	 * back-end does not have yet; write the device status (GET_STATUS, SET_STATUS).
+	 */
+	bool qemu_10;
 };
 
 /*
@@ -93,6 +100,15 @@ int vtr_vufront_process(struct vtr_vufront *front);
 int vtr_vufront_next_timeout(const struct vtr_vufront *front);
 /* Why the session broke ("" if it did not). */
 const char *vtr_vufront_error(const struct vtr_vufront *front);
+
+/*
+ * The guest driver resets the device and probes it again (an unbind and bind, a module reload):
+ * the rings stop (SET_VRING_ENABLE 0, GET_VRING_BASE), RESET_DEVICE where negotiated, then the
+ * driver's start as at first, without the session's set-up. The guest engine is made anew (its
+ * sockets are gone, as a Linux driver's are on reset): take vtr_vufront_engine() again.
+ * Returns 0 or -errno (vtr_vufront_error() says why).
+ */
+int vtr_vufront_reset(struct vtr_vufront *front);
 
 /*
  * Sends one vhost-user request and waits for its answer: for tests that play a misbehaving
