@@ -940,6 +940,12 @@ out:
 	       x.sent, x.recvd, x.sum, ok, now_ms() - t0);
 	if (r < 0)
 		return EXIT_FAIL;
+	/* The peer's EOF ends the loop: one that came before every byte was sent cut the transfer short. */
+	if (x.sent < x.total) {
+		fprintf(stderr, "vsock-peer: %s: short: the peer closed after %" PRIu64 " of %" PRIu64 " bytes were sent\n",
+			ep->spec, x.sent, x.total);
+		return EXIT_FAIL;
+	}
 	if (!ok && (o->expect_echo || x.recvd > 0)) {
 		if (x.bad_at != NO_BAD)
 			fprintf(stderr, "vsock-peer: %s: the echo differs from what was sent at offset %" PRIu64 "\n",
