@@ -95,13 +95,17 @@ for p in $phases; do
 	fi
 done
 
-# The statistics: each phase added resets, in one vhost-user session, and the device ran again.
+# The statistics: each phase added resets, in one vhost-user session whose protocol features and memory
+# table survived, and the device ran again. How the front-end told vsockdev differs (QEMU 10 also sends
+# RESET_DEVICE; QEMU 7.2 negotiates it but never sends it): those counters are shown, not judged.
 prev=start
 for p in $phases; do
 	if jq -e --slurpfile a "$work/stats-$prev.json" '.vms[0] as $v | $a[0].vms[0] as $b |
-	     $v.running and $v.sessions == 1 and $v.resets > $b.resets and $v.packets.malformed == 0' \
+	     $v.running and $v.sessions == 1 and $v.resets > $b.resets and $v.packets.malformed == 0 and
+	     $v.protocol_features == $b.protocol_features and $v.memory_regions == $b.memory_regions and
+	     $v.memory_bytes == $b.memory_bytes and $v.memory_regions > 0' \
 	     "$work/stats-$p.json" >/dev/null 2>&1; then
-		ok "$p: the statistics count $(jq -r '.vms[0].resets' "$work/stats-$prev.json") -> $(jq -r '.vms[0].resets' "$work/stats-$p.json") resets, $(jq -r '.vms[0].sessions' "$work/stats-$p.json") session, the device running again"
+		ok "$p: the statistics count $(jq -r '.vms[0] | "\(.resets) resets (RESET_DEVICE messages \(.device_resets), status-0 resets \(.status_resets))"' "$work/stats-$prev.json") -> $(jq -r '.vms[0] | "\(.resets) (\(.device_resets), \(.status_resets)), \(.sessions) session, protocol features \(.protocol_features) and \(.memory_regions) memory region kept, the device running again"' "$work/stats-$p.json")"
 	else
 		bad "$p: statistics before '$(cat "$work/stats-$prev.json" 2>/dev/null)', after '$(cat "$work/stats-$p.json" 2>/dev/null)'"
 	fi
