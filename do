@@ -13,10 +13,13 @@ cd "$(dirname "$0")"
 # busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
 # vsocktop's tests drive its display in tmux and read its Prometheus exposition with python3-prometheus-client.
 # The Wireshark plugin builds against libwireshark-dev (and GLib's headers); its tests run tshark.
+# debootstrap makes the Debian 13 chroot (tests/tools/debian-chroot.sh) in which the plugin is tested against
+# Wireshark 4.4 and the real-guest tests run again on QEMU 10.0 and Linux 6.12, whose modules are .ko.xz:
+# xz-utils decompresses them for the guest's busybox modprobe.
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev debootstrap)
+          libwireshark-dev libglib2.0-dev debootstrap xz-utils)
 
 deps() {
 	local missing=() p
