@@ -757,7 +757,6 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 			return -EINVAL;
 		}
 		dev->features = msg->p.u64;
-		dev->st.features = dev->features;
 		for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
 			vtr_vring_set_features(&dev->q[i].vr, dev->features);
 		return 0;
@@ -771,7 +770,6 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 			return -EINVAL;
 		}
 		dev->protocol_features = msg->p.u64;
-		dev->st.protocol_features = msg->p.u64;
 		return 0;
 	case VTR_VU_SET_OWNER:
 		return 0;
@@ -928,6 +926,13 @@ static int session_input(struct vtr_vudev *dev)
 				return ret;	/* the reply could not be written */
 			continue;
 		}
+		/* A request whose answer we cannot give (a bad ring index, a malformed GET_*): the
+		 * front-end would wait for it for ever, so the session ends instead, with the reason. */
+		if (vtr_vu_request_has_reply(msg.request)) {
+			if (!ret)
+				set_error(dev, "%s: no answer to give", vtr_vu_request_name(msg.request));
+			return -EPROTO;
+		}
 		/* REPLY_ACK: a request that asked for an answer gets its status (vhost-user "REPLY_ACK"). */
 		if ((msg.flags & VTR_VU_NEED_REPLY) &&
 		    (dev->protocol_features & (1ull << VTR_VU_PROTOCOL_F_REPLY_ACK))) {
@@ -1080,6 +1085,9 @@ void vtr_vudev_stats(const struct vtr_vudev *dev, struct vtr_vudev_stats *ret)
 	*ret = dev->st;
 	ret->attached = dev->sock >= 0;
 	ret->running = dev->running;
+	/* What this session negotiated (a new session starts from none). */
+	ret->features = dev->features;
+	ret->protocol_features = dev->protocol_features;
 	for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++) {
 		const struct queue *q = &dev->q[i];
 
