@@ -8,7 +8,8 @@
 #include "daemon.h"
 
 #define VSOCKDEV_MAX_VMS		64
-/* Linux's default socket buffer (net.core.rmem_default); vhost-device-vsock's is 64 KiB (vsockdev(8) says why). */
+/* What a Linux host's vsock socket advertises (af_vsock.c: VSOCK_DEFAULT_BUFFER_SIZE); vhost-device-vsock's is
+ * 64 KiB (vsockdev(8), DIFFERENCES FROM VHOST-DEVICE-VSOCK, says why not that). */
 #define VSOCKDEV_DEFAULT_TX_BUFFER	(256u * 1024)
 #define VSOCKDEV_DEFAULT_QUEUE_SIZE	1024u
 #define VSOCKDEV_DEFAULT_GUEST_CID	3	/* vhost-device-vsock's, when a VM names none */
