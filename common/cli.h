@@ -3,6 +3,7 @@
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Prints "PROG: MESSAGE" and the --help hint to stderr, then exits with status 2. */
@@ -10,6 +11,12 @@ void cli_die_usage(const char *prog, const char *fmt, ...) __attribute__((format
 
 /* A whole number from min to max, or a usage error (exit 2) naming opt. */
 uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max);
+/*
+ * The same without exiting, for callers that add to the message (a file's line): 0 with the number in
+ * *ret, or -EINVAL with cli_number's message in err.
+ */
+int cli_parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
+		     char *err, size_t errlen);
 /* The arguments joined with spaces (a filter expression given as several words); NULL when out of memory. */
 char *cli_join_args(int argc, char **argv);
 /*

@@ -15,12 +15,10 @@
 #include <cli.h>
 #include <vsockmon/vsockmon.h>
 
+#include "config.h"
 #include "daemon.h"
 
 #define PROG "vsockdev"
-#define MAX_VMS 64
-#define DEFAULT_TX_BUFFER (256u * 1024)	/* Linux's default socket buffer (vhost-device-vsock: 64 KiB) */
-#define DEFAULT_QUEUE_SIZE 1024u
 #define TAP_FLUSH_MS 1000
 
 static volatile sig_atomic_t stop_signal;
@@ -50,6 +48,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [OPTIONS] --vm guest-cid=CID,socket=PATH[,uds-path=PATH][,KEY=VALUE...] [--vm ...]\n"
 		"       " PROG " [OPTIONS] --guest-cid CID --socket PATH [--uds-path PATH] [...]\n"
+		"       " PROG " [OPTIONS] --config FILE\n"
 		"\n"
 		"A vhost-user-vsock device for QEMU (-device vhost-user-vsock-pci,chardev=...) whose packets,\n"
 		"both ways, go to a capture: a pcap file or a vsock-type interface that tcpdump, tshark and\n"
@@ -65,6 +64,9 @@ static void usage(FILE *f)
 		"  groups=NAME[+NAME...]  VMs sharing a group reach each other by CID (default: default)\n"
 		"The same keys as options (one VM): --guest-cid --socket --uds-path --tx-buffer-size\n"
 		"--queue-size --groups.\n"
+		"Or all VMs from a YAML file, the one vhost-device-vsock --config reads:\n"
+		"  --config FILE          'vms:' and a list of VMs, each a mapping of the keys above\n"
+		"                         (guest_cid: 3, socket: PATH, ...); not with --vm or the options above\n"
 		"\n"
 		"Options:\n"
 		"  -w, --pcap FILE      write every packet to FILE (pcap, LINKTYPE_VSOCK); the file stays valid\n"
@@ -80,59 +82,24 @@ static void usage(FILE *f)
 		"  -V, --version        the version\n"
 		"\n"
 		"SIGTERM or SIGINT: connections are reset, captures closed, sockets removed, exit 0.\n"
-		"See vsockdev(8).\n", DEFAULT_TX_BUFFER, DEFAULT_QUEUE_SIZE);
+		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE);
 }
 
 /* ---- options ---- */
 
 
-static void add_groups(struct vm_config *c, const char *list)
+/* One key of a VM from a single-VM option (--socket PATH) or, with origin "--vm: ", from --vm: vm_config_set(). */
+static void vm_key_from(struct vm_config *c, const char *origin, const char *key, const char *val)
 {
-	char *copy = strdup(list), *save = NULL;
+	char err[256];
 
-	if (!copy)
-		cli_die_usage(PROG, "out of memory");
-	for (unsigned i = 0; i < c->ngroups; i++)
-		free(c->groups[i]);
-	c->ngroups = 0;
-	for (char *g = strtok_r(copy, "+", &save); g; g = strtok_r(NULL, "+", &save)) {
-		if (c->ngroups == VSOCKDEV_MAX_GROUPS)
-			cli_die_usage(PROG, "groups=%s: %d groups at the most", list, VSOCKDEV_MAX_GROUPS);
-		c->groups[c->ngroups++] = strdup(g);
-	}
-	free(copy);
-	if (!c->ngroups)
-		cli_die_usage(PROG, "groups: give at least one name");
+	if (vm_config_set(c, key, val, err, sizeof(err)) < 0)
+		cli_die_usage(PROG, "%s%s", origin, err);
 }
 
-/* Sets one key of a VM; keys are vhost-device-vsock's, with '-' or '_'. */
 static void vm_key(struct vm_config *c, const char *key, const char *val)
 {
-	char k[32];
-	size_t i;
-
-	for (i = 0; key[i] && i < sizeof(k) - 1; i++)
-		k[i] = key[i] == '_' ? '-' : key[i];
-	k[i] = '\0';
-	if (!*val)
-		cli_die_usage(PROG, "--vm: %s has no value", key);
-	if (!strcmp(k, "guest-cid"))
-		c->guest_cid = cli_number(PROG, "guest-cid", val, 3, UINT32_MAX - 1);
-	else if (!strcmp(k, "socket"))
-		free(c->socket), c->socket = strdup(val);
-	else if (!strcmp(k, "uds-path"))
-		free(c->uds_path), c->uds_path = strdup(val);
-	else if (!strcmp(k, "tx-buffer-size"))
-		c->tx_buffer_size = (uint32_t)cli_number(PROG, "tx-buffer-size", val, 4096, 64u << 20);
-	else if (!strcmp(k, "queue-size"))
-		c->queue_size = (unsigned)cli_number(PROG, "queue-size", val, 1, 32768);
-	else if (!strcmp(k, "groups"))
-		add_groups(c, val);
-	else if (!strcmp(k, "forward-cid") || !strcmp(k, "forward-listen"))
-		cli_die_usage(PROG, "--vm: %s (forwarding to the host's own vsock) is not supported: use uds-path", key);
-	else
-		cli_die_usage(PROG, "--vm: unknown key '%s' (guest-cid, socket, uds-path, tx-buffer-size, "
-			      "queue-size, groups)", key);
+	vm_key_from(c, "", key, val);
 }
 
 static void vm_spec(struct vm_config *c, const char *spec)
@@ -147,41 +114,36 @@ static void vm_spec(struct vm_config *c, const char *spec)
 		if (!eq)
 			cli_die_usage(PROG, "--vm: '%s' is not KEY=VALUE", kv);
 		*eq = '\0';
-		vm_key(c, kv, eq + 1);
+		vm_key_from(c, "--vm: ", kv, eq + 1);
 	}
 	free(copy);
 }
 
-static void vm_defaults(struct vm_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->tx_buffer_size = DEFAULT_TX_BUFFER;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
-}
-
 static void vm_check(struct vm_config *c, const struct vm_config *all, unsigned n)
 {
+	char err[256];
+
 	if (!c->guest_cid)
 		cli_die_usage(PROG, "a VM needs guest-cid=CID");
 	if (!c->socket)
 		cli_die_usage(PROG, "vm %" PRIu64 ": give socket=PATH, the vhost-user socket QEMU connects to",
 			      c->guest_cid);
-	if (!c->ngroups)
-		add_groups(c, "default");
-	for (unsigned i = 0; i < n; i++) {
-		if (all[i].guest_cid == c->guest_cid)
-			cli_die_usage(PROG, "guest CID %" PRIu64 " is given twice", c->guest_cid);
-		if (!strcmp(all[i].socket, c->socket))
-			cli_die_usage(PROG, "socket %s is given to two VMs", c->socket);
-	}
+	if (vm_config_check(c, all, n, err, sizeof(err)) < 0)
+		cli_die_usage(PROG, "%s", err);
 }
 
-static void vm_config_free(struct vm_config *c)
+/* --config FILE: every VM from a vhost-device-vsock configuration file (config.c). A bad file is a
+ * usage error; its message names the line and says what to do, so no --help hint. */
+static unsigned vm_config_file(const char *path, struct vm_config *cfgs)
 {
-	free(c->socket);
-	free(c->uds_path);
-	for (unsigned i = 0; i < c->ngroups; i++)
-		free(c->groups[i]);
+	char err[512];
+	unsigned n;
+
+	if (config_load(path, cfgs, VSOCKDEV_MAX_VMS, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		exit(2);
+	}
+	return n;
 }
 
 /* ---- the loop ---- */
@@ -300,6 +262,7 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
+	enum { OPT_CONFIG = 0x100 };	/* long-only options */
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, 'm' },
 		{ "guest-cid", required_argument, NULL, 'c' },
@@ -308,6 +271,7 @@ int main(int argc, char **argv)
 		{ "tx-buffer-size", required_argument, NULL, 'b' },
 		{ "queue-size", required_argument, NULL, 'Q' },
 		{ "groups", required_argument, NULL, 'g' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "pcap", required_argument, NULL, 'w' },
 		{ "tap", required_argument, NULL, 'i' },
 		{ "stats", required_argument, NULL, 's' },
@@ -318,11 +282,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct vm_config cfgs[MAX_VMS];
+	static struct vm_config cfgs[VSOCKDEV_MAX_VMS];
 	struct vm_config single;
 	bool have_single = false;
 	unsigned ncfg = 0;
-	const char *pcap = NULL, *ifaces[8], *stats = NULL;
+	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct daemon d = { .stats_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -330,13 +294,13 @@ int main(int argc, char **argv)
 	int opt, status = 0;
 
 	verbosity = 1;
-	vm_defaults(&single);
+	vm_config_init(&single);
 	while ((opt = getopt_long(argc, argv, "w:i:s:vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (ncfg == MAX_VMS)
-				cli_die_usage(PROG, "--vm: %d VMs at the most", MAX_VMS);
-			vm_defaults(&cfgs[ncfg]);
+			if (ncfg == VSOCKDEV_MAX_VMS)
+				cli_die_usage(PROG, "--vm: %d VMs at the most", VSOCKDEV_MAX_VMS);
+			vm_config_init(&cfgs[ncfg]);
 			vm_spec(&cfgs[ncfg], optarg);
 			vm_check(&cfgs[ncfg], cfgs, ncfg);
 			ncfg++;
@@ -364,6 +328,9 @@ int main(int argc, char **argv)
 		case 'g':
 			have_single = true;
 			vm_key(&single, "groups", optarg);
+			break;
+		case OPT_CONFIG:
+			config = optarg;
 			break;
 		case 'w':
 			pcap = optarg;
@@ -397,16 +364,22 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die_usage(PROG, "unexpected argument '%s'", argv[optind]);
+	/* As vhost-device-vsock (clap's conflicts_with = "config"): the file holds every VM. */
+	if (config && (ncfg || have_single))
+		cli_die_usage(PROG, "--config %s holds the VMs: give them there, not also with --vm or "
+			      "--guest-cid/--socket/...", config);
+	if (config)
+		ncfg = vm_config_file(config, cfgs);
 	if (have_single && ncfg)
 		cli_die_usage(PROG, "give VMs either with --vm or with --guest-cid/--socket/..., not both");
 	if (have_single) {
 		if (!single.guest_cid)
-			single.guest_cid = 3;	/* vhost-device-vsock's default */
+			single.guest_cid = VSOCKDEV_DEFAULT_GUEST_CID;
 		vm_check(&single, cfgs, 0);
 		cfgs[ncfg++] = single;
 	}
 	if (!ncfg)
-		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH");
+		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH or --config FILE");
 
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
