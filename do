@@ -13,10 +13,11 @@ cd "$(dirname "$0")"
 # busybox-static, the host's socat, tcpdump and ip, and modules picked with kmod's modinfo and depmod.
 # vsocktop's tests drive its display in tmux and read its Prometheus exposition with python3-prometheus-client.
 # The Wireshark plugin builds against libwireshark-dev (and GLib's headers); its tests run tshark.
+# test-vsockdev runs logrotate with vsockdev(8)'s snippet against a running vsockdev (SIGHUP reopening).
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev debootstrap)
+          libwireshark-dev libglib2.0-dev debootstrap logrotate)
 
 deps() {
 	local missing=() p

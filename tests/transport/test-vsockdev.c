@@ -1098,18 +1098,27 @@ static void test_capture_by_time(void **state)
 	world_free(w);
 }
 
-static bool log_has(struct world *w, const char *text)
+/* Times text is in the daemon's log. */
+static unsigned log_count(struct world *w, const char *text)
 {
 	char buf[1 << 16];
 	FILE *f = fopen(w->log, "r");
+	unsigned count = 0;
 	size_t n;
 
 	if (!f)
-		return false;
+		return 0;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
+	for (const char *p = buf; (p = strstr(p, text)); p += strlen(text))
+		count++;
+	return count;
+}
+
+static bool log_has(struct world *w, const char *text)
+{
+	return log_count(w, text) > 0;
 }
 
 /*
@@ -1152,6 +1161,85 @@ static void test_capture_sighup(void **state)
 	world_free(w);
 }
 
+/*
+ * The logrotate snippet of vsockdev(8) (EXAMPLES), with the test's file and kill -HUP for systemctl,
+ * written to path. Fails when the man page no longer has it.
+ */
+static void logrotate_config(struct world *w, const char *path)
+{
+	const char *srcdir = getenv("SRCDIR");
+	char man[512], line[512];
+	FILE *in, *out;
+	bool inside = false, done = false, hup = false;
+
+	assert_non_null(srcdir);
+	snprintf(man, sizeof(man), "%s/man/vsockdev.8.scd", srcdir);
+	in = fopen(man, "r");
+	assert_non_null(in);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	while (!done && fgets(line, sizeof(line), in)) {
+		if (!inside && strcmp(line, "/var/log/vsockdev/vm3.pcap {\n") == 0) {
+			inside = true;
+			fprintf(out, "%s {\n", w->pcap);
+		} else if (inside && strstr(line, "systemctl kill --signal=HUP")) {
+			fprintf(out, "        kill -HUP %d\n", (int)w->pid);
+			hup = true;
+		} else if (inside) {
+			fputs(line, out);
+			done = strcmp(line, "}\n") == 0;
+		}
+	}
+	fclose(in);
+	fclose(out);
+	if (!done || !hup)
+		fail_msg("%s: no logrotate snippet for /var/log/vsockdev/vm3.pcap with systemctl kill --signal=HUP", man);
+}
+
+/*
+ * vsockdev(8)'s logrotate snippet against the running daemon: logrotate -f twice, traffic before,
+ * between and after. Three files (the oldest compressed) hold every frame once, in order; the
+ * daemon never stopped, and the new file keeps the mode logrotate created it with.
+ */
+static void test_capture_logrotate(void **state)
+{
+	struct world *w;
+	char conf[200], cmd[600], older[200], old[200], gz[200], *paths[3];
+	struct stat st;
+	uint64_t total;
+
+	if (system("command -v logrotate >/dev/null 2>&1") != 0) {
+		print_message("# skipped: logrotate is not installed (Debian: apt-get install logrotate)\n");
+		skip();
+	}
+	w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	snprintf(conf, sizeof(conf), "%s/logrotate.conf", w->dir);
+	logrotate_config(w, conf);
+	snprintf(cmd, sizeof(cmd), "logrotate -f -s '%s/logrotate.state' '%s' >>'%s' 2>&1", w->dir, conf, w->log);
+	for (unsigned round = 1; round <= 2; round++) {
+		transfer(w, &w->vm[0], 1240 + round, 200000);
+		assert_int_equal(system(cmd), 0);
+		RUN_UNTIL(w, 2000, log_count(w, "reopened") == round);
+	}
+	transfer(w, &w->vm[0], 1243, 200000);
+	assert_int_equal(stat(w->pcap, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);	/* logrotate's "create 0640", kept by the reopen */
+	total = tap_total(w);
+	stop_capture(w);
+	/* delaycompress: .1 stays as it is, .2 is compressed. */
+	snprintf(old, sizeof(old), "%s.1", w->pcap);
+	snprintf(older, sizeof(older), "%s.2", w->pcap);
+	snprintf(gz, sizeof(gz), "%s.2.gz", w->pcap);
+	assert_true(exists(gz));
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s' >'%s'", gz, older);
+	assert_int_equal(system(cmd), 0);
+	paths[0] = older;
+	paths[1] = old;
+	paths[2] = w->pcap;
+	check_sequence(paths, 3, total, 0);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1171,6 +1259,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_capture_ring, teardown),
 		cmocka_unit_test_teardown(test_capture_by_time, teardown),
 		cmocka_unit_test_teardown(test_capture_sighup, teardown),
+		cmocka_unit_test_teardown(test_capture_logrotate, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
