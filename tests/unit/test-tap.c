@@ -646,15 +646,16 @@ static void test_pcap_rotated_size(void **state)
 /* -G 10 -W 2: the second file is the last (tcpdump's end of capture); the rest is unobserved, not lost. */
 static void test_pcap_rotated_time_finished(void **state)
 {
-	char *dir = tu_tmpfile(""), pattern[600], first[600], second[600];
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], pattern[600], first[600], second[600];
 	struct vsm_rotate_opts opts = { .path = pattern, .seconds = 10, .max_files = 2 };
 	struct vtr_tap *tap;
 	struct vtr_tap_sink_stats st;
 	char err[512];
 
-	/* A folder of its own for the strftime names: the temporary file's name, as a folder. */
-	unlink(dir);
-	assert_int_equal(mkdir(dir, 0700), 0);
+	/* A folder of its own for the strftime names. */
+	snprintf(dir, sizeof(dir), "%s/vsmtest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
 	snprintf(pattern, sizeof(pattern), "%s/g-%%Y%%m%%d-%%H%%M%%S.pcap", dir);
 	assert_int_equal(vtr_tap_new(&tap), 0);
 	assert_int_equal(vtr_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
@@ -682,7 +683,6 @@ static void test_pcap_rotated_time_finished(void **state)
 	unlink(first);
 	unlink(second);
 	assert_int_equal(rmdir(dir), 0);
-	free(dir);
 }
 
 /* SIGHUP's work: after mv FILE FILE.1 a reopen starts FILE anew; both hold their frames whole. */
