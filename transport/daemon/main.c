@@ -219,8 +219,16 @@ static void reopen_captures(struct daemon *d)
 	}
 	for (size_t i = 0; i < vtr_tap_sink_count(d->tap); i++) {
 		const char *file = vtr_tap_sink_file(d->tap, i);
+		struct vtr_tap_sink_stats ts;
 
-		if (file)
+		if (!file || vtr_tap_sink_stats(d->tap, i, &ts) < 0)
+			continue;
+		if (ts.error)
+			logmsg(d, 0, "SIGHUP: %s: not reopened, the capture stopped on an error (%s); restart " PROG
+			       " to capture again", file, strerror(-ts.error));
+		else if (ts.finished)
+			logmsg(d, 1, "SIGHUP: %s: not reopened, -G with -W ended the capture", file);
+		else
 			logmsg(d, 1, "SIGHUP: %s %s", file, ret ? "reopened: the moved file is complete, a new one started"
 							 : "was not moved: the capture goes on in it");
 	}
