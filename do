@@ -14,10 +14,11 @@ cd "$(dirname "$0")"
 # vsocktop's tests drive its display in tmux and read its Prometheus exposition with python3-prometheus-client.
 # The Wireshark plugin builds against libwireshark-dev (and GLib's headers); its tests run tshark.
 # vsockdev reads vhost-device-vsock's YAML configuration file (--config) with libyaml (libyaml-dev).
+# test-vsockdev runs logrotate with vsockdev(8)'s snippet against a running vsockdev (SIGHUP reopening).
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev debootstrap libyaml-dev)
+          libwireshark-dev libglib2.0-dev debootstrap libyaml-dev logrotate)
 
 deps() {
 	local missing=() p

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, joined arguments, signals. */
+/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, rotation limits, joined arguments, signals. */
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
@@ -17,6 +17,14 @@ uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t
  */
 int cli_parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
 		     char *err, size_t errlen);
+/*
+ * tcpdump's -C, -G and -W, taken and checked the same way by vsockdump and vsockdev (for rotate.h's
+ * max_bytes, seconds and max_files), or a usage error: -C in millions (1,000,000) of bytes, returned
+ * in bytes; -G in seconds; -W a number of files up to 1000000. Each is at least 1.
+ */
+uint64_t cli_file_size(const char *prog, const char *arg);
+uint32_t cli_rotate_seconds(const char *prog, const char *arg);
+uint32_t cli_file_count(const char *prog, const char *arg);
 /* The arguments joined with spaces (a filter expression given as several words); NULL when out of memory. */
 char *cli_join_args(int argc, char **argv);
 /*

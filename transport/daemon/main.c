@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,13 +21,6 @@
 
 #define PROG "vsockdev"
 #define TAP_FLUSH_MS 1000
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static int verbosity;
 
@@ -71,6 +65,11 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -w, --pcap FILE      write every packet to FILE (pcap, LINKTYPE_VSOCK); the file stays valid\n"
 		"                       if " PROG " is killed, up to the last second\n"
+		"  -C SIZE              with -w: start a new file before one would pass SIZE million bytes:\n"
+		"                       FILE, FILE1, FILE2... (as vsockdump and tcpdump)\n"
+		"  -G SECONDS           with -w: start a new file every SECONDS; FILE is a strftime(3) pattern (UTC)\n"
+		"  -W COUNT             with -C: keep a ring of COUNT files, FILE0 to FILE<COUNT-1>, overwriting\n"
+		"                       the oldest; with -G and no -C: end the capture after COUNT files\n"
 		"  -i, --tap IFACE      send every packet into IFACE: a kernel vsockmon device, or else a TUN\n"
 		"                       device of type vsockmon that " PROG " creates (root); repeatable\n"
 		"  -s, --stats PATH     serve statistics as JSON on the Unix socket PATH (one document per\n"
@@ -82,6 +81,7 @@ static void usage(FILE *f)
 		"  -V, --version        the version\n"
 		"\n"
 		"SIGTERM or SIGINT: connections are reset, captures closed, sockets removed, exit 0.\n"
+		"SIGHUP: a capture file moved or removed (logrotate) is closed whole and started again.\n"
 		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE);
 }
 
@@ -148,7 +148,7 @@ static unsigned vm_config_file(const char *path, struct vm_config *cfgs)
 
 /* ---- the loop ---- */
 
-enum tag_kind { T_STATS, T_VM, T_CONN };
+enum tag_kind { T_STATS, T_VM, T_CONN, T_SIGNAL };
 
 struct tag {
 	enum tag_kind kind;
@@ -164,20 +164,55 @@ static int64_t mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static int run(struct daemon *d)
+/* SIGHUP, as logrotate's "create" way sends it after moving the capture: start it again under its name. */
+static void reopen_captures(struct daemon *d)
+{
+	char err[512];
+	int ret;
+
+	if (!d->tap) {
+		logmsg(d, 1, "SIGHUP: no capture file to reopen");
+		return;
+	}
+	ret = vtr_tap_reopen(d->tap, err, sizeof(err));
+	if (ret < 0) {
+		logmsg(d, 0, "SIGHUP: cannot reopen the capture: %s (send SIGHUP again once it can be created)", err);
+		return;
+	}
+	for (size_t i = 0; i < vtr_tap_sink_count(d->tap); i++) {
+		const char *file = vtr_tap_sink_file(d->tap, i);
+		struct vtr_tap_sink_stats ts;
+
+		if (!file || vtr_tap_sink_stats(d->tap, i, &ts) < 0)
+			continue;
+		if (ts.error)
+			logmsg(d, 0, "SIGHUP: %s: not reopened, the capture stopped on an error (%s); restart " PROG
+			       " to capture again", file, strerror(-ts.error));
+		else if (ts.finished)
+			logmsg(d, 1, "SIGHUP: %s: not reopened, -G with -W ended the capture", file);
+		else
+			logmsg(d, 1, "SIGHUP: %s %s", file, ret ? "reopened: the moved file is complete, a new one started"
+							 : "was not moved: the capture goes on in it");
+	}
+}
+
+/* The poll loop; returns the signal that ended it, or 0 on an error. */
+static int run(struct daemon *d, int sigfd)
 {
 	size_t cap = 256;
 	struct pollfd *pfds = malloc(cap * sizeof(*pfds));
 	struct tag *tags = malloc(cap * sizeof(*tags));
 	struct hconn **ctags = malloc(cap * sizeof(*ctags));
 	int64_t last_flush = mono_ms();
+	int stop_signal = 0;
 
 	if (!pfds || !tags || !ctags) {
 		free(pfds), free(tags), free(ctags);
-		return -ENOMEM;
+		logmsg(d, 0, "out of memory");
+		return 0;
 	}
 	while (!stop_signal) {
-		size_t n = 0, want = 1;
+		size_t n = 0, want = 2;
 		int timeout = -1;
 
 		for (unsigned i = 0; i < d->nvms; i++)
@@ -220,6 +255,8 @@ static int run(struct daemon *d)
 			pfds[n] = (struct pollfd){ .fd = d->stats_fd, .events = POLLIN };
 			tags[n++] = (struct tag){ T_STATS, NULL, NULL };
 		}
+		pfds[n] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
 		if (d->tap && vtr_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
 			timeout = TAP_FLUSH_MS;
 		if (poll(pfds, n, timeout) < 0) {
@@ -241,6 +278,17 @@ static int run(struct daemon *d)
 			case T_STATS:
 				stats_serve(d);
 				break;
+			case T_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						reopen_captures(d);
+					else
+						stop_signal = (int)si.ssi_signo;
+				}
+				break;
+			}
 			}
 		}
 		for (unsigned i = 0; i < d->nvms; i++)
@@ -257,7 +305,7 @@ static int run(struct daemon *d)
 	free(pfds);
 	free(tags);
 	free(ctags);
-	return 0;
+	return stop_signal;
 }
 
 int main(int argc, char **argv)
@@ -288,14 +336,14 @@ int main(int argc, char **argv)
 	unsigned ncfg = 0;
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
+	struct vsm_rotate_opts rotate = { 0 };
 	struct daemon d = { .stats_fd = -1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	char err[256];
-	int opt, status = 0;
+	char err[512];
+	int opt, status = 0, sigfd, stop_signal;
 
 	verbosity = 1;
 	vm_config_init(&single);
-	while ((opt = getopt_long(argc, argv, "w:i:s:vqhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "w:C:G:W:i:s:vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			if (ncfg == VSOCKDEV_MAX_VMS)
@@ -334,6 +382,15 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			pcap = optarg;
+			break;
+		case 'C':
+			rotate.max_bytes = cli_file_size(PROG, optarg);
+			break;
+		case 'G':
+			rotate.seconds = cli_rotate_seconds(PROG, optarg);
+			break;
+		case 'W':
+			rotate.max_files = cli_file_count(PROG, optarg);
 			break;
 		case 'i':
 			if (nifaces == sizeof(ifaces) / sizeof(ifaces[0]))
@@ -380,10 +437,16 @@ int main(int argc, char **argv)
 	}
 	if (!ncfg)
 		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH or --config FILE");
+	if ((rotate.max_bytes || rotate.seconds || rotate.max_files) && !pcap)
+		cli_die_usage(PROG, "-C, -G and -W go with -w FILE");
 
 	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* SIGTERM, SIGINT and SIGHUP are read in the poll loop: no handler, no flag. */
+	sigfd = cli_signalfd(0);
+	if (sigfd < 0) {
+		fprintf(stderr, PROG ": cannot take signals through a signalfd: %s\n", strerror(-sigfd));
+		return 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
 
 	if (pcap || nifaces) {
@@ -393,7 +456,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROG ": cannot create the tap: %s\n", strerror(-ret));
 			return 1;
 		}
-		if (pcap && vtr_tap_add_pcap(d.tap, pcap, err, sizeof(err)) < 0) {
+		rotate.path = pcap;
+		if (pcap && vtr_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
 			fprintf(stderr, PROG ": --pcap %s: %s\n", pcap, err);
 			status = 1;
 			goto out;
@@ -428,7 +492,7 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	run(&d);
+	stop_signal = run(&d, sigfd);
 	if (stop_signal)
 		logmsg(&d, 1, "%s: shutting down", strsignal(stop_signal));
 out:
@@ -449,12 +513,14 @@ out:
 			struct vtr_tap_sink_stats ts;
 
 			vtr_tap_sink_stats(d.tap, i, &ts);
-			logmsg(&d, 1, "tap sink %zu: %" PRIu64 " frames, %" PRIu64 " dropped%s%s", i, ts.frames,
-			       ts.dropped, ts.error ? ", error: " : "", ts.error ? strerror(-ts.error) : "");
+			logmsg(&d, 1, "tap sink %zu: %" PRIu64 " frames, %" PRIu64 " dropped%s%s%s", i, ts.frames,
+			       ts.dropped, ts.error ? ", error: " : "", ts.error ? strerror(-ts.error) : "",
+			       ts.finished ? ", capture ended by -G with -W" : "");
 		}
 		vtr_tap_free(d.tap);
 	}
 	for (unsigned i = 0; i < ncfg; i++)
 		vm_config_free(&cfgs[i]);
+	close(sigfd);
 	return status;
 }

@@ -97,10 +97,19 @@ char *stats_json(const struct daemon *d)
 	for (size_t i = 0; d->tap && i < vtr_tap_sink_count(d->tap); i++) {
 		struct vtr_tap_sink_stats ts;
 
+		json_t *sink;
+		const char *file = vtr_tap_sink_file(d->tap, i);
+
 		vtr_tap_sink_stats(d->tap, i, &ts);
-		json_array_append_new(sinks, json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
+		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
 			"bytes", u64(ts.bytes), "dropped", u64(ts.dropped), "unobserved", u64(ts.unobserved),
-			"error", ts.error));
+			"error", ts.error);
+		/* pcap sinks: the file written now (-C/-G rotate it), and whether -G -W ended the capture */
+		if (file) {
+			json_object_set_new(sink, "file", json_string(file));
+			json_object_set_new(sink, "finished", json_boolean(ts.finished));
+		}
+		json_array_append_new(sinks, sink);
 	}
 	json_object_set_new(root, "version", json_integer(STATS_VERSION));
 	json_object_set_new(root, "pid", json_integer(getpid()));
