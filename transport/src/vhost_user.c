@@ -108,7 +108,7 @@ static const struct {
 	[VTR_VU_VRING_KICK] = { P_STATE, 0 },
 	[VTR_VU_GET_MAX_MEM_SLOTS] = { P_NONE, 0 },
 	[VTR_VU_ADD_MEM_REG] = { P_REG, 1 },
-	[VTR_VU_REM_MEM_REG] = { P_REG, -1 },		/* QEMU sends the region's fd, which is not needed */
+	[VTR_VU_REM_MEM_REG] = { P_REG, -1 },		/* QEMU 7.2 to 10.2 send no fd; one that comes is closed */
 	[VTR_VU_SET_STATUS] = { P_U64, 0 },
 	[VTR_VU_GET_STATUS] = { P_NONE, 0 },
 };
