@@ -71,6 +71,7 @@ struct vtr_tap {
 	size_t nlive;			/* sinks not failed: when 0, no frame is built */
 	uint8_t *frame;			/* the frame being fanned out, reused for every packet */
 	size_t cap;
+	struct vsm_file_perm file_perm;	/* of the pcap files it creates */
 };
 
 int vtr_tap_new(struct vtr_tap **ret_tap)
@@ -162,7 +163,7 @@ int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx)
 int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen)
 {
 	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
-	const struct vsm_pcap_writer_opts opts = { .snaplen = PCAP_SNAPLEN, .nsec = true };
+	struct vsm_pcap_writer_opts opts = { .snaplen = PCAP_SNAPLEN, .nsec = true };
 	struct sink s = { .type = SINK_PCAP };
 	int ret;
 
@@ -172,6 +173,7 @@ int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t
 		snprintf(errbuf, errlen, "vtr_tap_add_pcap: no tap or no file name");
 		return -EINVAL;
 	}
+	opts.perm = tap->file_perm;
 	s.pcap.lens = malloc(PCAP_RING * sizeof(*s.pcap.lens));
 	if (!s.pcap.lens) {
 		snprintf(errbuf, errlen, "%s: out of memory", path);
@@ -188,6 +190,12 @@ int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t
 		sink_close(&s);
 	}
 	return ret;
+}
+
+void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm)
+{
+	if (tap && perm)
+		tap->file_perm = *perm;
 }
 
 /*
