@@ -152,5 +152,6 @@ void service_ready(const struct daemon *d)
 		n += snprintf(state + n, sizeof(state) - (size_t)n, " %s", d->vms[i]->name);
 	if (n < 0 || (size_t)n >= sizeof(state))
 		snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %u VMs", d->nvms);
+	logmsg(d, 1, "ready: every socket listens");
 	service_tell(d, state);
 }
