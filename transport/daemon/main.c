@@ -75,6 +75,15 @@ static void usage(FILE *f)
 		"  -s, --stats PATH     serve statistics as JSON on the Unix socket PATH (one document per\n"
 		"                       connection: socat - UNIX-CONNECT:PATH)\n"
 		"      --no-seqpacket   do not offer SOCK_SEQPACKET to guests\n"
+		"      --socket-mode MODE\n"
+		"                       octal mode of every socket " PROG " listens on: vhost-user, host side,\n"
+		"                       statistics (default 0660; connecting needs write permission)\n"
+		"      --socket-group GROUP\n"
+		"                       their group, a name or number: the group QEMU runs in (kvm,\n"
+		"                       libvirt-qemu); " PROG "'s user must be a member (default: its own)\n"
+		"      --pcap-mode MODE octal mode of the capture file (default 0600: it holds guests' data)\n"
+		"      --pcap-group GROUP\n"
+		"                       its group (default: --socket-group's, else " PROG "'s own)\n"
 		"  -v, --verbose        say more (repeat for every connection)\n"
 		"  -q, --quiet          say only errors\n"
 		"  -h, --help           this help\n"
@@ -82,6 +91,7 @@ static void usage(FILE *f)
 		"\n"
 		"SIGTERM or SIGINT: connections are reset, captures closed, sockets removed, exit 0.\n"
 		"SIGHUP: a capture file moved or removed (logrotate) is closed whole and started again.\n"
+		"Under systemd (Type=notify, $NOTIFY_SOCKET): READY=1 once every socket listens.\n"
 		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE);
 }
 
@@ -308,9 +318,11 @@ static int run(struct daemon *d, int sigfd)
 	return stop_signal;
 }
 
+/* Long-only options: codes above every character. */
+enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP };
+
 int main(int argc, char **argv)
 {
-	enum { OPT_CONFIG = 0x100 };	/* long-only options */
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, 'm' },
 		{ "guest-cid", required_argument, NULL, 'c' },
@@ -324,6 +336,10 @@ int main(int argc, char **argv)
 		{ "tap", required_argument, NULL, 'i' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "no-seqpacket", no_argument, NULL, 'P' },
+		{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+		{ "pcap-mode", required_argument, NULL, OPT_PCAP_MODE },
+		{ "pcap-group", required_argument, NULL, OPT_PCAP_GROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -337,7 +353,9 @@ int main(int argc, char **argv)
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct vsm_rotate_opts rotate = { 0 };
-	struct daemon d = { .stats_fd = -1 };
+	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 } };
+	struct vsm_file_perm pcap_perm = { .mode = 0600 };
+	bool pcap_group = false;
 	char err[512];
 	int opt, status = 0, sigfd, stop_signal;
 
@@ -403,6 +421,20 @@ int main(int argc, char **argv)
 		case 'P':
 			d.no_seqpacket = true;
 			break;
+		case OPT_SOCKET_MODE:
+			d.socket_perm.mode = service_mode_arg("--socket-mode", optarg);
+			break;
+		case OPT_SOCKET_GROUP:
+			d.socket_perm.gid = service_group_arg("--socket-group", optarg);
+			d.socket_perm.set_group = true;
+			break;
+		case OPT_PCAP_MODE:
+			pcap_perm.mode = service_mode_arg("--pcap-mode", optarg);
+			break;
+		case OPT_PCAP_GROUP:
+			pcap_perm.gid = service_group_arg("--pcap-group", optarg);
+			pcap_perm.set_group = pcap_group = true;
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -439,6 +471,10 @@ int main(int argc, char **argv)
 		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH or --config FILE");
 	if ((rotate.max_bytes || rotate.seconds || rotate.max_files) && !pcap)
 		cli_die_usage(PROG, "-C, -G and -W go with -w FILE");
+	if (!pcap_group && d.socket_perm.set_group) {
+		pcap_perm.gid = d.socket_perm.gid;
+		pcap_perm.set_group = true;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGTERM, SIGINT and SIGHUP are read in the poll loop: no handler, no flag. */
@@ -456,6 +492,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROG ": cannot create the tap: %s\n", strerror(-ret));
 			return 1;
 		}
+		vtr_tap_set_file_perm(d.tap, &pcap_perm);
 		rotate.path = pcap;
 		if (pcap && vtr_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
 			fprintf(stderr, PROG ": --pcap %s: %s\n", pcap, err);
@@ -492,10 +529,12 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
+	service_ready(&d);
 	stop_signal = run(&d, sigfd);
 	if (stop_signal)
 		logmsg(&d, 1, "%s: shutting down", strsignal(stop_signal));
 out:
+	service_tell(&d, "STOPPING=1\nSTATUS=shutting down");
 	/* Peers learn by RSTs while the devices still run; then the captures are closed whole. */
 	for (unsigned i = 0; i < d.nvms; i++) {
 		vm_reset_all(d.vms[i], "shutting down");

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -123,27 +122,10 @@ char *stats_json(const struct daemon *d)
 
 int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = service_listen_unix(path, 16, &d->socket_perm, err, errlen);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: path too long for a Unix socket", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
-	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
+	if (fd < 0)
+		return fd;
 	d->stats_fd = fd;
 	return 0;
 }

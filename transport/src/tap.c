@@ -72,6 +72,7 @@ struct vtr_tap {
 	size_t nlive;			/* sinks not stopped: when 0, no frame is built */
 	uint8_t *frame;			/* the frame being fanned out, reused for every packet */
 	size_t cap;
+	struct vsm_file_perm file_perm;	/* of the pcap files it creates */
 };
 
 int vtr_tap_new(struct vtr_tap **ret_tap)
@@ -174,7 +175,7 @@ int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *
 	}
 	ro = *opts;
 	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
-	ro.pcap = (struct vsm_pcap_writer_opts){ .snaplen = PCAP_SNAPLEN, .nsec = true };
+	ro.pcap = (struct vsm_pcap_writer_opts){ .snaplen = PCAP_SNAPLEN, .nsec = true, .perm = tap->file_perm };
 	s.pcap.lens = malloc(PCAP_RING * sizeof(*s.pcap.lens));
 	if (!s.pcap.lens) {
 		snprintf(errbuf, errlen, "%s: out of memory", opts->path);
@@ -198,6 +199,12 @@ int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t
 	const struct vsm_rotate_opts opts = { .path = path };
 
 	return vtr_tap_add_pcap_rotated(tap, &opts, errbuf, errlen);
+}
+
+void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm)
+{
+	if (tap && perm)
+		tap->file_perm = *perm;
 }
 
 /*

@@ -40,6 +40,8 @@ void vtr_tap_free(struct vtr_tap *tap);	/* closes every sink (pcap files are flu
 int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx);
 /* A pcap file (LINKTYPE_VSOCK): written through libvsockmon's writer, so it stays valid on any error. */
 int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen);
+/* The mode and group of the pcap files the tap creates from now on (default: 0666 less the umask). */
+void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm);
 /*
  * The same, rotated as vsockdump -w FILE -C -G -W rotates (libvsockmon's rotate.h, the same code):
  * opts->path, max_bytes, seconds and max_files are used, the pcap options are the tap's. A new file
