@@ -728,28 +728,22 @@ static void test_daemon_restart(void **state)
 	world_free(w);
 }
 
-/* Every packet the device moved is in the capture, once; SIGTERM leaves it complete. */
-static void test_tap_complete(void **state)
+/* Guest to host over one connection: bytes of data, then the guest closes; the host reads it all. */
+static void transfer(struct world *w, struct vm *vm, uint32_t port, size_t bytes)
 {
-	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE);
-	struct vm *vm = &w->vm[0];
-	struct vsm_pcap_reader *r;
-	struct vsm_rec rec;
-	static uint8_t data[300000], sink[65536];
-	char err[256];
-	uint64_t frames = 0;
-	int lfd = host_listen(vm, 1234, SOCK_STREAM), fd, c, ret;
+	static uint8_t data[1 << 16], sink[65536];
 	size_t sent = 0, have = 0, drained;
-	json_int_t from, to;
-	json_t *s;
+	int lfd = host_listen(vm, port, SOCK_STREAM), fd, c;
 	ssize_t n;
 
-	c = vtr_connect(eng(vm), 2, 1234, VTR_STREAM, 0);
+	c = vtr_connect(eng(vm), 2, port, VTR_STREAM, 0);
 	fd = host_accept(w, lfd);
 	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
-	fill(data, sizeof(data), 5);
-	while (have < sizeof(data)) {
-		if (sent < sizeof(data) && (n = vtr_send(eng(vm), c, data + sent, sizeof(data) - sent, 0)) > 0)
+	fill(data, sizeof(data), port);
+	while (have < bytes) {
+		size_t want = bytes - sent < sizeof(data) ? bytes - sent : sizeof(data);
+
+		if (sent < bytes && (n = vtr_send(eng(vm), c, data, want, 0)) > 0)
 			sent += (size_t)n;
 		pump(w, 1);
 		drained = 0;
@@ -760,6 +754,24 @@ static void test_tap_complete(void **state)
 	}
 	vtr_close(eng(vm), c);
 	close(fd);
+	close(lfd);
+	pump(w, 100);
+}
+
+/* Every packet the device moved is in the capture, once; SIGTERM leaves it complete. */
+static void test_tap_complete(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE);
+	struct vm *vm = &w->vm[0];
+	struct vsm_pcap_reader *r;
+	struct vsm_rec rec;
+	char err[256];
+	uint64_t frames = 0;
+	int ret;
+	json_int_t from, to;
+	json_t *s;
+
+	transfer(w, vm, 1234, 300000);
 	pump(w, 200);
 	s = stats(w);
 	from = stat_of(s, 0, "packets.from_guest");
@@ -777,7 +789,6 @@ static void test_tap_complete(void **state)
 	vsm_pcap_close(r);
 	assert_true(from >= 6 && to >= 2);	/* REQUEST, 5 RW, SHUTDOWN...; RESPONSE, credit updates... */
 	assert_int_equal(frames, (uint64_t)(from + to));
-	close(lfd);
 	world_free(w);
 }
 
@@ -973,35 +984,6 @@ static void test_host_connect_no_guest(void **state)
 
 /* ---- bounded captures: -C, -G, -W and SIGHUP ---- */
 
-/* Guest to host over one connection: bytes of data, then the guest closes; the host reads it all. */
-static void transfer(struct world *w, struct vm *vm, uint32_t port, size_t bytes)
-{
-	static uint8_t data[1 << 16], sink[65536];
-	size_t sent = 0, have = 0, drained;
-	int lfd = host_listen(vm, port, SOCK_STREAM), fd, c;
-	ssize_t n;
-
-	c = vtr_connect(eng(vm), 2, port, VTR_STREAM, 0);
-	fd = host_accept(w, lfd);
-	RUN_UNTIL(w, 2000, vm->events[c] & VTR_EV_CONNECTED);
-	fill(data, sizeof(data), port);
-	while (have < bytes) {
-		size_t want = bytes - sent < sizeof(data) ? bytes - sent : sizeof(data);
-
-		if (sent < bytes && (n = vtr_send(eng(vm), c, data, want, 0)) > 0)
-			sent += (size_t)n;
-		pump(w, 1);
-		drained = 0;
-		while (host_read(fd, sink, sizeof(sink), &drained) > 0) {
-			have += drained;
-			drained = 0;
-		}
-	}
-	vtr_close(eng(vm), c);
-	close(fd);
-	close(lfd);
-	pump(w, 100);
-}
 
 /* Every frame the device moved, from its statistics; the sink's own count agrees and lost nothing. */
 static uint64_t tap_total(struct world *w)
