@@ -16,10 +16,12 @@ cd "$(dirname "$0")"
 # debootstrap makes the Debian 13 chroot (tests/tools/debian-chroot.sh) in which the plugin is tested against
 # Wireshark 4.4 and the real-guest tests run again on QEMU 10.0 and Linux 6.12, whose modules are .ko.xz:
 # xz-utils decompresses them for the guest's busybox modprobe.
+# vsockdev reads vhost-device-vsock's YAML configuration file (--config) with libyaml (libyaml-dev).
+# test-vsockdev runs logrotate with vsockdev(8)'s snippet against a running vsockdev (SIGHUP reopening).
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev debootstrap xz-utils)
+          libwireshark-dev libglib2.0-dev debootstrap xz-utils libyaml-dev logrotate)
 
 deps() {
 	local missing=() p

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.c: what the command-line front ends share: usage errors, whole-number arguments, joined arguments, signals. */
+/* cli.c: what the command-line front ends share: usage errors, whole-number arguments, rotation limits, joined arguments, signals. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -23,17 +23,46 @@ void cli_die_usage(const char *prog, const char *fmt, ...)
 	exit(2);
 }
 
-uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max)
+int cli_parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
+		     char *err, size_t errlen)
 {
 	unsigned long long v;
 	char *end;
 
 	errno = 0;
 	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < min || v > max)
-		cli_die_usage(prog, "invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64,
-			      opt, arg, min, max);
+	if (errno || end == arg || *end || *arg == '-' || v < min || v > max) {
+		snprintf(err, errlen, "invalid %s argument '%s': expected a whole number from %" PRIu64 " to %" PRIu64,
+			 opt, arg, min, max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	char err[256];
+	uint64_t v;
+
+	if (cli_parse_number(opt, arg, min, max, &v, err, sizeof(err)) < 0)
+		cli_die_usage(prog, "%s", err);
 	return v;
+}
+
+uint64_t cli_file_size(const char *prog, const char *arg)
+{
+	return cli_number(prog, "-C", arg, 1, UINT64_MAX / 1000000) * 1000000;
+}
+
+uint32_t cli_rotate_seconds(const char *prog, const char *arg)
+{
+	return (uint32_t)cli_number(prog, "-G", arg, 1, UINT32_MAX);
+}
+
+uint32_t cli_file_count(const char *prog, const char *arg)
+{
+	return (uint32_t)cli_number(prog, "-W", arg, 1, 1000000);
 }
 
 char *cli_join_args(int argc, char **argv)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, joined arguments, signals. */
+/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, rotation limits, joined arguments, signals. */
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Prints "PROG: MESSAGE" and the --help hint to stderr, then exits with status 2. */
@@ -10,6 +11,20 @@ void cli_die_usage(const char *prog, const char *fmt, ...) __attribute__((format
 
 /* A whole number from min to max, or a usage error (exit 2) naming opt. */
 uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t min, uint64_t max);
+/*
+ * The same without exiting, for callers that add to the message (a file's line): 0 with the number in
+ * *ret, or -EINVAL with cli_number's message in err.
+ */
+int cli_parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
+		     char *err, size_t errlen);
+/*
+ * tcpdump's -C, -G and -W, taken and checked the same way by vsockdump and vsockdev (for rotate.h's
+ * max_bytes, seconds and max_files), or a usage error: -C in millions (1,000,000) of bytes, returned
+ * in bytes; -G in seconds; -W a number of files up to 1000000. Each is at least 1.
+ */
+uint64_t cli_file_size(const char *prog, const char *arg);
+uint32_t cli_rotate_seconds(const char *prog, const char *arg);
+uint32_t cli_file_count(const char *prog, const char *arg);
 /* The arguments joined with spaces (a filter expression given as several words); NULL when out of memory. */
 char *cli_join_args(int argc, char **argv);
 /*

@@ -208,19 +208,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 			if (!o->count)
 				cli_die_usage("vsockdump", "invalid -c argument '%s': the count must be at least 1", optarg);
 			break;
-		case 'C':
-			o->file_size = number_arg("-C", optarg, UINT64_MAX / 1000000) * 1000000;
-			if (!o->file_size)
-				cli_die_usage("vsockdump", "invalid -C argument '%s': the size must be at least 1", optarg);
-			break;
+		case 'C': o->file_size = cli_file_size("vsockdump", optarg); break;
 		case 'd': o->dump_filter = true; break;
 		case 'D': o->list_ifaces = true; break;
 		case 'F': o->filter_file = optarg; break;
-		case 'G':
-			o->rotate_seconds = (uint32_t)number_arg("-G", optarg, UINT32_MAX);
-			if (!o->rotate_seconds)
-				cli_die_usage("vsockdump", "invalid -G argument '%s': the interval must be at least 1 second", optarg);
-			break;
+		case 'G': o->rotate_seconds = cli_rotate_seconds("vsockdump", optarg); break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'i': o->ifname = optarg; break;
 		case 'l': o->line_buffered = true; break;
@@ -238,11 +230,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'U': o->packet_buffered = true; break;
 		case 'v': o->print_opts.verbose++; break;
 		case 'w': o->write_path = optarg; break;
-		case 'W':
-			o->file_count = (uint32_t)number_arg("-W", optarg, 1000000);
-			if (!o->file_count)
-				cli_die_usage("vsockdump", "invalid -W argument '%s': at least 1 file", optarg);
-			break;
+		case 'W': o->file_count = cli_file_count("vsockdump", optarg); break;
 		case 'x': xflag++; break;
 		case 'X': xflag += 0x10; break;
 		case 'Z': o->user = optarg; break;

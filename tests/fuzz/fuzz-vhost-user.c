@@ -41,7 +41,9 @@
  *  13  the device sends a packet of w + x*256 payload bytes (past 64 KiB is refused) with a header of input
  * Every message gets NEED_REPLY when x&0x80 of its first byte is set. The session may end (a bad
  * message): the harness attaches a new one. Checked: delivered packets are at most 64 KiB and
- * every byte of them is readable; replies are well-framed; nothing crashes or leaks.
+ * every byte of them is readable; replies are well-framed; a well-formed request is answered exactly
+ * when it has an answer or asked for one with REPLY_ACK negotiated (never a front-end left waiting);
+ * RESET_DEVICE keeps the session's protocol features and memory; nothing crashes or leaks.
  */
 
 #define P		4096u
@@ -73,12 +75,33 @@ static void deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint3
 		fprintf(stderr, "delivered op %u len %u\n", hdr[30], len);
 }
 
-static void drain_replies(struct harness *h)
+/*
+ * Reads every reply that has arrived; returns how many, each checked to be well-framed (version 1,
+ * the reply bit) and to answer request (when request is not 0).
+ */
+static unsigned drain_replies(struct harness *h, uint32_t request)
 {
-	uint8_t buf[4096];
+	static uint8_t buf[1 << 16];
+	size_t have = 0, off = 0;
+	unsigned n = 0;
+	ssize_t got;
 
-	while (recv(h->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
+	while (have < sizeof(buf) && (got = recv(h->sock, buf + have, sizeof(buf) - have, MSG_DONTWAIT)) > 0)
+		have += (size_t)got;
+	while (have - off >= VTR_VU_HDR_SIZE) {
+		uint32_t req, flags, size;
+
+		memcpy(&req, buf + off, 4);
+		memcpy(&flags, buf + off + 4, 4);
+		memcpy(&size, buf + off + 8, 4);
+		check(flags == (VTR_VU_VERSION | VTR_VU_REPLY));
+		check(!request || req == request);
+		check(size <= have - off - VTR_VU_HDR_SIZE);
+		off += VTR_VU_HDR_SIZE + size;
+		n++;
+	}
+	check(off == have);
+	return n;
 }
 
 static void attach(struct harness *h)
@@ -92,9 +115,11 @@ static void attach(struct harness *h)
 	fcntl(h->sock, F_SETFL, O_NONBLOCK);
 }
 
-/* Lets the device read what was sent; a session that ended is replaced. */
-static void pump(struct harness *h)
+/* Lets the device read what was sent; a session that ended is replaced. Returns the replies that came. */
+static unsigned pump_for(struct harness *h, uint32_t request)
 {
+	unsigned replies;
+
 	for (int i = 0; i < 4 && vtr_vudev_attached(h->dev); i++) {
 		struct pollfd pfds[VTR_VUDEV_MAX_POLLFDS];
 		size_t n = vtr_vudev_pollfds(h->dev, pfds, VTR_VUDEV_MAX_POLLFDS);
@@ -106,20 +131,52 @@ static void pump(struct harness *h)
 			if (pfds[k].revents)
 				vtr_vudev_handle(h->dev, pfds[k].fd, pfds[k].revents);
 	}
-	drain_replies(h);
+	replies = drain_replies(h, request);
 	if (!vtr_vudev_attached(h->dev)) {
 		close(h->sock);
 		attach(h);
 	}
+	return replies;
 }
 
+static void pump(struct harness *h)
+{
+	pump_for(h, 0);
+}
+
+/*
+ * Sends a well-formed request and checks the session's promises: it is answered exactly when it
+ * has an answer of its own or asked for one (NEED_REPLY) with REPLY_ACK negotiated, so a front-end
+ * never waits for ever; and a device reset keeps the session (protocol features and memory).
+ */
 static void send_msg(struct harness *h, struct vtr_vu_msg *m, const int *fds, unsigned nfds, bool need_reply)
 {
+	struct vtr_vudev_stats before, after;
+	unsigned replies, want;
+
 	m->flags = VTR_VU_VERSION | (need_reply ? VTR_VU_NEED_REPLY : 0);
 	if (h->trace)
 		fprintf(stderr, "msg %u size %u fds %u\n", m->request, m->size, nfds);
-	if (vtr_vu_write(h->sock, m, fds, nfds) == 0)
-		pump(h);
+	vtr_vudev_stats(h->dev, &before);
+	if (vtr_vu_write(h->sock, m, fds, nfds) != 0)
+		return;
+	replies = pump_for(h, m->request);
+	vtr_vudev_stats(h->dev, &after);
+	if (after.sessions != before.sessions)
+		return;		/* the message ended the session: nobody waits for an answer */
+	/* REPLY_ACK as the device holds it once the message was taken (SET_PROTOCOL_FEATURES may change it). */
+	want = vtr_vu_request_has_reply(m->request) ||
+	       (need_reply && (after.protocol_features & (1ull << VTR_VU_PROTOCOL_F_REPLY_ACK)));
+	if (replies != want)
+		fprintf(stderr, "request %u (flags 0x%x, size %u): %u replies, %u expected; protocol features 0x%llx\n",
+			m->request, m->flags, m->size, replies, want, (unsigned long long)after.protocol_features);
+	check(replies == want);
+	if (m->request == VTR_VU_RESET_DEVICE) {
+		check(after.protocol_features == before.protocol_features);
+		check(after.regions == before.regions && after.mem_bytes == before.mem_bytes);
+		check(!after.running);
+		check(after.device_resets == before.device_resets + 1);
+	}
 }
 
 static int new_eventfd(void)

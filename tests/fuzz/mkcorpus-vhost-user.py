@@ -89,6 +89,28 @@ def seeds():
     s += u8(0x80 | 3) + u8(2) + u8(0) + u8(1) + u64(GPA) + u64(1 << 40) + u64(0x1000) + u64(0)
     s += u8(10) + u32(5) + u16(4) + b'\xff\xff\xff\xff' + u8(1) + u32(1)
     out['04-stop-and-bad'] = s
+    # QEMU 8.2+: the driver resets the device (stop, RESET_DEVICE with NEED_REPLY), then starts it
+    # again without sending the protocol features or the memory: SET_FEATURES, SET_STATUS and the
+    # rings, each asking for an ack, then a packet on TX. Protocol features: REPLY_ACK, CONFIG,
+    # CONFIGURE_MEM_SLOTS, RESET_DEVICE, STATUS.
+    proto = (1 << 3) | (1 << 9) | (1 << 15) | (1 << 13) | (1 << 16)
+    s = setup(protocol=proto)
+    s += u8(0x80 | 8) + u8(RX) + u8(0) + u8(0x80 | 8) + u8(TX) + u8(0)
+    s += u8(9) + u8(0) + u8(RX) + u8(9) + u8(0) + u8(TX)
+    s += u8(0x80 | 9) + u8(1)                        # RESET_DEVICE
+    s += u8(0x80 | 1) + u8(0)                        # SET_FEATURES
+    s += u8(0x80 | 9) + u8(2) + u8(8)                # SET_STATUS FEATURES_OK
+    for idx in (RX, TX):
+        s += u8(0x80 | 4) + u8(idx) + u16(8)
+        s += u8(0x80 | 5) + u8(idx) + u8(0)
+        s += u8(0x80 | 7) + u8(0) + u8(idx) + u8(0)
+        s += u8(0x80 | 8) + u8(idx) + u8(1)
+    s += u8(0x80 | 9) + u8(2) + u8(15)               # SET_STATUS DRIVER_OK
+    s += poke(buf, vhdr(1))
+    s += poke(tx_ring_base(), desc(GPA + buf, 44))
+    s += poke(tx_ring_base() + 512, u16(0) + u16(1) + u16(0))
+    s += u8(12) + u8(0)
+    out['06-reset-device-keeps-session'] = s
     return out
 
 

@@ -1387,9 +1387,51 @@ static void test_writer_bad_args(void **state)
 	drop(path);
 }
 
+/* A file created with perm gets exactly its mode whatever the umask, also when it was there before with
+ * more (it is truncated, not made anew), and its group; mode 0 leaves it to 0666 less the umask. */
+static mode_t created_mode(const char *path, mode_t mask, const struct vsm_file_perm *perm, gid_t *ret_gid)
+{
+	struct vsm_pcap_writer_opts opts = { .perm = *perm };
+	struct vsm_pcap_writer *w;
+	char err[512] = "";
+	mode_t old = umask(mask);
+	struct stat st;
+	int ret = vsm_pcap_create(path, &opts, &w, err, sizeof(err));
+
+	umask(old);
+	assert_int_equal(ret, 0);
+	assert_int_equal(vsm_pcap_close_writer(w), 0);
+	assert_int_equal(stat(path, &st), 0);
+	*ret_gid = st.st_gid;
+	return st.st_mode & 07777;
+}
+
+static void test_writer_file_perm(void **state)
+{
+	char *path = tu_tmpfile(".pcap");
+	const struct vsm_file_perm p640 = { .mode = 0640 }, p600_group = { .mode = 0600, .set_group = true,
+									   .gid = getegid() };
+	const struct vsm_file_perm umask_only = { 0 };
+	gid_t gid;
+
+	unlink(path);
+	assert_int_equal(created_mode(path, 0, &p640, &gid), 0640);
+	unlink(path);
+	assert_int_equal(created_mode(path, 022, &p640, &gid), 0640);
+	unlink(path);
+	assert_int_equal(created_mode(path, 0077, &p640, &gid), 0640);	/* the umask takes nothing away */
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(created_mode(path, 0, &p600_group, &gid), 0600);	/* there before, readable by all */
+	assert_int_equal(gid, getegid());
+	unlink(path);
+	assert_int_equal(created_mode(path, 027, &umask_only, &gid), 0640);
+	drop(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_writer_file_perm),
 		cmocka_unit_test(test_roundtrip_usec),
 		cmocka_unit_test(test_roundtrip_nsec),
 		cmocka_unit_test(test_roundtrip_flush_each),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -101,6 +102,16 @@ static void expect_records(struct ctx *c, const char *name, uint32_t first, uint
 	assert_string_equal(vsm_pcap_error(r), "no error");
 	vsm_pcap_close(r);
 	assert_int_equal(n, last - first + 1);
+}
+
+/* mv dir/from dir/to (in() has one buffer: two names need two copies). */
+static void move(struct ctx *c, const char *from, const char *to)
+{
+	char a[512], b[512];
+
+	snprintf(a, sizeof(a), "%s", in(c, from));
+	snprintf(b, sizeof(b), "%s", in(c, to));
+	assert_int_equal(rename(a, b), 0);
 }
 
 static off_t size_of(struct ctx *c, const char *name)
@@ -391,6 +402,153 @@ static void test_plain(void **state)
 	assert_false(exists(c, "plain0"));
 }
 
+/* Records in pieces (the tap's way) rotate and read back as whole ones do: -C counts their total. */
+static void test_parts(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot = open_rot(c, "p", THREE, 0, 0);
+
+	for (uint32_t i = 0; i < 7; i++) {
+		uint8_t buf[2048];
+		struct tu_frame f = { .src_cid = 3, .dst_cid = 2, .src_port = i, .dst_port = 1, .op = VSM_OP_RW,
+				      .len = 100 - VSM_FRAME_HDR_LEN, .payload_len = 100 - VSM_FRAME_HDR_LEN };
+		size_t len = tu_build(buf, sizeof(buf), &f);
+		struct timespec ts = { .tv_sec = T0 };
+		/* Split where the tap splits: the vsockmon header, the virtio header, the payload. */
+		struct iovec parts[3] = {
+			{ .iov_base = buf, .iov_len = VSM_MON_HDR_LEN },
+			{ .iov_base = buf + VSM_MON_HDR_LEN, .iov_len = VSM_VIRTIO_HDR_LEN },
+			{ .iov_base = buf + VSM_FRAME_HDR_LEN, .iov_len = len - VSM_FRAME_HDR_LEN },
+		};
+
+		assert_int_equal(len, 100);
+		assert_int_equal(vsm_rotate_write_parts(rot, &ts, parts, 3, (uint32_t)len), 0);
+		assert_int_equal(vsm_rotate_files(rot), 1 + i / 3);
+		assert_int_equal(vsm_rotate_size(rot), 24 + (i % 3 + 1) * 116);
+	}
+	assert_int_equal(vsm_rotate_write_parts(rot, &(struct timespec){ .tv_sec = T0 }, NULL, 0, 0), -EINVAL);
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "p", 0, 2);
+	expect_records(c, "p1", 3, 5);
+	expect_records(c, "p2", 6, 6);
+}
+
+/* logrotate's way: mv FILE FILE.1, then a reopen starts FILE again; both are whole, nothing lost. */
+static void test_reopen_moved(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot = open_rot(c, "log.pcap", 0, 0, 0);
+	char err[512] = "x";
+
+	for (uint32_t i = 0; i < 5; i++)
+		write_rec(rot, i, T0, 100, 0);
+	move(c, "log.pcap", "log.pcap.1");
+	/* Until the reopen, records still go to the moved file (the descriptor follows it). */
+	write_rec(rot, 5, T0, 100, 0);
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 1);
+	assert_string_equal(err, "");
+	assert_int_equal(vsm_rotate_files(rot), 2);
+	expect_current(c, rot, "log.pcap");
+	assert_int_equal(vsm_rotate_size(rot), 24);
+	/* The moved file is complete already, before any close. */
+	expect_records(c, "log.pcap.1", 0, 5);
+	for (uint32_t i = 6; i < 9; i++)
+		write_rec(rot, i, T0, 100, 0);
+	/* Removed instead of moved: a new file as well. */
+	assert_int_equal(vsm_rotate_flush(rot), 0);
+	expect_records(c, "log.pcap", 6, 8);
+	move(c, "log.pcap", "log.pcap.2");
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 1);
+	assert_int_equal(unlink(in(c, "log.pcap")), 0);
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 1);
+	write_rec(rot, 9, T0, 100, 0);
+	assert_int_equal(vsm_rotate_files(rot), 4);
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "log.pcap.1", 0, 5);
+	expect_records(c, "log.pcap.2", 6, 8);
+	expect_records(c, "log.pcap", 9, 9);
+}
+
+/* A reopen with nothing moved only flushes: the file is not truncated, writing goes on in it. */
+static void test_reopen_not_moved(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot = open_rot(c, "same.pcap", 0, 0, 0);
+	char err[512];
+
+	for (uint32_t i = 0; i < 4; i++)
+		write_rec(rot, i, T0, 100, 0);
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 0);
+	assert_int_equal(vsm_rotate_files(rot), 1);
+	/* Flushed by the reopen: all four are in the file now. */
+	assert_int_equal(size_of(c, "same.pcap"), 24 + 4 * 116);
+	write_rec(rot, 4, T0, 100, 0);
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "same.pcap", 0, 4);
+}
+
+/* With -C, the reopen is of the current numbered file; -C goes on from the new file's size. */
+static void test_reopen_size(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot = open_rot(c, "z", THREE, 0, 3);
+	char err[512];
+
+	for (uint32_t i = 0; i < 4; i++)
+		write_rec(rot, i, T0, 100, 0);
+	expect_current(c, rot, "z1");
+	move(c, "z1", "z1.old");
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 1);
+	expect_current(c, rot, "z1");
+	for (uint32_t i = 4; i < 8; i++)
+		write_rec(rot, i, T0, 100, 0);
+	expect_current(c, rot, "z2");
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "z0", 0, 2);
+	expect_records(c, "z1.old", 3, 3);
+	expect_records(c, "z1", 4, 6);
+	expect_records(c, "z2", 7, 7);
+}
+
+/* A new file that cannot be created: the error says why, writing goes on in the moved file, and the next reopen works. */
+static void test_reopen_fails(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot;
+	char err[512];
+
+	assert_int_equal(mkdir(in(c, "d"), 0755), 0);
+	rot = open_rot(c, "d/f.pcap", 0, 0, 0);
+	write_rec(rot, 0, T0, 100, 0);
+	move(c, "d", "d.moved");
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, in(c, "d/f.pcap")));
+	assert_string_equal(vsm_rotate_error(rot), "no error");
+	write_rec(rot, 1, T0, 100, 0);
+	assert_int_equal(mkdir(in(c, "d"), 0755), 0);
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 1);
+	write_rec(rot, 2, T0, 100, 0);
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "d.moved/f.pcap", 0, 1);
+	expect_records(c, "d/f.pcap", 2, 2);
+}
+
+/* After -G -W ended the capture, a reopen starts no file. */
+static void test_reopen_after_stop(void **state)
+{
+	struct ctx *c = *state;
+	struct vsm_rotator *rot = open_rot(c, "e-%H%M%S", 0, 10, 1);
+	char err[512];
+
+	write_rec(rot, 0, T0, 100, 0);
+	write_rec(rot, 1, T0 + 10, 100, 1);
+	move(c, "e-221320", "e.old");
+	assert_int_equal(vsm_rotate_reopen(rot, err, sizeof(err)), 0);
+	assert_false(exists(c, "e-221320"));
+	assert_int_equal(vsm_rotate_close(rot), 0);
+	expect_records(c, "e.old", 0, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +565,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_not_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_after_stop, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

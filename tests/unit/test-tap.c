@@ -576,6 +576,148 @@ static void test_pcap_full_first_flush(void **state)
 	free(path);
 }
 
+/* Records in a pcap file (0 when it cannot be read). */
+static uint64_t pcap_count(const char *path)
+{
+	struct vsm_pcap_reader *r;
+	struct vsm_rec rec;
+	char err[512];
+	uint64_t n = 0;
+
+	if (vsm_pcap_open(path, &r, err, sizeof(err)) < 0)
+		return 0;
+	while (vsm_pcap_next(r, &rec) == 1)
+		n++;
+	vsm_pcap_close(r);
+	return n;
+}
+
+/* -C 1: FILE, FILE1, FILE2... each within 1,000,000 bytes, together every frame in order, none lost. */
+static void test_pcap_rotated_size(void **state)
+{
+	char *path = tu_tmpfile(".pcap"), name[600];
+	struct vsm_rotate_opts opts = { .path = path, .max_bytes = 1000000 };
+	struct vtr_tap *tap;
+	struct stat st;
+	char err[512];
+	unsigned calls = 0, files = 0;
+	uint64_t first = 0;
+	const uint32_t n = 2000;
+
+	assert_int_equal(vtr_tap_new(&tap), 0);
+	assert_int_equal(vtr_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
+	assert_int_equal(vtr_tap_add_callback(tap, count_fn, &calls), 1);
+	assert_string_equal(vtr_tap_sink_file(tap, 0), path);
+	assert_null(vtr_tap_sink_file(tap, 1));
+	for (uint32_t i = 0; i < n; i++) {
+		struct pkt p;
+
+		pkt_make(&p, i);
+		tap_pkt(tap, &p);
+		free(p.payload);
+	}
+	assert_int_equal(stats_of(tap, 0).frames, n);
+	assert_int_equal(stats_of(tap, 0).dropped, 0);
+	assert_false(stats_of(tap, 0).finished);
+	vtr_tap_free(tap);
+	assert_int_equal(calls, n);
+	for (;; files++) {
+		uint64_t k;
+
+		if (files)
+			snprintf(name, sizeof(name), "%s%u", path, files);
+		else
+			snprintf(name, sizeof(name), "%s", path);
+		if (stat(name, &st) < 0)
+			break;
+		assert_true(st.st_size <= 1000000);
+		k = pcap_count(name);
+		assert_true(k > 0);
+		check_pcap(name, (uint32_t)first, k);
+		first += k;
+		unlink(name);
+	}
+	print_message("# %u frames in %u files of at most 1,000,000 bytes\n", n, files);
+	assert_true(files >= 3);
+	assert_int_equal(first, n);
+	free(path);
+}
+
+/* -G 10 -W 2: the second file is the last (tcpdump's end of capture); the rest is unobserved, not lost. */
+static void test_pcap_rotated_time_finished(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], pattern[600], first[600], second[600];
+	struct vsm_rotate_opts opts = { .path = pattern, .seconds = 10, .max_files = 2 };
+	struct vtr_tap *tap;
+	struct vtr_tap_sink_stats st;
+	char err[512];
+
+	/* A folder of its own for the strftime names. */
+	snprintf(dir, sizeof(dir), "%s/vsmtest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(pattern, sizeof(pattern), "%s/g-%%Y%%m%%d-%%H%%M%%S.pcap", dir);
+	assert_int_equal(vtr_tap_new(&tap), 0);
+	assert_int_equal(vtr_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
+	/* The first file is named by the clock when it opens; the packets' times (2023) go back to it. */
+	snprintf(first, sizeof(first), "%s", vtr_tap_sink_file(tap, 0));
+	for (uint32_t i = 0; i < 30; i++) {
+		struct pkt p;
+
+		pkt_make(&p, i);	/* one a second from 2023-11-14 22:13:20 UTC */
+		tap_pkt(tap, &p);
+		free(p.payload);
+	}
+	snprintf(second, sizeof(second), "%s/g-20231114-221330.pcap", dir);
+	assert_string_equal(vtr_tap_sink_file(tap, 0), second);
+	st = stats_of(tap, 0);
+	assert_true(st.finished);
+	assert_int_equal(st.frames, 20);
+	assert_int_equal(st.unobserved, 10);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.error, 0);
+	assert_int_equal(vtr_tap_flush(tap), 0);	/* a finished sink has nothing to flush */
+	vtr_tap_free(tap);
+	check_pcap(first, 0, 10);
+	check_pcap(second, 10, 10);
+	unlink(first);
+	unlink(second);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* SIGHUP's work: after mv FILE FILE.1 a reopen starts FILE anew; both hold their frames whole. */
+static void test_pcap_reopen(void **state)
+{
+	char *path = tu_tmpfile(".pcap"), moved[600];
+	struct vtr_tap *tap;
+	char err[512];
+
+	snprintf(moved, sizeof(moved), "%s.1", path);
+	assert_int_equal(vtr_tap_new(&tap), 0);
+	assert_int_equal(vtr_tap_add_pcap(tap, path, err, sizeof(err)), 0);
+	assert_int_equal(vtr_tap_reopen(tap, err, sizeof(err)), 0);	/* nothing moved: nothing to do */
+	for (uint32_t i = 0; i < 100; i++) {
+		struct pkt p;
+
+		pkt_make(&p, i);
+		tap_pkt(tap, &p);
+		free(p.payload);
+		if (i == 59) {
+			assert_int_equal(rename(path, moved), 0);
+			assert_int_equal(vtr_tap_reopen(tap, err, sizeof(err)), 1);
+			/* The moved file is whole at once: logrotate may compress it now. */
+			check_pcap(moved, 0, 60);
+		}
+	}
+	assert_int_equal(stats_of(tap, 0).frames, 100);
+	vtr_tap_free(tap);
+	check_pcap(moved, 0, 60);
+	check_pcap(path, 60, 40);
+	unlink(moved);
+	unlink(path);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +731,9 @@ int main(void)
 		cmocka_unit_test(test_pcap_full_during_writes),
 		cmocka_unit_test(test_pcap_full_at_flush),
 		cmocka_unit_test(test_pcap_full_first_flush),
+		cmocka_unit_test(test_pcap_rotated_size),
+		cmocka_unit_test(test_pcap_rotated_time_finished),
+		cmocka_unit_test(test_pcap_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

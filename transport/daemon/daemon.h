@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <vtr/tap.h>
@@ -123,6 +124,7 @@ struct daemon {
 	char *stats_path;
 	int verbose;
 	bool no_seqpacket;
+	struct vsm_file_perm socket_perm;	/* of every Unix socket it listens on (service.c) */
 	struct hconn *dirty;
 	struct timespec started;
 	volatile int *stop;		/* set by the signal handler */
@@ -160,6 +162,21 @@ int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen);
 void stats_serve(struct daemon *d);
 /* The statistics as one JSON document (malloc'ed), for the socket and for tests. */
 char *stats_json(const struct daemon *d);
+
+/* service.c: running as a system service */
+/* Octal permission bits from 0 to 0777 (--socket-mode, --pcap-mode), or a usage error (exit 2). */
+uint32_t service_mode_arg(const char *opt, const char *arg);
+/* A group name or number (--socket-group), or a usage error. */
+gid_t service_group_arg(const char *opt, const char *arg);
+/* A listening, non-blocking Unix stream socket at path (a stale file there removed) whose file has the
+ * mode and group of perm from the moment it takes connections. Returns the fd, or -errno and err. */
+int service_listen_unix(const char *path, int backlog, const struct vsm_file_perm *perm, char *err, size_t errlen);
+/* Sends state ("READY=1", newline-separated lines) to the service manager at $NOTIFY_SOCKET; 0 without one. */
+int service_notify(const char *state);
+/* The same, a failure logged, never fatal. */
+void service_tell(const struct daemon *d, const char *state);
+/* READY=1 and a STATUS naming the VMs: every socket listens. */
+void service_ready(const struct daemon *d);
 
 /* main.c */
 __attribute__((format(printf, 3, 4)))

@@ -9,26 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cli.h>
 #include <vsockmon/vsockmon.h>
 
+#include "config.h"
 #include "daemon.h"
 
 #define PROG "vsockdev"
-#define MAX_VMS 64
-#define DEFAULT_TX_BUFFER (256u * 1024)	/* Linux's default socket buffer (vhost-device-vsock: 64 KiB) */
-#define DEFAULT_QUEUE_SIZE 1024u
 #define TAP_FLUSH_MS 1000
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 static int verbosity;
 
@@ -50,6 +42,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [OPTIONS] --vm guest-cid=CID,socket=PATH[,uds-path=PATH][,KEY=VALUE...] [--vm ...]\n"
 		"       " PROG " [OPTIONS] --guest-cid CID --socket PATH [--uds-path PATH] [...]\n"
+		"       " PROG " [OPTIONS] --config FILE\n"
 		"\n"
 		"A vhost-user-vsock device for QEMU (-device vhost-user-vsock-pci,chardev=...) whose packets,\n"
 		"both ways, go to a capture: a pcap file or a vsock-type interface that tcpdump, tshark and\n"
@@ -65,74 +58,58 @@ static void usage(FILE *f)
 		"  groups=NAME[+NAME...]  VMs sharing a group reach each other by CID (default: default)\n"
 		"The same keys as options (one VM): --guest-cid --socket --uds-path --tx-buffer-size\n"
 		"--queue-size --groups.\n"
+		"Or all VMs from a YAML file, the one vhost-device-vsock --config reads:\n"
+		"  --config FILE          'vms:' and a list of VMs, each a mapping of the keys above\n"
+		"                         (guest_cid: 3, socket: PATH, ...); not with --vm or the options above\n"
 		"\n"
 		"Options:\n"
 		"  -w, --pcap FILE      write every packet to FILE (pcap, LINKTYPE_VSOCK); the file stays valid\n"
 		"                       if " PROG " is killed, up to the last second\n"
+		"  -C SIZE              with -w: start a new file before one would pass SIZE million bytes:\n"
+		"                       FILE, FILE1, FILE2... (as vsockdump and tcpdump)\n"
+		"  -G SECONDS           with -w: start a new file every SECONDS; FILE is a strftime(3) pattern (UTC)\n"
+		"  -W COUNT             with -C: keep a ring of COUNT files, FILE0 to FILE<COUNT-1>, overwriting\n"
+		"                       the oldest; with -G and no -C: end the capture after COUNT files\n"
 		"  -i, --tap IFACE      send every packet into IFACE: a kernel vsockmon device, or else a TUN\n"
 		"                       device of type vsockmon that " PROG " creates (root); repeatable\n"
 		"  -s, --stats PATH     serve statistics as JSON on the Unix socket PATH (one document per\n"
 		"                       connection: socat - UNIX-CONNECT:PATH)\n"
 		"      --no-seqpacket   do not offer SOCK_SEQPACKET to guests\n"
+		"      --socket-mode MODE\n"
+		"                       octal mode of every socket " PROG " listens on: vhost-user, host side,\n"
+		"                       statistics (default 0660; connecting needs write permission)\n"
+		"      --socket-group GROUP\n"
+		"                       their group, a name or number: the group QEMU runs in (kvm,\n"
+		"                       libvirt-qemu); " PROG "'s user must be a member (default: its own)\n"
+		"      --pcap-mode MODE octal mode of the capture file (default 0600: it holds guests' data)\n"
+		"      --pcap-group GROUP\n"
+		"                       its group (default: --socket-group's, else " PROG "'s own)\n"
 		"  -v, --verbose        say more (repeat for every connection)\n"
 		"  -q, --quiet          say only errors\n"
 		"  -h, --help           this help\n"
 		"  -V, --version        the version\n"
 		"\n"
 		"SIGTERM or SIGINT: connections are reset, captures closed, sockets removed, exit 0.\n"
-		"See vsockdev(8).\n", DEFAULT_TX_BUFFER, DEFAULT_QUEUE_SIZE);
+		"SIGHUP: a capture file moved or removed (logrotate) is closed whole and started again.\n"
+		"Under systemd (Type=notify, $NOTIFY_SOCKET): READY=1 once every socket listens.\n"
+		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE);
 }
 
 /* ---- options ---- */
 
 
-static void add_groups(struct vm_config *c, const char *list)
+/* One key of a VM from a single-VM option (--socket PATH) or, with origin "--vm: ", from --vm: vm_config_set(). */
+static void vm_key_from(struct vm_config *c, const char *origin, const char *key, const char *val)
 {
-	char *copy = strdup(list), *save = NULL;
+	char err[256];
 
-	if (!copy)
-		cli_die_usage(PROG, "out of memory");
-	for (unsigned i = 0; i < c->ngroups; i++)
-		free(c->groups[i]);
-	c->ngroups = 0;
-	for (char *g = strtok_r(copy, "+", &save); g; g = strtok_r(NULL, "+", &save)) {
-		if (c->ngroups == VSOCKDEV_MAX_GROUPS)
-			cli_die_usage(PROG, "groups=%s: %d groups at the most", list, VSOCKDEV_MAX_GROUPS);
-		c->groups[c->ngroups++] = strdup(g);
-	}
-	free(copy);
-	if (!c->ngroups)
-		cli_die_usage(PROG, "groups: give at least one name");
+	if (vm_config_set(c, key, val, err, sizeof(err)) < 0)
+		cli_die_usage(PROG, "%s%s", origin, err);
 }
 
-/* Sets one key of a VM; keys are vhost-device-vsock's, with '-' or '_'. */
 static void vm_key(struct vm_config *c, const char *key, const char *val)
 {
-	char k[32];
-	size_t i;
-
-	for (i = 0; key[i] && i < sizeof(k) - 1; i++)
-		k[i] = key[i] == '_' ? '-' : key[i];
-	k[i] = '\0';
-	if (!*val)
-		cli_die_usage(PROG, "--vm: %s has no value", key);
-	if (!strcmp(k, "guest-cid"))
-		c->guest_cid = cli_number(PROG, "guest-cid", val, 3, UINT32_MAX - 1);
-	else if (!strcmp(k, "socket"))
-		free(c->socket), c->socket = strdup(val);
-	else if (!strcmp(k, "uds-path"))
-		free(c->uds_path), c->uds_path = strdup(val);
-	else if (!strcmp(k, "tx-buffer-size"))
-		c->tx_buffer_size = (uint32_t)cli_number(PROG, "tx-buffer-size", val, 4096, 64u << 20);
-	else if (!strcmp(k, "queue-size"))
-		c->queue_size = (unsigned)cli_number(PROG, "queue-size", val, 1, 32768);
-	else if (!strcmp(k, "groups"))
-		add_groups(c, val);
-	else if (!strcmp(k, "forward-cid") || !strcmp(k, "forward-listen"))
-		cli_die_usage(PROG, "--vm: %s (forwarding to the host's own vsock) is not supported: use uds-path", key);
-	else
-		cli_die_usage(PROG, "--vm: unknown key '%s' (guest-cid, socket, uds-path, tx-buffer-size, "
-			      "queue-size, groups)", key);
+	vm_key_from(c, "", key, val);
 }
 
 static void vm_spec(struct vm_config *c, const char *spec)
@@ -147,46 +124,41 @@ static void vm_spec(struct vm_config *c, const char *spec)
 		if (!eq)
 			cli_die_usage(PROG, "--vm: '%s' is not KEY=VALUE", kv);
 		*eq = '\0';
-		vm_key(c, kv, eq + 1);
+		vm_key_from(c, "--vm: ", kv, eq + 1);
 	}
 	free(copy);
 }
 
-static void vm_defaults(struct vm_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->tx_buffer_size = DEFAULT_TX_BUFFER;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
-}
-
 static void vm_check(struct vm_config *c, const struct vm_config *all, unsigned n)
 {
+	char err[256];
+
 	if (!c->guest_cid)
 		cli_die_usage(PROG, "a VM needs guest-cid=CID");
 	if (!c->socket)
 		cli_die_usage(PROG, "vm %" PRIu64 ": give socket=PATH, the vhost-user socket QEMU connects to",
 			      c->guest_cid);
-	if (!c->ngroups)
-		add_groups(c, "default");
-	for (unsigned i = 0; i < n; i++) {
-		if (all[i].guest_cid == c->guest_cid)
-			cli_die_usage(PROG, "guest CID %" PRIu64 " is given twice", c->guest_cid);
-		if (!strcmp(all[i].socket, c->socket))
-			cli_die_usage(PROG, "socket %s is given to two VMs", c->socket);
-	}
+	if (vm_config_check(c, all, n, err, sizeof(err)) < 0)
+		cli_die_usage(PROG, "%s", err);
 }
 
-static void vm_config_free(struct vm_config *c)
+/* --config FILE: every VM from a vhost-device-vsock configuration file (config.c). A bad file is a
+ * usage error; its message names the line and says what to do, so no --help hint. */
+static unsigned vm_config_file(const char *path, struct vm_config *cfgs)
 {
-	free(c->socket);
-	free(c->uds_path);
-	for (unsigned i = 0; i < c->ngroups; i++)
-		free(c->groups[i]);
+	char err[512];
+	unsigned n;
+
+	if (config_load(path, cfgs, VSOCKDEV_MAX_VMS, &n, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		exit(2);
+	}
+	return n;
 }
 
 /* ---- the loop ---- */
 
-enum tag_kind { T_STATS, T_VM, T_CONN };
+enum tag_kind { T_STATS, T_VM, T_CONN, T_SIGNAL };
 
 struct tag {
 	enum tag_kind kind;
@@ -202,20 +174,55 @@ static int64_t mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static int run(struct daemon *d)
+/* SIGHUP, as logrotate's "create" way sends it after moving the capture: start it again under its name. */
+static void reopen_captures(struct daemon *d)
+{
+	char err[512];
+	int ret;
+
+	if (!d->tap) {
+		logmsg(d, 1, "SIGHUP: no capture file to reopen");
+		return;
+	}
+	ret = vtr_tap_reopen(d->tap, err, sizeof(err));
+	if (ret < 0) {
+		logmsg(d, 0, "SIGHUP: cannot reopen the capture: %s (send SIGHUP again once it can be created)", err);
+		return;
+	}
+	for (size_t i = 0; i < vtr_tap_sink_count(d->tap); i++) {
+		const char *file = vtr_tap_sink_file(d->tap, i);
+		struct vtr_tap_sink_stats ts;
+
+		if (!file || vtr_tap_sink_stats(d->tap, i, &ts) < 0)
+			continue;
+		if (ts.error)
+			logmsg(d, 0, "SIGHUP: %s: not reopened, the capture stopped on an error (%s); restart " PROG
+			       " to capture again", file, strerror(-ts.error));
+		else if (ts.finished)
+			logmsg(d, 1, "SIGHUP: %s: not reopened, -G with -W ended the capture", file);
+		else
+			logmsg(d, 1, "SIGHUP: %s %s", file, ret ? "reopened: the moved file is complete, a new one started"
+							 : "was not moved: the capture goes on in it");
+	}
+}
+
+/* The poll loop; returns the signal that ended it, or 0 on an error. */
+static int run(struct daemon *d, int sigfd)
 {
 	size_t cap = 256;
 	struct pollfd *pfds = malloc(cap * sizeof(*pfds));
 	struct tag *tags = malloc(cap * sizeof(*tags));
 	struct hconn **ctags = malloc(cap * sizeof(*ctags));
 	int64_t last_flush = mono_ms();
+	int stop_signal = 0;
 
 	if (!pfds || !tags || !ctags) {
 		free(pfds), free(tags), free(ctags);
-		return -ENOMEM;
+		logmsg(d, 0, "out of memory");
+		return 0;
 	}
 	while (!stop_signal) {
-		size_t n = 0, want = 1;
+		size_t n = 0, want = 2;
 		int timeout = -1;
 
 		for (unsigned i = 0; i < d->nvms; i++)
@@ -258,6 +265,8 @@ static int run(struct daemon *d)
 			pfds[n] = (struct pollfd){ .fd = d->stats_fd, .events = POLLIN };
 			tags[n++] = (struct tag){ T_STATS, NULL, NULL };
 		}
+		pfds[n] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
 		if (d->tap && vtr_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
 			timeout = TAP_FLUSH_MS;
 		if (poll(pfds, n, timeout) < 0) {
@@ -279,6 +288,17 @@ static int run(struct daemon *d)
 			case T_STATS:
 				stats_serve(d);
 				break;
+			case T_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						reopen_captures(d);
+					else
+						stop_signal = (int)si.ssi_signo;
+				}
+				break;
+			}
 			}
 		}
 		for (unsigned i = 0; i < d->nvms; i++)
@@ -295,8 +315,11 @@ static int run(struct daemon *d)
 	free(pfds);
 	free(tags);
 	free(ctags);
-	return 0;
+	return stop_signal;
 }
+
+/* Long-only options: codes above every character. */
+enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP };
 
 int main(int argc, char **argv)
 {
@@ -308,35 +331,42 @@ int main(int argc, char **argv)
 		{ "tx-buffer-size", required_argument, NULL, 'b' },
 		{ "queue-size", required_argument, NULL, 'Q' },
 		{ "groups", required_argument, NULL, 'g' },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "pcap", required_argument, NULL, 'w' },
 		{ "tap", required_argument, NULL, 'i' },
 		{ "stats", required_argument, NULL, 's' },
 		{ "no-seqpacket", no_argument, NULL, 'P' },
+		{ "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+		{ "pcap-mode", required_argument, NULL, OPT_PCAP_MODE },
+		{ "pcap-group", required_argument, NULL, OPT_PCAP_GROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct vm_config cfgs[MAX_VMS];
+	static struct vm_config cfgs[VSOCKDEV_MAX_VMS];
 	struct vm_config single;
 	bool have_single = false;
 	unsigned ncfg = 0;
-	const char *pcap = NULL, *ifaces[8], *stats = NULL;
+	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
-	struct daemon d = { .stats_fd = -1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	char err[256];
-	int opt, status = 0;
+	struct vsm_rotate_opts rotate = { 0 };
+	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 } };
+	struct vsm_file_perm pcap_perm = { .mode = 0600 };
+	bool pcap_group = false;
+	char err[512];
+	int opt, status = 0, sigfd, stop_signal;
 
 	verbosity = 1;
-	vm_defaults(&single);
-	while ((opt = getopt_long(argc, argv, "w:i:s:vqhV", longopts, NULL)) != -1) {
+	vm_config_init(&single);
+	while ((opt = getopt_long(argc, argv, "w:C:G:W:i:s:vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (ncfg == MAX_VMS)
-				cli_die_usage(PROG, "--vm: %d VMs at the most", MAX_VMS);
-			vm_defaults(&cfgs[ncfg]);
+			if (ncfg == VSOCKDEV_MAX_VMS)
+				cli_die_usage(PROG, "--vm: %d VMs at the most", VSOCKDEV_MAX_VMS);
+			vm_config_init(&cfgs[ncfg]);
 			vm_spec(&cfgs[ncfg], optarg);
 			vm_check(&cfgs[ncfg], cfgs, ncfg);
 			ncfg++;
@@ -365,8 +395,20 @@ int main(int argc, char **argv)
 			have_single = true;
 			vm_key(&single, "groups", optarg);
 			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
 		case 'w':
 			pcap = optarg;
+			break;
+		case 'C':
+			rotate.max_bytes = cli_file_size(PROG, optarg);
+			break;
+		case 'G':
+			rotate.seconds = cli_rotate_seconds(PROG, optarg);
+			break;
+		case 'W':
+			rotate.max_files = cli_file_count(PROG, optarg);
 			break;
 		case 'i':
 			if (nifaces == sizeof(ifaces) / sizeof(ifaces[0]))
@@ -378,6 +420,20 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			d.no_seqpacket = true;
+			break;
+		case OPT_SOCKET_MODE:
+			d.socket_perm.mode = service_mode_arg("--socket-mode", optarg);
+			break;
+		case OPT_SOCKET_GROUP:
+			d.socket_perm.gid = service_group_arg("--socket-group", optarg);
+			d.socket_perm.set_group = true;
+			break;
+		case OPT_PCAP_MODE:
+			pcap_perm.mode = service_mode_arg("--pcap-mode", optarg);
+			break;
+		case OPT_PCAP_GROUP:
+			pcap_perm.gid = service_group_arg("--pcap-group", optarg);
+			pcap_perm.set_group = pcap_group = true;
 			break;
 		case 'v':
 			verbosity++;
@@ -397,20 +453,36 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cli_die_usage(PROG, "unexpected argument '%s'", argv[optind]);
+	/* As vhost-device-vsock (clap's conflicts_with = "config"): the file holds every VM. */
+	if (config && (ncfg || have_single))
+		cli_die_usage(PROG, "--config %s holds the VMs: give them there, not also with --vm or "
+			      "--guest-cid/--socket/...", config);
+	if (config)
+		ncfg = vm_config_file(config, cfgs);
 	if (have_single && ncfg)
 		cli_die_usage(PROG, "give VMs either with --vm or with --guest-cid/--socket/..., not both");
 	if (have_single) {
 		if (!single.guest_cid)
-			single.guest_cid = 3;	/* vhost-device-vsock's default */
+			single.guest_cid = VSOCKDEV_DEFAULT_GUEST_CID;
 		vm_check(&single, cfgs, 0);
 		cfgs[ncfg++] = single;
 	}
 	if (!ncfg)
-		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH");
+		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH or --config FILE");
+	if ((rotate.max_bytes || rotate.seconds || rotate.max_files) && !pcap)
+		cli_die_usage(PROG, "-C, -G and -W go with -w FILE");
+	if (!pcap_group && d.socket_perm.set_group) {
+		pcap_perm.gid = d.socket_perm.gid;
+		pcap_perm.set_group = true;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	/* SIGTERM, SIGINT and SIGHUP are read in the poll loop: no handler, no flag. */
+	sigfd = cli_signalfd(0);
+	if (sigfd < 0) {
+		fprintf(stderr, PROG ": cannot take signals through a signalfd: %s\n", strerror(-sigfd));
+		return 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
 
 	if (pcap || nifaces) {
@@ -420,7 +492,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, PROG ": cannot create the tap: %s\n", strerror(-ret));
 			return 1;
 		}
-		if (pcap && vtr_tap_add_pcap(d.tap, pcap, err, sizeof(err)) < 0) {
+		vtr_tap_set_file_perm(d.tap, &pcap_perm);
+		rotate.path = pcap;
+		if (pcap && vtr_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
 			fprintf(stderr, PROG ": --pcap %s: %s\n", pcap, err);
 			status = 1;
 			goto out;
@@ -455,10 +529,12 @@ int main(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	run(&d);
+	service_ready(&d);
+	stop_signal = run(&d, sigfd);
 	if (stop_signal)
 		logmsg(&d, 1, "%s: shutting down", strsignal(stop_signal));
 out:
+	service_tell(&d, "STOPPING=1\nSTATUS=shutting down");
 	/* Peers learn by RSTs while the devices still run; then the captures are closed whole. */
 	for (unsigned i = 0; i < d.nvms; i++) {
 		vm_reset_all(d.vms[i], "shutting down");
@@ -476,12 +552,14 @@ out:
 			struct vtr_tap_sink_stats ts;
 
 			vtr_tap_sink_stats(d.tap, i, &ts);
-			logmsg(&d, 1, "tap sink %zu: %" PRIu64 " frames, %" PRIu64 " dropped%s%s", i, ts.frames,
-			       ts.dropped, ts.error ? ", error: " : "", ts.error ? strerror(-ts.error) : "");
+			logmsg(&d, 1, "tap sink %zu: %" PRIu64 " frames, %" PRIu64 " dropped%s%s%s", i, ts.frames,
+			       ts.dropped, ts.error ? ", error: " : "", ts.error ? strerror(-ts.error) : "",
+			       ts.finished ? ", capture ended by -G with -W" : "");
 		}
 		vtr_tap_free(d.tap);
 	}
 	for (unsigned i = 0; i < ncfg; i++)
 		vm_config_free(&cfgs[i]);
+	close(sigfd);
 	return status;
 }

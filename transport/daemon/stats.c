@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -97,10 +96,19 @@ char *stats_json(const struct daemon *d)
 	for (size_t i = 0; d->tap && i < vtr_tap_sink_count(d->tap); i++) {
 		struct vtr_tap_sink_stats ts;
 
+		json_t *sink;
+		const char *file = vtr_tap_sink_file(d->tap, i);
+
 		vtr_tap_sink_stats(d->tap, i, &ts);
-		json_array_append_new(sinks, json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
+		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
 			"bytes", u64(ts.bytes), "dropped", u64(ts.dropped), "unobserved", u64(ts.unobserved),
-			"error", ts.error));
+			"error", ts.error);
+		/* pcap sinks: the file written now (-C/-G rotate it), and whether -G -W ended the capture */
+		if (file) {
+			json_object_set_new(sink, "file", json_string(file));
+			json_object_set_new(sink, "finished", json_boolean(ts.finished));
+		}
+		json_array_append_new(sinks, sink);
 	}
 	json_object_set_new(root, "version", json_integer(STATS_VERSION));
 	json_object_set_new(root, "pid", json_integer(getpid()));
@@ -114,27 +122,10 @@ char *stats_json(const struct daemon *d)
 
 int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = service_listen_unix(path, 16, &d->socket_perm, err, errlen);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: path too long for a Unix socket", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
-	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
+	if (fd < 0)
+		return fd;
 	d->stats_fd = fd;
 	return 0;
 }

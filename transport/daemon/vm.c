@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <vsockmon/wire.h>
@@ -213,34 +212,6 @@ static int engine_admit(void *ctx, int listener, int sock, uint32_t port, uint64
 
 /* ---- set-up ---- */
 
-static int listen_unix(const char *path, int type, char *err, size_t errlen)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "%s: path too long for a Unix socket (%zu bytes at most)", path,
-			 sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
-	}
-	/* A socket file left by an earlier run is stale: nobody can be listening on it now but us. */
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, char *err, size_t errlen)
 {
 	static const struct vtr_vudev_ops dev_ops = {
@@ -290,11 +261,11 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		vm->any_stream = vtr_listen(vm->engine, VTR_PORT_ANY, VTR_STREAM, 1024);
 		if (!d->no_seqpacket)
 			vm->any_seqpacket = vtr_listen(vm->engine, VTR_PORT_ANY, VTR_SEQPACKET, 1024);
-		ret = vm->uds_fd = listen_unix(cfg->uds_path, SOCK_STREAM, err, errlen);
+		ret = vm->uds_fd = service_listen_unix(cfg->uds_path, 64, &d->socket_perm, err, errlen);
 		if (ret < 0)
 			goto fail;
 	}
-	ret = vm->listen_fd = listen_unix(cfg->socket, SOCK_STREAM, err, errlen);
+	ret = vm->listen_fd = service_listen_unix(cfg->socket, 64, &d->socket_perm, err, errlen);
 	if (ret < 0)
 		goto fail;
 	*ret_vm = vm;

@@ -16,6 +16,7 @@
 
 #include <vsockmon/decode.h>
 #include <vsockmon/pcap.h>
+#include <vsockmon/rotate.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/wire.h>
 #include <vtr/tap.h>
@@ -43,7 +44,7 @@ enum sink_type {
 
 struct sink {
 	enum sink_type type;
-	bool failed;			/* takes no more frames; st.error says why */
+	bool stopped;			/* takes no more frames: st.error says why, or st.finished */
 	struct vtr_tap_sink_stats st;
 	union {
 		struct {
@@ -51,7 +52,7 @@ struct sink {
 			void *ctx;
 		} cb;
 		struct {
-			struct vsm_pcap_writer *w;
+			struct vsm_rotator *rot;	/* libvsockmon's -w/-C/-G/-W output, as vsockdump's */
 			uint32_t *lens;		/* ring of PCAP_RING frame lengths; the newest at (st.frames - 1) */
 		} pcap;
 		struct {
@@ -68,9 +69,10 @@ struct sink {
 struct vtr_tap {
 	struct sink *sinks;
 	size_t nsinks;
-	size_t nlive;			/* sinks not failed: when 0, no frame is built */
+	size_t nlive;			/* sinks not stopped: when 0, no frame is built */
 	uint8_t *frame;			/* the frame being fanned out, reused for every packet */
 	size_t cap;
+	struct vsm_file_perm file_perm;	/* of the pcap files it creates */
 };
 
 int vtr_tap_new(struct vtr_tap **ret_tap)
@@ -93,7 +95,7 @@ static void sink_close(struct sink *s)
 		break;
 	case SINK_PCAP:
 		/* Flushes what is buffered; on an error the writer keeps the file valid by itself. */
-		(void)vsm_pcap_close_writer(s->pcap.w);
+		(void)vsm_rotate_close(s->pcap.rot);
 		free(s->pcap.lens);
 		break;
 	case SINK_PACKET:
@@ -159,35 +161,50 @@ int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx)
 	return sink_add(tap, &s);
 }
 
-int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen)
+int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen)
 {
-	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
-	const struct vsm_pcap_writer_opts opts = { .snaplen = PCAP_SNAPLEN, .nsec = true };
+	struct vsm_rotate_opts ro;
 	struct sink s = { .type = SINK_PCAP };
 	int ret;
 
 	if (errlen)
 		errbuf[0] = '\0';
-	if (!tap || !path) {
+	if (!tap || !opts || !opts->path) {
 		snprintf(errbuf, errlen, "vtr_tap_add_pcap: no tap or no file name");
 		return -EINVAL;
 	}
+	ro = *opts;
+	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
+	ro.pcap = (struct vsm_pcap_writer_opts){ .snaplen = PCAP_SNAPLEN, .nsec = true, .perm = tap->file_perm };
 	s.pcap.lens = malloc(PCAP_RING * sizeof(*s.pcap.lens));
 	if (!s.pcap.lens) {
-		snprintf(errbuf, errlen, "%s: out of memory", path);
+		snprintf(errbuf, errlen, "%s: out of memory", opts->path);
 		return -ENOMEM;
 	}
-	ret = vsm_pcap_create(path, &opts, &s.pcap.w, errbuf, errlen);
+	ret = vsm_rotate_open(&ro, NULL, &s.pcap.rot, errbuf, errlen);
 	if (ret < 0) {
 		free(s.pcap.lens);
 		return ret;
 	}
 	ret = sink_add(tap, &s);
 	if (ret < 0) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(-ret));
+		snprintf(errbuf, errlen, "%s: %s", opts->path, strerror(-ret));
 		sink_close(&s);
 	}
 	return ret;
+}
+
+int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen)
+{
+	const struct vsm_rotate_opts opts = { .path = path };
+
+	return vtr_tap_add_pcap_rotated(tap, &opts, errbuf, errlen);
+}
+
+void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm)
+{
+	if (tap && perm)
+		tap->file_perm = *perm;
 }
 
 /*
@@ -348,19 +365,39 @@ static bool iface_observed(struct sink *s)
 /* A sink stops for good: everything it had not made durable is lost. */
 static void sink_fail(struct vtr_tap *tap, struct sink *s, int err)
 {
-	s->failed = true;
+	s->stopped = true;
 	s->st.error = err;
 	tap->nlive--;
+}
+
+/* A frame a stopped sink does not take: lost if it failed, not wanted if its capture is over. */
+static void sink_miss(struct sink *s)
+{
+	if (s->st.finished)
+		s->st.unobserved++;
+	else
+		s->st.dropped++;
+}
+
+/* Where a pcap sink's output stands: which file, and how many bytes in it. */
+struct pcap_pos {
+	uint64_t files, size;
+};
+
+static struct pcap_pos pcap_pos(const struct sink *s)
+{
+	return (struct pcap_pos){ vsm_rotate_files(s->pcap.rot), vsm_rotate_size(s->pcap.rot) };
 }
 
 /*
  * A pcap write or flush failed; the writer cut the file back to its last whole record. The
  * frames past that point, taken earlier but never made durable, move from frames to dropped.
+ * If a new file was started since before, the old one was flushed whole first: nothing is lost.
  */
-static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, uint64_t size_before)
+static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, struct pcap_pos before)
 {
-	uint64_t kept = vsm_pcap_size(s->pcap.w);
-	uint64_t excess = size_before > kept ? size_before - kept : 0;
+	struct pcap_pos now = pcap_pos(s);
+	uint64_t excess = now.files == before.files && before.size > now.size ? before.size - now.size : 0;
 
 	/* Beyond the ring the lengths are gone; the writer never holds that many unflushed. */
 	for (uint32_t k = 0; excess > 0 && s->st.frames > 0 && k < PCAP_RING; k++) {
@@ -384,12 +421,20 @@ static void pcap_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 		{ .iov_base = (void *)hdr, .iov_len = VSM_VIRTIO_HDR_LEN },
 		{ .iov_base = (void *)payload, .iov_len = payload_len },
 	};
-	uint64_t before = vsm_pcap_size(s->pcap.w);
-	int ret = vsm_pcap_write_parts(s->pcap.w, &rec->ts, parts, payload_len ? 3 : 2, rec->wire_len);
+	struct pcap_pos before = pcap_pos(s);
+	int ret = vsm_rotate_write_parts(s->pcap.rot, &rec->ts, parts, payload_len ? 3 : 2, rec->wire_len);
 
 	if (ret < 0) {
 		s->st.dropped++;
 		pcap_fail(tap, s, ret, before);
+		return;
+	}
+	if (ret == 1) {
+		/* -G with -W wrote its last file (as tcpdump, the capture ends): not a failure. */
+		s->st.finished = true;
+		s->stopped = true;
+		tap->nlive--;
+		s->st.unobserved++;
 		return;
 	}
 	s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
@@ -463,11 +508,11 @@ static void put_le16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)(v >> 8);
 }
 
-/* Every live sink loses this packet (no memory for it, or no packet at all). */
+/* Every sink misses this packet (no memory for it, or no packet at all). */
 static void drop_all(struct vtr_tap *tap)
 {
 	for (size_t i = 0; i < tap->nsinks; i++)
-		tap->sinks[i].st.dropped++;
+		sink_miss(&tap->sinks[i]);
 }
 
 void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_t *hdr,
@@ -481,7 +526,7 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 	if (!tap || !tap->nsinks)
 		return;
 	if (!tap->nlive || !hdr || (payload_len && !payload) || payload_len > UINT32_MAX - VSM_FRAME_HDR_LEN) {
-		drop_all(tap);	/* failed sinks count what they miss, so their loss stays exact */
+		drop_all(tap);	/* stopped sinks count what they miss, so their loss stays exact */
 		return;
 	}
 	{
@@ -491,7 +536,7 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		for (size_t i = 0; i < tap->nsinks; i++) {
 			struct sink *s = &tap->sinks[i];
 
-			if (s->failed)
+			if (s->stopped)
 				continue;
 			if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !iface_observed(s))
 				continue;
@@ -501,8 +546,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		}
 		if (!wanted) {
 			for (size_t i = 0; i < tap->nsinks; i++) {
-				if (tap->sinks[i].failed)
-					tap->sinks[i].st.dropped++;
+				if (tap->sinks[i].stopped)
+					sink_miss(&tap->sinks[i]);
 				else
 					tap->sinks[i].st.unobserved++;
 			}
@@ -543,8 +588,8 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
 
-		if (s->failed)
-			s->st.dropped++;
+		if (s->stopped)
+			sink_miss(s);
 		else if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !s->ifc.readers)
 			s->st.unobserved++;
 		else if (s->type == SINK_PCAP)
@@ -580,13 +625,13 @@ int vtr_tap_flush(struct vtr_tap *tap)
 		return -EINVAL;
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
-		uint64_t before;
+		struct pcap_pos before;
 		int ret;
 
-		if (s->type != SINK_PCAP || s->failed)
+		if (s->type != SINK_PCAP || s->stopped)
 			continue;
-		before = vsm_pcap_size(s->pcap.w);
-		ret = vsm_pcap_flush(s->pcap.w);
+		before = pcap_pos(s);
+		ret = vsm_rotate_flush(s->pcap.rot);
 		if (ret < 0) {
 			pcap_fail(tap, s, ret, before);
 			if (!first)
@@ -594,4 +639,50 @@ int vtr_tap_flush(struct vtr_tap *tap)
 		}
 	}
 	return first;
+}
+
+int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen)
+{
+	int started = 0, first = 0;
+
+	if (errlen)
+		errbuf[0] = '\0';
+	if (!tap)
+		return -EINVAL;
+	for (size_t i = 0; i < tap->nsinks; i++) {
+		struct sink *s = &tap->sinks[i];
+		struct pcap_pos before;
+		char err[512];
+		int ret;
+
+		/* A failed sink stays stopped: its file holds what it could, up to the failure. */
+		if (s->type != SINK_PCAP || s->stopped)
+			continue;
+		before = pcap_pos(s);
+		ret = vsm_rotate_reopen(s->pcap.rot, err, sizeof(err));
+		if (ret == 1) {
+			started++;
+			continue;
+		}
+		if (ret == 0)
+			continue;
+		/*
+		 * Only a failed flush is the sink's end (it is sticky: flushing again says so); a new
+		 * file that cannot be created leaves the old one in use, and the next reopen tries again.
+		 */
+		if (vsm_rotate_flush(s->pcap.rot) < 0)
+			pcap_fail(tap, s, ret, before);
+		if (!first) {
+			first = ret;
+			snprintf(errbuf, errlen, "%s", err);
+		}
+	}
+	return first ? first : started;
+}
+
+const char *vtr_tap_sink_file(const struct vtr_tap *tap, size_t sink)
+{
+	if (!tap || sink >= tap->nsinks || tap->sinks[sink].type != SINK_PCAP)
+		return NULL;
+	return vsm_rotate_current(tap->sinks[sink].pcap.rot);
 }

@@ -60,6 +60,22 @@ const char *vtr_vu_request_name(uint32_t request)
 	return request < VTR_VU_REQUEST_MAX ? request_names[request] : NULL;
 }
 
+bool vtr_vu_request_has_reply(uint32_t request)
+{
+	switch (request) {
+	case VTR_VU_GET_FEATURES:
+	case VTR_VU_GET_PROTOCOL_FEATURES:
+	case VTR_VU_GET_QUEUE_NUM:
+	case VTR_VU_GET_VRING_BASE:
+	case VTR_VU_GET_CONFIG:
+	case VTR_VU_GET_INFLIGHT_FD:
+	case VTR_VU_GET_MAX_MEM_SLOTS:
+	case VTR_VU_GET_STATUS:
+		return true;
+	}
+	return false;
+}
+
 /* ---- per-request checks ---- */
 
 /* P_UNKNOWN (0): a request the back-end does not handle, so nothing to check. */
@@ -92,7 +108,7 @@ static const struct {
 	[VTR_VU_VRING_KICK] = { P_STATE, 0 },
 	[VTR_VU_GET_MAX_MEM_SLOTS] = { P_NONE, 0 },
 	[VTR_VU_ADD_MEM_REG] = { P_REG, 1 },
-	[VTR_VU_REM_MEM_REG] = { P_REG, -1 },		/* QEMU sends the region's fd, which is not needed */
+	[VTR_VU_REM_MEM_REG] = { P_REG, -1 },		/* QEMU 7.2 to 10.2 send no fd; one that comes is closed */
 	[VTR_VU_SET_STATUS] = { P_U64, 0 },
 	[VTR_VU_GET_STATUS] = { P_NONE, 0 },
 };

@@ -30,8 +30,10 @@ int vtr_mem_add(struct vtr_mem *mem, const struct vtr_mem_region *region)
 	for (unsigned i = 0; i < mem->n; i++) {
 		const struct vtr_mem_region *r = &mem->r[i];
 
-		if (overlaps(region->guest_phys_addr, region->memory_size, r->guest_phys_addr, r->memory_size) ||
-		    overlaps(region->userspace_addr, region->memory_size, r->userspace_addr, r->memory_size))
+		/* Guest-physical space must be unambiguous. The front-end's addresses need not be: the same
+		 * RAM may show at two guest addresses (QEMU's PAM and SMRAM aliases), and a ring address
+		 * found in either view reads the same bytes. */
+		if (overlaps(region->guest_phys_addr, region->memory_size, r->guest_phys_addr, r->memory_size))
 			return -EEXIST;
 	}
 	if (mem->n == VTR_MEM_MAX_REGIONS)
@@ -40,11 +42,13 @@ int vtr_mem_add(struct vtr_mem *mem, const struct vtr_mem_region *region)
 	return 0;
 }
 
-int vtr_mem_remove(struct vtr_mem *mem, uint64_t guest_phys_addr, uint64_t memory_size,
+int vtr_mem_remove(struct vtr_mem *mem, uint64_t guest_phys_addr, uint64_t memory_size, uint64_t userspace_addr,
 		   struct vtr_mem_region *ret_region)
 {
 	for (unsigned i = 0; i < mem->n; i++) {
-		if (mem->r[i].guest_phys_addr != guest_phys_addr || mem->r[i].memory_size != memory_size)
+		/* vhost-user REM_MEM_REG names a region by all three (QEMU's reg_equal()). */
+		if (mem->r[i].guest_phys_addr != guest_phys_addr || mem->r[i].memory_size != memory_size ||
+		    mem->r[i].userspace_addr != userspace_addr)
 			continue;
 		if (ret_region)
 			*ret_region = mem->r[i];

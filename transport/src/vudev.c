@@ -21,6 +21,7 @@
 #define OFF_OP		30
 #define OFF_FLAGS	32
 #define DEFAULT_MAX_QUEUE VTR_VRING_MAX_SIZE
+#define VHOST_F_LOG_ALL	26	/* vhost's "log all writes" feature bit (linux/vhost.h) */
 /* TX chains taken per kick before the device lets other work run (it comes back by itself). */
 #define TX_BATCH	256
 
@@ -316,9 +317,9 @@ static int rem_mem_reg(struct vtr_vudev *dev, const struct vtr_vu_msg *msg)
 		struct mapping m = dev->maps[i];
 
 		if (dev->mem.r[i].guest_phys_addr != r->guest_phys_addr ||
-		    dev->mem.r[i].memory_size != r->memory_size)
+		    dev->mem.r[i].memory_size != r->memory_size || dev->mem.r[i].userspace_addr != r->userspace_addr)
 			continue;
-		vtr_mem_remove(&dev->mem, r->guest_phys_addr, r->memory_size, NULL);
+		vtr_mem_remove(&dev->mem, r->guest_phys_addr, r->memory_size, r->userspace_addr, NULL);
 		memmove(&dev->maps[i], &dev->maps[i + 1], (dev->mem.n - i) * sizeof(dev->maps[0]));
 		munmap(m.base, m.len);
 		dev->st.regions = dev->mem.n;
@@ -358,11 +359,13 @@ static void queue_reset(struct queue *q, bool close_fds)
 /*
  * A device reset, as a hardware reset would do it: the rings stop and forget their set-up, the
  * device status goes back to 0, and the owner's connections end (ops->stopped). The session stays:
- * vhost-user "VHOST_USER_RESET_DEVICE" resets the device, not the front-end's protocol state, and
- * QEMU from 8.2 on (vhost_user_reset_device() from virtio_reset()) sends neither
- * SET_PROTOCOL_FEATURES nor the memory table again afterwards: with CONFIGURE_MEM_SLOTS it only
- * sends the regions that changed since its last message. Acked features stay too, until the next
- * SET_FEATURES (QEMU sends one on every start, vhost_dev_set_features()).
+ * vhost-user "VHOST_USER_RESET_DEVICE" resets the device, not the front-end's protocol state. QEMU
+ * sends it from 9.2 on (virtio_reset() -> vhost_user_reset_device(), made effective by "virtio:
+ * Always reset vhost devices"): once at start-up before any SET_FEATURES, at every machine reset and
+ * after every driver reset, and never again sends SET_PROTOCOL_FEATURES, SET_VRING_ERR or the memory
+ * it has already given (with CONFIGURE_MEM_SLOTS, vhost_user_add_remove_regions() sends only what
+ * changed against its per-session copy). Acked features stay too, until the next SET_FEATURES
+ * (QEMU sends one at every start, vhost_dev_set_features()).
  */
 static void device_reset(struct vtr_vudev *dev, const char *reason)
 {
@@ -752,12 +755,15 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 	case VTR_VU_SET_FEATURES: {
 		uint64_t offered = DEVICE_FEATURES | (dev->cfg.no_seqpacket ? 0 : 1ull << VTR_VIRTIO_VSOCK_F_SEQPACKET);
 
-		if (msg->p.u64 & ~offered) {
+		/* VHOST_F_LOG_ALL (26) is QEMU's own bit: it sets it, asking for an ack, whenever dirty
+		 * logging starts (calc-dirty-rate, dirty-limit), and QEMU 10.0 and older abort on a refusal
+		 * (vhost_log_global_start()). Taken and ignored: a vsock device cannot migrate
+		 * (vhost-user-vsock is unmigratable), so nobody reads the log. */
+		if (msg->p.u64 & ~(offered | 1ull << VHOST_F_LOG_ALL)) {
 			set_error(dev, "SET_FEATURES 0x%" PRIx64 ": bits the device did not offer", msg->p.u64);
 			return -EINVAL;
 		}
-		dev->features = msg->p.u64;
-		dev->st.features = dev->features;
+		dev->features = msg->p.u64 & ~(1ull << VHOST_F_LOG_ALL);
 		for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
 			vtr_vring_set_features(&dev->q[i].vr, dev->features);
 		return 0;
@@ -771,17 +777,18 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 			return -EINVAL;
 		}
 		dev->protocol_features = msg->p.u64;
-		dev->st.protocol_features = msg->p.u64;
 		return 0;
 	case VTR_VU_SET_OWNER:
 		return 0;
 	case VTR_VU_RESET_OWNER:
-		/* Deprecated; the spec says to ignore it or disable the rings, and QEMU before 8.2 sent it
-		 * where RESET_DEVICE was not negotiated: a device reset, never the end of the session. */
+		/* Deprecated: "ignore it, or disable all rings" (vhost-user.rst); no QEMU from 7.2 to 10.2
+		 * sends it to a vsock device. The rings are disabled, nothing else. */
+		for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
+			dev->q[i].enabled = false;
+		break;
 	case VTR_VU_RESET_DEVICE:
 		dev->st.device_resets++;
-		device_reset(dev, msg->request == VTR_VU_RESET_DEVICE ? "the front-end reset the device (RESET_DEVICE)" :
-			     "the front-end reset the device (RESET_OWNER)");
+		device_reset(dev, "the front-end reset the device (RESET_DEVICE)");
 		return 0;
 	case VTR_VU_GET_QUEUE_NUM:
 		*ret_replied = true;
@@ -867,9 +874,10 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		break;
 	case VTR_VU_SET_STATUS:
 		dev->status = (uint8_t)msg->p.u64;
-		/* Status 0 is the driver resetting the device (virtio spec 2.1). The rings only stop here:
-		 * QEMU before 8.1 also wrote 0 when it merely stopped the VM, and GET_VRING_BASE must then
-		 * still answer the ring's index for the restart. */
+		/* Status 0 is the driver resetting the device (virtio spec 2.1), but QEMU also writes it at
+		 * every stop, a paused VM's included (vhost_user_reset_status(); in 7.2 and 8.0 before
+		 * GET_VRING_BASE, which must still answer the ring's index for the restart): the rings
+		 * only stop here. RESET_DEVICE, where QEMU sends it, is the reset. */
 		if (!dev->status)
 			dev->st.status_resets++;
 		if (!dev->status && dev->running) {
@@ -927,6 +935,14 @@ static int session_input(struct vtr_vudev *dev)
 			if (ret < 0)
 				return ret;	/* the reply could not be written */
 			continue;
+		}
+		/* A request whose answer we cannot give (a bad ring index, a malformed GET_*): the
+		 * front-end would wait for it for ever, so the session ends instead, with the reason. */
+		if (vtr_vu_request_has_reply(msg.request)) {
+			if (ret != -EPROTO)	/* the check's refusal already says why */
+				set_error(dev, "%s: invalid (%s), no answer to give: the session ends",
+					  vtr_vu_request_name(msg.request), strerror(ret ? -ret : EINVAL));
+			return -EPROTO;
 		}
 		/* REPLY_ACK: a request that asked for an answer gets its status (vhost-user "REPLY_ACK"). */
 		if ((msg.flags & VTR_VU_NEED_REPLY) &&
@@ -1080,6 +1096,9 @@ void vtr_vudev_stats(const struct vtr_vudev *dev, struct vtr_vudev_stats *ret)
 	*ret = dev->st;
 	ret->attached = dev->sock >= 0;
 	ret->running = dev->running;
+	/* What this session negotiated (a new session starts from none). */
+	ret->features = dev->features;
+	ret->protocol_features = dev->protocol_features;
 	for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++) {
 		const struct queue *q = &dev->q[i];
 

@@ -854,12 +854,27 @@ int vsm_pcap_create(const char *path, const struct vsm_pcap_writer_opts *opts,
 	if (strcmp(path, "-") == 0) {
 		w->fd = STDOUT_FILENO;
 	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		const struct vsm_file_perm *perm = opts ? &opts->perm : NULL;
+
+		/* An explicit mode: created for the owner alone, then given its group, then its mode, so
+		 * that nobody else opens it in between and the umask plays no part. */
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     perm && perm->mode ? perm->mode & S_IRWXU : 0666);
 		if (w->fd < 0) {
 			ret = errbuf_set(errbuf, errlen, -errno, path, "%s", strerror(errno));
 			goto fail;
 		}
 		w->own_fd = true;
+		if (perm && perm->set_group && fchown(w->fd, (uid_t)-1, perm->gid) < 0) {
+			ret = errbuf_set(errbuf, errlen, -errno, path, "cannot give it the group %u: %s (the user "
+					 "must be a member of the group)", (unsigned)perm->gid, strerror(errno));
+			goto fail;
+		}
+		if (perm && perm->mode && fchmod(w->fd, perm->mode & 0777) < 0) {
+			ret = errbuf_set(errbuf, errlen, -errno, path, "cannot set its mode %04o: %s",
+					 (unsigned)perm->mode, strerror(errno));
+			goto fail;
+		}
 	}
 	w->can_truncate = fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode);
 	pcap_file_hdr(hdr, w->nsec, w->snaplen);

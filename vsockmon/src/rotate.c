@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <vsockmon/rotate.h>
@@ -40,6 +42,9 @@ struct vsm_rotator {
 	uint32_t time_files;	/* -G: files completed because of time */
 	uint32_t size_index;	/* -C: number of the current file in its slot */
 	uint64_t file_nrec;	/* records in the current file */
+	uint64_t files;		/* files created so far: rotations and reopens count */
+	dev_t dev;		/* the current file's identity, to tell at a reopen whether it was moved */
+	ino_t ino;
 	bool stopped;
 	int err;
 	struct vsm_pcap_writer_opts pcap;
@@ -95,6 +100,21 @@ static int make_name(struct vsm_rotator *rot, time_t t, uint32_t index, char *bu
 	return 0;
 }
 
+/* Notes which file the current name stands for now; a reopen compares it with what the name is then. */
+static void note_identity(struct vsm_rotator *rot)
+{
+	struct stat st;
+
+	rot->files++;
+	if (stat(rot->current, &st) == 0) {
+		rot->dev = st.st_dev;
+		rot->ino = st.st_ino;
+	} else {
+		rot->dev = 0;
+		rot->ino = 0;
+	}
+}
+
 /*
  * Switches to the file name: the current file is flushed first (an error keeps it as it is)
  * and closed only once the new one exists, so a failed rotation loses nothing written.
@@ -117,6 +137,7 @@ static int switch_to(struct vsm_rotator *rot, const char *name)
 		return rot_fail(rot, ret, "%s: closing: %s", rot->current, strerror(-ret));
 	snprintf(rot->current, sizeof(rot->current), "%s", name);
 	rot->file_nrec = 0;
+	note_identity(rot);
 	return 0;
 }
 
@@ -166,24 +187,25 @@ int vsm_rotate_open(const struct vsm_rotate_opts *opts, const struct timespec *n
 		free(rot);
 		return ret;
 	}
+	note_identity(rot);
 	*ret_rotator = rot;
 	return 0;
 }
 
-int vsm_rotate_write(struct vsm_rotator *rot, const struct vsm_rec *rec)
+/*
+ * Opens the next file when a record of time t and cap_len bytes would pass -C or is past the -G
+ * interval. Returns 0, 1 when -G with -W has written its last file, or -errno.
+ */
+static int before_record(struct vsm_rotator *rot, time_t t, uint32_t cap_len)
 {
 	char name[PATH_MAX];
 	int ret;
 
-	if (!rot || !rec)
-		return -EINVAL;
 	if (rot->err)
 		return rot->err;
 	if (rot->stopped)
 		return 1;
 	if (rot->seconds) {
-		time_t t = rec->ts.tv_sec;
-
 		if (t < rot->slot_start) {
 			rot->slot_start = t;
 		} else if ((uint64_t)t - (uint64_t)rot->slot_start >= rot->seconds) {
@@ -205,7 +227,7 @@ int vsm_rotate_write(struct vsm_rotator *rot, const struct vsm_rec *rec)
 		}
 	}
 	if (rot->max_bytes && rot->file_nrec) {
-		uint32_t caplen = rec->cap_len < rot->snaplen ? rec->cap_len : rot->snaplen;
+		uint32_t caplen = cap_len < rot->snaplen ? cap_len : rot->snaplen;
 
 		/* 16: the pcap record header. */
 		if (vsm_pcap_size(rot->writer) + 16 + caplen > rot->max_bytes) {
@@ -221,11 +243,92 @@ int vsm_rotate_write(struct vsm_rotator *rot, const struct vsm_rec *rec)
 			rot->size_index = index;
 		}
 	}
+	return 0;
+}
+
+int vsm_rotate_write(struct vsm_rotator *rot, const struct vsm_rec *rec)
+{
+	int ret;
+
+	if (!rot || !rec)
+		return -EINVAL;
+	ret = before_record(rot, rec->ts.tv_sec, rec->cap_len);
+	if (ret != 0)
+		return ret;
 	ret = vsm_pcap_write(rot->writer, rec);
 	if (ret < 0)
 		return rot_fail(rot, ret, "%s", vsm_pcap_writer_error(rot->writer));
 	rot->file_nrec++;
 	return 0;
+}
+
+int vsm_rotate_write_parts(struct vsm_rotator *rot, const struct timespec *ts, const struct iovec *parts,
+			   int nparts, uint32_t wire_len)
+{
+	uint64_t cap_len = 0;
+	int ret;
+
+	if (!rot || !ts || !parts || nparts <= 0)
+		return -EINVAL;
+	for (int i = 0; i < nparts; i++)
+		cap_len += parts[i].iov_len;
+	ret = before_record(rot, ts->tv_sec, cap_len > UINT32_MAX ? UINT32_MAX : (uint32_t)cap_len);
+	if (ret != 0)
+		return ret;
+	ret = vsm_pcap_write_parts(rot->writer, ts, parts, nparts, wire_len);
+	if (ret < 0)
+		return rot_fail(rot, ret, "%s", vsm_pcap_writer_error(rot->writer));
+	rot->file_nrec++;
+	return 0;
+}
+
+/*
+ * For logrotate's "create" way (mv FILE FILE.1; kill -HUP): if the current name no longer names
+ * the file being written (moved or removed), a new file is created under it and the old one,
+ * flushed first, is closed whole. If it still does (a HUP with nothing moved), the file is only
+ * flushed: creating it again would truncate what it holds. A new file that cannot be created
+ * leaves the old one in use, and is not a sticky error: the next reopen tries again.
+ */
+int vsm_rotate_reopen(struct vsm_rotator *rot, char *errbuf, size_t errlen)
+{
+	struct vsm_pcap_writer *w;
+	struct stat st;
+	int ret;
+
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (!rot)
+		return -EINVAL;
+	if (rot->err) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "%s", rot->msg);
+		return rot->err;
+	}
+	ret = vsm_pcap_flush(rot->writer);
+	if (ret < 0) {
+		rot_fail(rot, ret, "%s", vsm_pcap_writer_error(rot->writer));
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "%s", rot->msg);
+		return ret;
+	}
+	if (strcmp(rot->pattern, "-") == 0 || rot->stopped)
+		return 0;	/* stdout, or a -G -W capture that is over: no file to start */
+	if (stat(rot->current, &st) == 0 && st.st_dev == rot->dev && st.st_ino == rot->ino)
+		return 0;
+	ret = vsm_pcap_create(rot->current, &rot->pcap, &w, errbuf, errlen);
+	if (ret < 0)
+		return ret;
+	ret = vsm_pcap_close_writer(rot->writer);
+	rot->writer = w;
+	rot->file_nrec = 0;
+	note_identity(rot);
+	if (ret < 0) {
+		/* Flushed just before: only the close itself failed, and the new file is in use. */
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "closing the moved file: %s", strerror(-ret));
+		return ret;
+	}
+	return 1;
 }
 
 int vsm_rotate_flush(struct vsm_rotator *rot)
@@ -252,6 +355,16 @@ const char *vsm_rotate_error(const struct vsm_rotator *rot)
 const char *vsm_rotate_current(const struct vsm_rotator *rot)
 {
 	return rot ? rot->current : "";
+}
+
+uint64_t vsm_rotate_size(const struct vsm_rotator *rot)
+{
+	return rot ? vsm_pcap_size(rot->writer) : 0;
+}
+
+uint64_t vsm_rotate_files(const struct vsm_rotator *rot)
+{
+	return rot ? rot->files : 0;
 }
 
 int vsm_rotate_close(struct vsm_rotator *rot)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include <vsockmon/pcap.h>
+#include <vsockmon/rotate.h>
 
 /*
  * A tap turns each packet (44-byte virtio header + payload) into one LINKTYPE_VSOCK frame:
@@ -25,6 +26,8 @@ struct vtr_tap_sink_stats {
 	uint64_t dropped;	/* frames lost because the sink could not keep up or failed */
 	uint64_t unobserved;	/* interface sinks: frames not sent because nobody captured there */
 	int error;		/* first error (-errno), 0 if none; a failed sink stops taking frames */
+	bool finished;		/* pcap sinks: -G with -W wrote its last file (tcpdump's end of capture);
+				 * the frames after it count as unobserved */
 };
 
 /* Callback sink: called with each frame; rec->data is valid only during the call. */
@@ -37,6 +40,23 @@ void vtr_tap_free(struct vtr_tap *tap);	/* closes every sink (pcap files are flu
 int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx);
 /* A pcap file (LINKTYPE_VSOCK): written through libvsockmon's writer, so it stays valid on any error. */
 int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen);
+/* The mode and group of the pcap files the tap creates from now on (default: 0666 less the umask). */
+void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm);
+/*
+ * The same, rotated as vsockdump -w FILE -C -G -W rotates (libvsockmon's rotate.h, the same code):
+ * opts->path, max_bytes, seconds and max_files are used, the pcap options are the tap's. A new file
+ * is started in the packet path, like a buffer written out: no reader can hold it up.
+ */
+int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen);
+/*
+ * For logrotate (SIGHUP): each pcap sink whose current file was moved or removed closes it whole
+ * and starts a new one under its name (vsm_rotate_reopen()); files not moved are only flushed.
+ * Returns how many files were started anew, or the first error (-errno, message in errbuf): a new
+ * file that cannot be created is retried at the next call, and meanwhile the old one goes on.
+ */
+int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen);
+/* The file a pcap sink writes now (it changes as it rotates); NULL for other sinks. */
+const char *vtr_tap_sink_file(const struct vtr_tap *tap, size_t sink);
 /*
  * A network interface, so that libpcap, tcpdump, tshark and vsockdump capture the frames live:
  * - if IFACE exists and is of type ARPHRD_VSOCKMON (a kernel vsockmon device), frames are sent into

@@ -161,6 +161,10 @@ struct vtr_vu_msg {
 /* The request's name ("SET_MEM_TABLE"), or NULL for a number we do not know. */
 const char *vtr_vu_request_name(uint32_t request);
 
+/* Whether a request has an answer of its own, which the front-end waits for (vhost-user.rst,
+ * "Front-end message types": the GET_* requests), whatever REPLY_ACK says. */
+bool vtr_vu_request_has_reply(uint32_t request);
+
 /*
  * Checks that a front-end request's payload has the size its request needs, that its fds are the
  * ones it may carry, and that counts inside it are in range. Returns 0, or -EPROTO with the reason

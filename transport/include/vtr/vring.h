@@ -38,16 +38,16 @@ struct vtr_mem {
 void vtr_mem_init(struct vtr_mem *mem);
 /*
  * Adds a region. -EINVAL: empty, NULL host, or a range that wraps (guest-physical, frontend or
- * host addresses); -EEXIST: overlaps a region already there (guest-physical or frontend
- * addresses); -ENOSPC: VTR_MEM_MAX_REGIONS are in use.
+ * host addresses); -EEXIST: overlaps a region already there in guest-physical space (frontend
+ * addresses may overlap: the same RAM at two guest addresses); -ENOSPC: VTR_MEM_MAX_REGIONS are in use.
  */
 int vtr_mem_add(struct vtr_mem *mem, const struct vtr_mem_region *region);
 /*
- * Removes the region that starts at guest_phys_addr with memory_size bytes (vhost-user
- * REM_MEM_REG); its description goes to *ret_region (may be NULL) so the caller can munmap it.
- * -ENOENT when there is none. Rings set up over it must be set up again.
+ * Removes the region that starts at guest_phys_addr with memory_size bytes at the front-end's
+ * userspace_addr (vhost-user REM_MEM_REG); its description goes to *ret_region (may be NULL) so the
+ * caller can munmap it. -ENOENT when there is none. Rings set up over it must be set up again.
  */
-int vtr_mem_remove(struct vtr_mem *mem, uint64_t guest_phys_addr, uint64_t memory_size,
+int vtr_mem_remove(struct vtr_mem *mem, uint64_t guest_phys_addr, uint64_t memory_size, uint64_t userspace_addr,
 		   struct vtr_mem_region *ret_region);
 /*
  * Host pointer for [gpa, gpa + len) when the whole range lies inside one region, else -EFAULT.

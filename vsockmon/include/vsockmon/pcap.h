@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 /* One captured frame. data is borrowed: valid until the next call on its source. */
@@ -32,10 +33,22 @@ uint32_t vsm_pcap_snaplen(const struct vsm_pcap_reader *reader);
 uint64_t vsm_pcap_count(const struct vsm_pcap_reader *reader);
 void vsm_pcap_close(struct vsm_pcap_reader *reader);
 
+/*
+ * Who may open a file a program creates (a capture, a Unix socket): mode 0 leaves it to open(2)'s
+ * 0666 less the umask; otherwise the file gets exactly these permission bits whatever the umask.
+ * With set_group it also gets the group gid (the creator must be root or a member of it).
+ */
+struct vsm_file_perm {
+	uint32_t mode;
+	bool set_group;
+	gid_t gid;
+};
+
 struct vsm_pcap_writer_opts {
 	uint32_t snaplen;	/* 0: VSM_DEFAULT_SNAPLEN */
 	bool nsec;		/* nanosecond timestamps (magic 0xa1b23c4d) */
 	bool flush_each;	/* -U: every record reaches the file before write returns */
+	struct vsm_file_perm perm;	/* a file created (or truncated) gets it; not stdout */
 };
 
 struct vsm_pcap_writer;
