@@ -874,10 +874,11 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		break;
 	case VTR_VU_SET_STATUS:
 		dev->status = (uint8_t)msg->p.u64;
-		/* Status 0 is the driver resetting the device (virtio spec 2.1), but QEMU also writes it at
-		 * every stop, a paused VM's included (vhost_user_reset_status(); in 7.2 and 8.0 before
-		 * GET_VRING_BASE, which must still answer the ring's index for the restart): the rings
-		 * only stop here. RESET_DEVICE, where QEMU sends it, is the reset. */
+		/* Status 0 is the driver resetting the device (virtio spec 2.1), but a front-end may also
+		 * write it when it merely stops the device (QEMU's vhost_user_reset_status(), which vsock
+		 * never reaches: it acts on the last device of a multi-queue set), before GET_VRING_BASE,
+		 * which must still answer the ring's index for the restart: the rings only stop here.
+		 * RESET_DEVICE, where QEMU sends it, is the reset. */
 		if (!dev->status)
 			dev->st.status_resets++;
 		if (!dev->status && dev->running) {

@@ -149,7 +149,7 @@ struct vtr_vudev_stats {
 	uint64_t sessions;		/* front-end connections so far */
 	uint64_t resets;		/* the device stopped running by a reset (driver, front-end, ring stop) */
 	uint64_t device_resets;		/* RESET_DEVICE (or RESET_OWNER) from the front-end: the session stays */
-	uint64_t status_resets;		/* SET_STATUS 0: the driver reset the device (or QEMU < 8.1 stopped it) */
+	uint64_t status_resets;		/* SET_STATUS 0: a front-end reset or stopped the device (QEMU sends none to vsock) */
 	char last_error[160];		/* why the device last broke, "" if never */
 };
 void vtr_vudev_stats(const struct vtr_vudev *dev, struct vtr_vudev_stats *ret_stats);
