@@ -47,6 +47,12 @@ workdir() {
 	mkdir -p "$work"
 }
 
+# need_stats_tools: skips (77) without socat and jq, which read vsockdev's statistics socket.
+need_stats_tools() {
+	command -v socat >/dev/null || { echo "SKIP: socat not found: it reads vsockdev's statistics socket (apt-get install socat, or ./do deps)"; exit 77; }
+	command -v jq >/dev/null || { echo "SKIP: jq not found: it reads vsockdev's statistics (apt-get install jq, or ./do deps)"; exit 77; }
+}
+
 # elapsed T0: the seconds since T0 (date +%s.%N), to two decimals.
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 

@@ -16,8 +16,7 @@ dev=$(realpath "$1") peer=$(realpath "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 workdir vsockdev-reset
-command -v socat >/dev/null || { echo "SKIP: socat not found: it reads vsockdev's statistics socket"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: jq not found (apt-get install jq, or ./do deps)"; exit 77; }
+need_stats_tools
 initramfs
 
 # Per phase (the guest's scenario names the ports): a receiver the guest's 1 GiB send is cut on, an echo

@@ -17,8 +17,7 @@ dev=$(realpath "$1") peer=$(realpath "$2") vd=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 workdir vsockdev
-command -v socat >/dev/null || { echo "SKIP: socat not found: it reads vsockdev's statistics socket"; exit 77; }
-command -v jq >/dev/null || { echo "SKIP: jq not found: it reads vsockdev's statistics (apt-get install jq, or ./do deps)"; exit 77; }
+need_stats_tools
 initramfs
 
 # ---- the daemon and the host's programs
