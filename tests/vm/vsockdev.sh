@@ -100,7 +100,11 @@ fi
 # ---- the captures: the guest's kernel vsockmon against vsockdev's tap
 kdrop=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$r/tcpdump.err")
 gcount=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$r/tcpdump.err")
-[ "$kdrop" = 0 ] || bad "the guest's tcpdump dropped ${kdrop:-?} packets: the comparison would be unfair"
+grecv=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$r/tcpdump.err")
+if [ "$kdrop" != 0 ] || [ "$grecv" != "$gcount" ]; then
+	bad "the guest's tcpdump captured ${gcount:-?} of ${grecv:-?} packets, the kernel dropped ${kdrop:-?}: the comparison would be unfair"
+	show "$r/tcpdump.err"
+fi
 # One line per packet without time: addresses, type, op, flags, length, buf_alloc, fwd_cnt.
 "$vd" -t -n -vv -r "$r/guest.pcap" >"$work/guest.txt" 2>"$work/guest.vd.err"
 "$vd" -t -n -vv -r "$work/dev.pcap" >"$work/dev.txt" 2>"$work/dev.vd.err"
