@@ -207,9 +207,9 @@ static void set_budgets(struct daemon *d, rlim_t limit)
 	if (share > most)
 		share = most;
 	if (share < 1) {
-		logmsg(d, 0, "the descriptor limit %llu leaves no room for host connections with %u VMs: each "
+		logmsg(d, 0, "the descriptor limit %llu leaves no room for host connections with %u VM%s: each "
 		       "gets 1; raise it (LimitNOFILE=, ulimit -n) to at least %llu", (unsigned long long)limit,
-		       d->nvms, (unsigned long long)(reserve + 16 * d->nvms));
+		       d->nvms, d->nvms == 1 ? "" : "s", (unsigned long long)(reserve + 16 * d->nvms));
 		share = 1;
 	}
 	if (d->max_conns > share)
