@@ -665,10 +665,13 @@ int hconn_stalls(struct vm *vm)
 
 	for (struct hconn *c = vm->conns; c; c = c->next) {
 		if (c->state == HC_HANDSHAKE) {
-			if (c->handshake_deadline <= now)
+			/* Marked: this round's end closes it, and poll(2) must not wait for it. */
+			if (c->handshake_deadline <= now) {
 				hconn_mark(c);
-			else if (best < 0 || c->handshake_deadline - now < best)
+				best = 0;
+			} else if (best < 0 || c->handshake_deadline - now < best) {
 				best = c->handshake_deadline - now;
+			}
 			continue;
 		}
 		if (c->state != HC_OPEN || c->unread_n < VSOCKDEV_MAX_UNREAD || !c->ask_ms)
