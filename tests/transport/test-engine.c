@@ -464,6 +464,46 @@ static void test_close_timeout(void **state)
 	free_pair(p);
 }
 
+/*
+ * vsockdev's host close: the host program's EOF became SHUT_WR, then its close() becomes vtr_close().
+ * The guest got the first SHUTDOWN, holds unread data, and stays silent (no RST of its own, as Linux's
+ * virtio_transport_recv_connected() answers a full SHUTDOWN only when nothing is left to read): the
+ * close timeout ends it with an RST, as Linux's virtio_transport_close_timeout() does.
+ */
+static void test_half_close_then_close_timeout(void **state)
+{
+	struct pair *p = new_pair();
+	struct vtr_stats st;
+	int c, s;
+	size_t start;
+
+	pair_connect(p, 1234, VTR_STREAM, &c, &s);
+	assert_int_equal(vtr_send(p->e[0], c, "unread", 6, 0), 6);
+	assert_int_equal(vtr_shutdown(p->e[0], c, VTR_SHUT_WR), 0);
+	pair_run(p);
+	start = p->nlog;
+	assert_int_equal(vtr_close(p->e[0], c), 0);
+	pair_run(p);
+	/* One SHUTDOWN, now both ways; the peer says nothing. */
+	assert_int_equal(p->nlog - start, 1);
+	assert_int_equal(p->log[start].h.op, VSM_OP_SHUTDOWN);
+	assert_int_equal(p->log[start].h.flags, VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND);
+	assert_false(vtr_poll(p->e[1], s) & VTR_EV_HUP);
+	assert_int_equal(vtr_next_timeout(p->e[0]), 8000);
+	pair_advance_ms(p, 7999);
+	assert_int_equal(p->nlog - start, 1);
+	vtr_engine_stats(p->e[0], &st);
+	assert_int_equal(st.sockets, 1);
+	pair_advance_ms(p, 1);
+	pair_run(p);
+	assert_int_equal(p->log[p->nlog - 1].h.op, VSM_OP_RST);
+	assert_int_equal(p->log[p->nlog - 1].from, 0);
+	assert_true(vtr_poll(p->e[1], s) & VTR_EV_HUP);
+	vtr_engine_stats(p->e[0], &st);
+	assert_int_equal(st.sockets, 0);
+	free_pair(p);
+}
+
 static void test_reset_and_no_rst_for_rst(void **state)
 {
 	struct pair *p = new_pair();
@@ -939,6 +979,7 @@ int main(void)
 		cmocka_unit_test(test_shut_rd),
 		cmocka_unit_test(test_clean_close),
 		cmocka_unit_test(test_close_timeout),
+		cmocka_unit_test(test_half_close_then_close_timeout),
 		cmocka_unit_test(test_reset_and_no_rst_for_rst),
 		cmocka_unit_test(test_data_beyond_credit_is_reset),
 		cmocka_unit_test(test_every_op_on_a_listener),

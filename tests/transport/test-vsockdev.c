@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -49,6 +50,7 @@ struct world {
 	bool qemu_10;			/* front-ends speak as QEMU 8.2 to 10.x (vufront.h) */
 	char dir[64];
 	char stats[160], pcap[160], log[160];
+	rlim_t nofile;			/* the daemon's descriptor limit, soft and hard (0: the test's) */
 	pid_t pid;
 	unsigned nvms;
 	struct vm vm[MAX_VMS];
@@ -115,6 +117,8 @@ static void daemon_start(struct world *w, const char *const *groups, const char 
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (w->nofile && setrlimit(RLIMIT_NOFILE, &(struct rlimit){ w->nofile, w->nofile }) < 0)
+			_exit(125);
 		if (chdir(w->dir) < 0)
 			_exit(126);
 		execv(bin, argv);
@@ -165,14 +169,15 @@ static void front_attach(struct vm *vm, enum vtr_vufront_tx_layout layout)
 
 /* The world goes to *state too, so that the teardown ends it when a test fails half-way. */
 /* Each VM's front-end lays TX packets out as layout, the next VM the next way: every layout a device must take. */
-static struct world *world_new_as(void **state, unsigned nvms, const char *const *groups, const char *extra,
-				  enum vtr_vufront_tx_layout layout, bool qemu_10)
+static struct world *world_new_lim(void **state, unsigned nvms, const char *const *groups, const char *extra,
+				   enum vtr_vufront_tx_layout layout, bool qemu_10, rlim_t nofile)
 {
 	struct world *w = calloc(1, sizeof(*w));
 
 	assert_non_null(w);
 	*state = w;
 	w->qemu_10 = qemu_10;
+	w->nofile = nofile;
 	snprintf(w->dir, sizeof(w->dir), "/tmp/test-vsockdev.XXXXXX");
 	assert_non_null(mkdtemp(w->dir));
 	snprintf(w->stats, sizeof(w->stats), "%s/stats.sock", w->dir);
@@ -191,6 +196,12 @@ static struct world *world_new_as(void **state, unsigned nvms, const char *const
 	for (unsigned i = 0; i < nvms; i++)
 		front_attach(&w->vm[i], (enum vtr_vufront_tx_layout)((layout + i) % 4));
 	return w;
+}
+
+static struct world *world_new_as(void **state, unsigned nvms, const char *const *groups, const char *extra,
+				  enum vtr_vufront_tx_layout layout, bool qemu_10)
+{
+	return world_new_lim(state, nvms, groups, extra, layout, qemu_10, 0);
 }
 
 static struct world *world_new(void **state, unsigned nvms, const char *const *groups, const char *extra,
@@ -982,6 +993,249 @@ static void test_host_connect_no_guest(void **state)
 	world_free(w);
 }
 
+/* ---- availability: descriptors, handshakes, closes ---- */
+
+static bool log_has(struct world *w, const char *text);
+
+/* The daemon's CPU time so far (utime + stime of /proc/PID/stat), in ms. */
+static int64_t daemon_cpu_ms(struct world *w)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)w->pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's ")": state is field 3, utime 14 and stime 15. */
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime), 2);
+	return (int64_t)((utime + stime) * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+/* Whether a non-blocking host socket was closed by the daemon (EOF or a reset). */
+static bool host_closed(int fd)
+{
+	char c;
+	ssize_t n = read(fd, &c, 1);
+
+	return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+/*
+ * Descriptors run out (issue 12 item 1): under a 128-descriptor limit, VM 3's guest opens 100
+ * connections to a host service and 60 host clients pile up on its socket. The guest gets RSTs past
+ * its VM's budget, the host clients closed sockets, the reason is counted; VM 4 keeps echoing, the
+ * statistics answer, and the daemon does not spin (before: accept() failed with EMFILE on a
+ * readable listener and the loop used a whole core, VM 4's host side and the statistics were dead).
+ */
+static void test_descriptors_exhausted(void **state)
+{
+	struct world *w = world_new_lim(state, 2, NULL, NULL, VTR_VUFRONT_TX_SPLIT, false, 128);
+	struct vm *vm = &w->vm[0];
+	int lfd = host_listen(vm, 7000, SOCK_STREAM), held[100], socks[100], hosts[60];
+	unsigned nheld = 0, up = 0, reset = 0, closed = 0;
+	int64_t cpu0, t0, cpu, wall;
+	json_t *st;
+
+	for (unsigned i = 0; i < 100; i++) {
+		socks[i] = vtr_connect(eng(vm), 2, 7000, VTR_STREAM, 0);
+		assert_true(socks[i] >= 0);
+	}
+	/* The host service takes what comes; each guest connection ends connected or reset. */
+	RUN_UNTIL(w, 5000, ({
+		int fd;
+		while (nheld < 100 && (fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+			held[nheld++] = fd;
+		up = reset = 0;
+		for (unsigned i = 0; i < 100; i++) {
+			struct vtr_sock_info info;
+
+			if (vtr_poll(eng(vm), socks[i]) & VTR_EV_HUP)
+				reset++;
+			else if (vtr_sock_info(eng(vm), socks[i], &info) == 0 && info.state == VTR_STATE_ESTABLISHED)
+				up++;
+		}
+		up + reset == 100;
+	}));
+	for (unsigned i = 0; i < 60; i++) {
+		hosts[i] = unix_socket(vm->uds, SOCK_STREAM, false);
+		assert_true(hosts[i] >= 0);
+	}
+	/* While it lasts: the daemon's CPU time against the wall clock. */
+	cpu0 = daemon_cpu_ms(w);
+	t0 = now_ms();
+	while (now_ms() - t0 < 2000) {
+		for (unsigned i = 0; i < 60; i++)
+			if (hosts[i] >= 0 && host_closed(hosts[i])) {
+				close(hosts[i]);
+				hosts[i] = -1;
+				closed++;
+			}
+		pump(w, 20);
+	}
+	cpu = daemon_cpu_ms(w) - cpu0;
+	wall = now_ms() - t0;
+	print_message("# descriptors exhausted: daemon CPU %lld ms in %lld ms; %u guest connections up, %u reset, "
+		      "%u of 60 host clients closed\n", (long long)cpu, (long long)wall, up, reset, closed);
+	assert_true(cpu * 5 < wall);
+	/* VM 4 still serves its host side and its guest; the statistics answer. */
+	echo_works(w, &w->vm[1], 5000);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "host.max_connections"), (128 - 32 - 2 * 24) / 2);
+	assert_true(stat_of(st, 0, "host.connections") <= stat_of(st, 0, "host.max_connections"));
+	assert_int_equal(up, (unsigned)stat_of(st, 0, "host.max_connections"));
+	assert_int_equal(reset, 100 - up);
+	assert_int_equal(stat_of(st, 0, "host.guest_refused_by_reason.connection_limit"), 100 - up);
+	assert_int_equal(stat_of(st, 0, "host.host_refused_by_reason.connection_limit"), 60);
+	assert_int_equal(stat_of(st, 0, "host.host_refused_by_reason.no_descriptor"), 0);
+	assert_int_equal(closed, 60);
+	json_decref(st);
+	assert_true(log_has(w, "refused: the VM's connection limit (--max-connections) is reached"));
+	for (unsigned i = 0; i < nheld; i++)
+		close(held[i]);
+	close(lfd);
+	world_free(w);
+}
+
+/*
+ * Slowloris (issue 12 item 2): 100 host clients send "CONN" and no newline. 64 may wait (--max-pending);
+ * each newer one pushes the oldest out; a legitimate client is still served; the rest are closed
+ * after the 5 s handshake timeout. Every refusal is logged with its reason and counted.
+ */
+static void test_handshake_flood(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_ONE);
+	struct vm *vm = &w->vm[0];
+	int fds[100];
+	unsigned closed = 0;
+	int64_t t0 = now_ms(), last = 0;
+	json_t *st;
+
+	for (unsigned i = 0; i < 100; i++) {
+		fds[i] = unix_socket(vm->uds, SOCK_STREAM, false);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(write(fds[i], "CONN", 4), 4);
+	}
+	pump(w, 300);
+	for (unsigned i = 0; i < 100; i++)
+		closed += host_closed(fds[i]);
+	print_message("# after 300 ms: %u of 100 idle clients closed\n", closed);
+	assert_int_equal(closed, 100 - 64);
+	/* A legitimate client meanwhile: served at once. */
+	echo_works(w, vm, 5000);
+	/* The others wait out the handshake timeout. */
+	RUN_UNTIL(w, 8000, ({
+		closed = 0;
+		for (unsigned i = 0; i < 100; i++) {
+			if (fds[i] >= 0 && host_closed(fds[i])) {
+				close(fds[i]);
+				fds[i] = -1;
+				last = now_ms();
+			}
+			closed += fds[i] < 0;
+		}
+		closed == 100;
+	}));
+	print_message("# the last idle client closed after %lld ms\n", (long long)(last - t0));
+	assert_true(last - t0 >= 4500);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "host.pending_handshakes"), 0);
+	assert_int_equal(stat_of(st, 0, "host.host_refused_by_reason.pending_limit"), 37);
+	assert_int_equal(stat_of(st, 0, "host.host_refused_by_reason.handshake_timeout"), 63);
+	json_decref(st);
+	assert_true(log_has(w, "host connection refused: too many handshakes under way (--max-pending)"));
+	assert_true(log_has(w, "host connection refused: no \"CONNECT <port>\" line within --handshake-timeout"));
+	world_free(w);
+}
+
+/*
+ * Valid CONNECTs past the budget (issue 12 item 2): a 96-descriptor limit leaves VM 3 40 connections;
+ * 50 clients: 40 get OK, 10 a closed socket, and the log and statistics say the connection limit, not
+ * "Too many open files". Once some close, a new client is served again.
+ */
+static void test_connection_limit(void **state)
+{
+	struct world *w = world_new_lim(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT, false, 96);
+	struct vm *vm = &w->vm[0];
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 64), fds[50];
+	unsigned ok = 0, refused = 0;
+	uint32_t host_port;
+	json_t *st;
+
+	assert_true(l >= 0);
+	for (unsigned i = 0; i < 50; i++) {
+		fds[i] = host_connect(w, vm, 5000, &host_port);
+		if (fds[i] >= 0)
+			ok++;
+		else
+			refused++;
+		while (vtr_accept(eng(vm), l) >= 0)
+			;
+	}
+	print_message("# 50 CONNECTs under a 96-descriptor limit: %u OK, %u refused\n", ok, refused);
+	assert_int_equal(ok, 40);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "host.max_connections"), 96 - 32 - 24);
+	assert_int_equal(stat_of(st, 0, "host.host_refused_by_reason.connection_limit"), 10);
+	json_decref(st);
+	assert_false(log_has(w, "Too many open files"));
+	for (unsigned i = 0; i < 5; i++)
+		close(fds[i]);
+	RUN_UNTIL(w, 2000, ({
+		json_t *s2 = stats(w);
+		json_int_t n = stat_of(s2, 0, "host.connections");
+		json_decref(s2);
+		n <= 35;
+	}));
+	echo_works(w, vm, 5001);
+	for (unsigned i = 5; i < 50; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	world_free(w);
+}
+
+/*
+ * The host program closes and the guest stays silent (issue 12 item 3): the guest holds unread data,
+ * so it does not answer the SHUTDOWN with an RST. The daemon lets the descriptor go at once and the
+ * engine ends the connection with an RST after the 8 s close timeout, as Linux does. Before, it
+ * shut the guest's side and waited for ever.
+ */
+static void test_host_close_silent_guest(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1;
+	uint32_t host_port;
+	struct vtr_sock_info info;
+	int64_t t0;
+	json_t *st;
+
+	assert_true(l >= 0);
+	fd = host_connect(w, vm, 5000, &host_port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	assert_int_equal(write(fd, "unread", 6), 6);
+	RUN_UNTIL(w, 2000, vtr_sock_info(eng(vm), s, &info) == 0 && info.rx_bytes == 6);
+	close(fd);
+	t0 = now_ms();
+	RUN_UNTIL(w, 2000, vtr_sock_info(eng(vm), s, &info) == 0 && info.peer_shutdown == VTR_SHUT_RDWR);
+	st = stats(w);
+	assert_int_equal(stat_of(st, 0, "host.connections"), 0);
+	json_decref(st);
+	RUN_UNTIL(w, 11000, vtr_poll(eng(vm), s) & VTR_EV_HUP);
+	print_message("# the silent guest's connection ended after %lld ms\n", (long long)(now_ms() - t0));
+	assert_true(now_ms() - t0 >= 7500);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+	world_free(w);
+}
+
 /* ---- bounded captures: -C, -G, -W and SIGHUP ---- */
 
 
@@ -1394,6 +1648,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_driver_reset_qemu_7_2, teardown),
 		cmocka_unit_test_teardown(test_driver_reset_qemu_10, teardown),
 		cmocka_unit_test_teardown(test_host_connect_no_guest, teardown),
+		cmocka_unit_test_teardown(test_descriptors_exhausted, teardown),
+		cmocka_unit_test_teardown(test_handshake_flood, teardown),
+		cmocka_unit_test_teardown(test_connection_limit, teardown),
+		cmocka_unit_test_teardown(test_host_close_silent_guest, teardown),
 		cmocka_unit_test_teardown(test_capture_by_size, teardown),
 		cmocka_unit_test_teardown(test_capture_ring, teardown),
 		cmocka_unit_test_teardown(test_capture_by_time, teardown),

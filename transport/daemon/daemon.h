@@ -33,6 +33,34 @@
 #define VSOCKDEV_MAX_PKT	(64u * 1024)	/* the host engine's largest packet (its default) */
 #define VSOCKDEV_CONNECT_MS	2000u		/* a guest that has not answered a REQUEST by then never will
 						   (Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT) */
+#define VSOCKDEV_HANDSHAKE_MS	5000u		/* default --handshake-timeout: a host client's "CONNECT <port>\n" */
+#define VSOCKDEV_MAX_PENDING	64u		/* default --max-pending: handshakes under way per VM */
+#define VSOCKDEV_ENGINE_SOCKETS	4096u		/* the host engine's sockets (its default max_sockets) */
+#define VSOCKDEV_ACCEPT_PAUSE_MS 250		/* a listening socket is not polled for this long after
+						   accept() found no descriptor: never a busy loop */
+/* Descriptors kept out of the VMs' budgets: stdio, signalfd, statistics and its client, captures,
+ * taps; and per VM its two listening sockets and a front-end session (socket, kick, call and error
+ * eventfds of two queues, memory fds while they are mapped). */
+#define VSOCKDEV_FD_RESERVE	32u
+#define VSOCKDEV_FD_RESERVE_VM	24u
+
+/*
+ * Why a connection was refused, host side or guest side: each has a counter in the statistics
+ * (stats.c lists them by key) and a sentence in the log (hconn.c's refusal table).
+ */
+enum refusal {
+	REFUSE_CONN_LIMIT,		/* the VM's connection budget (--max-connections) is spent */
+	REFUSE_PENDING_LIMIT,		/* --max-pending handshakes under way: the oldest gave way */
+	REFUSE_HANDSHAKE_TIMEOUT,	/* no "CONNECT <port>\n" within --handshake-timeout */
+	REFUSE_NO_DESCRIPTOR,		/* the process or the system is out of descriptors (EMFILE, ENFILE) */
+	REFUSE_ENGINE_SOCKETS,		/* the host engine has no free socket (some may still be closing) */
+	REFUSE_N
+};
+struct refusal_info {
+	const char *key;		/* the statistics' name */
+	const char *why;		/* the log's words */
+};
+extern const struct refusal_info refusal_table[REFUSE_N];
 
 struct vm_config {
 	uint64_t guest_cid;
@@ -69,8 +97,14 @@ struct vm {
 	unsigned nconns;
 	struct fwd_pkt *fwd_head, *fwd_tail;
 	uint64_t fwd_bytes;		/* held in fwd_* */
+	unsigned max_conns;		/* the budget: host connections (one descriptor each) at once */
+	unsigned npending;		/* of them in HC_HANDSHAKE */
+	int64_t uds_paused_until;	/* accept() found no descriptor: uds_fd rests until then (ms) */
+	int64_t listen_paused_until;	/* the same for listen_fd */
 	struct {
 		uint64_t host_connects, host_connect_fail, guest_connects, guest_refused;
+		/* refusals before a connection exists, by enum refusal */
+		uint64_t host_refused[REFUSE_N], guest_refused_by[REFUSE_N];
 		/* host_connect_fail by reason (the rest: the engine could not make a socket) */
 		uint64_t host_connect_no_driver, host_connect_refused, host_connect_timeout;
 		uint64_t fwd_in, fwd_dropped, unroutable, spoofed;
@@ -92,6 +126,7 @@ struct hconn {
 	bool seqpacket;
 	bool host_initiated;
 	uint32_t guest_port;
+	int64_t handshake_deadline;	/* HC_HANDSHAKE: refused when the line has not come by then (ms) */
 	char line[40];			/* the handshake so far */
 	size_t line_len;
 	/* guest to host: bytes (a whole message for SEQPACKET) not yet written to fd */
@@ -112,6 +147,7 @@ struct hconn {
 	unsigned ask_ms;		/* the wait before the next ask, doubling */
 	bool host_eof;			/* fd said EOF: the engine socket is shut for sending */
 	bool guest_eof;			/* the guest shut down sending: fd is shut for writing */
+	bool host_gone;			/* after host_eof, fd hung up: the host program closed it */
 	bool dirty;			/* something changed: look at it after this round */
 	struct hconn *dirty_next;
 };
@@ -124,6 +160,10 @@ struct daemon {
 	char *stats_path;
 	int verbose;
 	bool no_seqpacket;
+	unsigned max_conns;		/* --max-connections per VM (0: the VM's share of the descriptor limit) */
+	unsigned max_pending;		/* --max-pending */
+	unsigned handshake_ms;		/* --handshake-timeout */
+	int64_t stats_paused_until;	/* accept() on stats_fd found no descriptor: rests until then */
 	struct vsm_file_perm socket_perm;	/* of every Unix socket it listens on (service.c) */
 	struct hconn *dirty;
 	struct timespec started;
@@ -141,6 +181,15 @@ bool vm_handle_fd(struct vm *vm, int fd, short revents);
 size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max);
 struct vm *daemon_vm_by_cid(struct daemon *d, uint64_t cid);
 bool vm_share_group(const struct vm *a, const struct vm *b);
+/* accept4() on a listening socket that never spins: when no descriptor is left (EMFILE, ENFILE) the
+ * socket rests for VSOCKDEV_ACCEPT_PAUSE_MS (*paused_until; the poll loop leaves it out meanwhile), so
+ * a readable listener that cannot be served does not wake poll(2) again at once. Returns the fd, or
+ * -errno (-EAGAIN: nobody waits; -EMFILE/-ENFILE: paused). */
+int daemon_accept(int lfd, int flags, int64_t *paused_until);
+/* Whether the listener rests now; and the ms until it may be polled again (-1: it does not rest). */
+bool daemon_paused(int64_t paused_until);
+int daemon_pause_timeout(int64_t paused_until);
+int64_t daemon_mono_ms(void);
 
 /* hconn.c */
 void hconn_accept_host(struct vm *vm);
@@ -153,8 +202,8 @@ void hconn_handle(struct hconn *c, short revents);
 void hconn_free(struct hconn *c, bool reset);
 /* After the VM's RX ring or engine queue drained: host sockets may be read again. */
 void hconn_wake_readers(struct vm *vm);
-/* Connections stalled on unread packets whose time to ask again has come are run; returns the ms
- * until the next such time, -1 for none. */
+/* Connections stalled on unread packets whose time to ask again has come, and handshakes whose time
+ * is up, are run; returns the ms until the next such time, -1 for none. */
 int hconn_stalls(struct vm *vm);
 
 /* stats.c */

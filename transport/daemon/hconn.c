@@ -21,6 +21,18 @@
  * ones), so a storm of tiny packets would hurt it.
  */
 
+/* One table: the statistics' key and the log's reason of each refusal (enum refusal). */
+const struct refusal_info refusal_table[REFUSE_N] = {
+	[REFUSE_CONN_LIMIT] = { "connection_limit", "the VM's connection limit (--max-connections) is reached" },
+	[REFUSE_PENDING_LIMIT] = { "pending_limit", "too many handshakes under way (--max-pending): the oldest "
+				   "gave way" },
+	[REFUSE_HANDSHAKE_TIMEOUT] = { "handshake_timeout", "no \"CONNECT <port>\" line within --handshake-timeout" },
+	[REFUSE_NO_DESCRIPTOR] = { "no_descriptor", "vsockdev is out of file descriptors (raise LimitNOFILE= or "
+				   "lower --max-connections)" },
+	[REFUSE_ENGINE_SOCKETS] = { "engine_sockets", "the VM's host engine has no free socket (4096, closing "
+				    "connections included)" },
+};
+
 static void link_conn(struct vm *vm, struct hconn *c)
 {
 	c->next = vm->conns;
@@ -66,6 +78,8 @@ void hconn_free(struct hconn *c, bool reset)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->state == HC_HANDSHAKE)
+		vm->npending--;
 	/* Out of the dirty list too, if it is there. */
 	for (struct hconn **pp = &d->dirty; *pp; pp = &(*pp)->dirty_next) {
 		if (*pp == c) {
@@ -116,6 +130,14 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 	int fd;
 
 	vm->st.guest_connects++;
+	if (vm->nconns >= vm->max_conns) {
+		/* Each guest connection is a descriptor here: past the VM's budget, an RST. */
+		logmsg(vm->d, 1, "%s: guest connection to port %u refused: %s (%u)", vm->name, port,
+		       refusal_table[REFUSE_CONN_LIMIT].why, vm->max_conns);
+		vm->st.guest_refused++;
+		vm->st.guest_refused_by[REFUSE_CONN_LIMIT]++;
+		return -EMFILE;
+	}
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vm->cfg.uds_path, port) >= sizeof(sa.sun_path) ||
 	    (uint32_t)sock >= vm->max_sockets) {
 		vm->st.guest_refused++;
@@ -123,8 +145,15 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 	}
 	fd = socket(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
+		int ret = -errno;
+
+		if (ret == -EMFILE || ret == -ENFILE) {
+			logmsg(vm->d, 1, "%s: guest connection to port %u refused: %s", vm->name, port,
+			       refusal_table[REFUSE_NO_DESCRIPTOR].why);
+			vm->st.guest_refused_by[REFUSE_NO_DESCRIPTOR]++;
+		}
 		vm->st.guest_refused++;
-		return -errno;
+		return ret;
 	}
 	/*
 	 * A Unix connect either completes or fails at once (a full backlog is EAGAIN): the guest learns
@@ -155,20 +184,56 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 
 /* ---- host-initiated: the handshake ---- */
 
+static void refuse_host(struct vm *vm, enum refusal why)
+{
+	logmsg(vm->d, 1, "%s: host connection refused: %s", vm->name, refusal_table[why].why);
+	vm->st.host_refused[why]++;
+}
+
+/* The handshake under way the longest: it gives way to a new client once --max-pending are. */
+static struct hconn *oldest_pending(struct vm *vm)
+{
+	struct hconn *oldest = NULL;
+
+	for (struct hconn *c = vm->conns; c; c = c->next)
+		if (c->state == HC_HANDSHAKE && (!oldest || c->handshake_deadline <= oldest->handshake_deadline))
+			oldest = c;
+	return oldest;
+}
+
+/*
+ * New host clients. One over the VM's budget is accepted and closed at once: it learns now, and the
+ * backlog does not fill with clients nobody will serve. A client that does not send its line soon
+ * is closed (--handshake-timeout), and at most --max-pending wait for theirs: past it the oldest
+ * waiter goes, so idle connections cannot keep a legitimate client out.
+ */
 void hconn_accept_host(struct vm *vm)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(vm->uds_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = daemon_accept(vm->uds_fd, SOCK_CLOEXEC | SOCK_NONBLOCK, &vm->uds_paused_until);
 		struct hconn *c;
 
+		if (fd == -EMFILE || fd == -ENFILE)
+			refuse_host(vm, REFUSE_NO_DESCRIPTOR);
 		if (fd < 0)
 			return;
+		if (vm->nconns >= vm->max_conns) {
+			close(fd);
+			refuse_host(vm, REFUSE_CONN_LIMIT);
+			continue;
+		}
+		if (vm->npending >= vm->d->max_pending && (c = oldest_pending(vm))) {
+			refuse_host(vm, REFUSE_PENDING_LIMIT);
+			hconn_free(c, false);
+		}
 		c = conn_new(vm, fd, true);
 		if (!c) {
 			close(fd);
 			continue;
 		}
 		c->state = HC_HANDSHAKE;
+		c->handshake_deadline = daemon_mono_ms() + vm->d->handshake_ms;
+		vm->npending++;
 		hconn_mark(c);
 	}
 }
@@ -209,6 +274,11 @@ static void handshake(struct hconn *c)
 	uint32_t port;
 	int sock;
 
+	if (daemon_mono_ms() >= c->handshake_deadline) {
+		refuse_host(vm, REFUSE_HANDSHAKE_TIMEOUT);
+		hconn_free(c, false);
+		return;
+	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -254,6 +324,15 @@ static void handshake(struct hconn *c)
 		return;
 	}
 	sock = vtr_connect(vm->engine, vm->cfg.guest_cid, port, VTR_STREAM, 0);
+	if (sock == -EMFILE) {
+		/* Not a descriptor: the engine's sockets, which may still hold closing connections. */
+		logmsg(vm->d, 1, "%s: host connection to guest port %u refused: %s", vm->name, port,
+		       refusal_table[REFUSE_ENGINE_SOCKETS].why);
+		vm->st.host_refused[REFUSE_ENGINE_SOCKETS]++;
+		vm->st.host_connect_fail++;
+		hconn_free(c, false);
+		return;
+	}
 	if (sock < 0 || (uint32_t)sock >= vm->max_sockets) {
 		logmsg(vm->d, 1, "%s: host connection to guest port %u: %s", vm->name, port, strerror(-sock));
 		if (sock >= 0)
@@ -264,6 +343,7 @@ static void handshake(struct hconn *c)
 	}
 	set_sock(c, sock);
 	c->state = HC_CONNECTING;
+	vm->npending--;
 }
 
 /* The guest accepted: "OK <port>\n" with the host side's port, as Firecracker answers. False: c is gone. */
@@ -529,6 +609,17 @@ static void run(struct hconn *c)
 		if (!connected(c))
 			return;
 	}
+	if (c->host_gone) {
+		/*
+		 * The host program closed its socket (not a half-close: that leaves fd writable): it is
+		 * close() on our side too, as Linux's virtio_transport_close() does it: SHUTDOWN both ways,
+		 * then an RST when the guest has not ended it within the close timeout
+		 * (virtio_transport_close_timeout, VSOCK_CLOSE_TIMEOUT), all in the engine (vtr_close). A
+		 * silent guest no longer holds the connection and its descriptor for ever.
+		 */
+		hconn_free(c, false);
+		return;
+	}
 	if (!guest_to_host(c) || !host_to_guest(c))
 		return;
 	ev = vtr_poll(e, c->sock);
@@ -573,6 +664,16 @@ int hconn_stalls(struct vm *vm)
 	int64_t now = mono_ms(), best = -1;
 
 	for (struct hconn *c = vm->conns; c; c = c->next) {
+		if (c->state == HC_HANDSHAKE) {
+			/* Marked: this round's end closes it, and poll(2) must not wait for it. */
+			if (c->handshake_deadline <= now) {
+				hconn_mark(c);
+				best = 0;
+			} else if (best < 0 || c->handshake_deadline - now < best) {
+				best = c->handshake_deadline - now;
+			}
+			continue;
+		}
 		if (c->state != HC_OPEN || c->unread_n < VSOCKDEV_MAX_UNREAD || !c->ask_ms)
 			continue;
 		if (c->next_ask_ms <= now)
@@ -601,7 +702,8 @@ size_t hconn_pollfds(struct vm *vm, struct pollfd *pfds, struct hconn **tags, si
 			events |= POLLIN;
 		if (c->out_len)
 			events |= POLLOUT;
-		if (!events)
+		/* After the host's EOF: no events, but poll(2) reports POLLHUP when it closes the socket. */
+		if (!events && !(c->host_eof && !c->host_gone))
 			continue;
 		pfds[n] = (struct pollfd){ .fd = c->fd, .events = events };
 		tags[n] = c;
@@ -612,6 +714,9 @@ size_t hconn_pollfds(struct vm *vm, struct pollfd *pfds, struct hconn **tags, si
 
 void hconn_handle(struct hconn *c, short revents)
 {
+	/* POLLHUP on a Unix stream socket: both directions are shut, the peer closed (unix_poll()). */
+	if ((revents & POLLHUP) && c->host_eof)
+		c->host_gone = true;
 	if (revents)
 		hconn_mark(c);
 }

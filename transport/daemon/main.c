@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,15 @@ static void usage(FILE *f)
 		"      --pcap-mode MODE octal mode of the capture file (default 0600: it holds guests' data)\n"
 		"      --pcap-group GROUP\n"
 		"                       its group (default: --socket-group's, else " PROG "'s own)\n"
+		"      --max-connections N\n"
+		"                       host connections per VM at once, host- and guest-initiated (each is a\n"
+		"                       descriptor); more are refused: an RST to the guest, a closed socket\n"
+		"                       to the host client (default and most: the VM's share of the\n"
+		"                       descriptor limit, which " PROG " raises to its hard limit)\n"
+		"      --max-pending N  host clients per VM that have not sent \"CONNECT <port>\\n\" yet;\n"
+		"                       past it the oldest is closed (default %u)\n"
+		"      --handshake-timeout MS\n"
+		"                       a host client's time to send its line, then it is closed (default %u)\n"
 		"  -v, --verbose        say more (repeat for every connection)\n"
 		"  -q, --quiet          say only errors\n"
 		"  -h, --help           this help\n"
@@ -92,7 +102,8 @@ static void usage(FILE *f)
 		"SIGTERM or SIGINT: connections are reset, captures closed, sockets removed, exit 0.\n"
 		"SIGHUP: a capture file moved or removed (logrotate) is closed whole and started again.\n"
 		"Under systemd (Type=notify, $NOTIFY_SOCKET): READY=1 once every socket listens.\n"
-		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE);
+		"See vsockdev(8).\n", VSOCKDEV_DEFAULT_TX_BUFFER, VSOCKDEV_DEFAULT_QUEUE_SIZE, VSOCKDEV_MAX_PENDING,
+		VSOCKDEV_HANDSHAKE_MS);
 }
 
 /* ---- options ---- */
@@ -154,6 +165,63 @@ static unsigned vm_config_file(const char *path, struct vm_config *cfgs)
 		exit(2);
 	}
 	return n;
+}
+
+/* ---- descriptors ---- */
+
+/*
+ * The soft limit up to the hard one (systemd's default soft limit is 1024, its hard one 524288): a
+ * descriptor per host connection is what this daemon spends. Returns the limit now.
+ */
+static rlim_t raise_nofile(struct daemon *d)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			logmsg(d, 1, "cannot raise the descriptor limit from %llu to %llu: %s", (unsigned long long)was,
+			       (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	return rl.rlim_cur;
+}
+
+/*
+ * Each VM's budget of host connections: an equal share of what the limit leaves after the reserve,
+ * so that one VM (a guest opening connection after connection, or a flood of host clients) cannot
+ * take another's descriptors; no more than its engine has sockets. --max-connections lowers it.
+ */
+static void set_budgets(struct daemon *d, rlim_t limit)
+{
+	uint64_t reserve = VSOCKDEV_FD_RESERVE + (uint64_t)VSOCKDEV_FD_RESERVE_VM * d->nvms;
+	uint64_t share = limit > reserve ? (limit - reserve) / d->nvms : 0;
+	/* The engine keeps closing connections for up to the close timeout, and has two listeners. */
+	uint64_t most = VSOCKDEV_ENGINE_SOCKETS - VSOCKDEV_ENGINE_SOCKETS / 8;
+
+	if (share > most)
+		share = most;
+	if (share < 1) {
+		logmsg(d, 0, "the descriptor limit %llu leaves no room for host connections with %u VM%s: each "
+		       "gets 1; raise it (LimitNOFILE=, ulimit -n) to at least %llu", (unsigned long long)limit,
+		       d->nvms, d->nvms == 1 ? "" : "s", (unsigned long long)(reserve + 16 * d->nvms));
+		share = 1;
+	}
+	if (d->max_conns > share)
+		logmsg(d, 0, "--max-connections %u does not fit the descriptor limit %llu with %u VM%s: %llu each "
+		       "(raise LimitNOFILE= or ulimit -n)", d->max_conns, (unsigned long long)limit, d->nvms,
+		       d->nvms == 1 ? "" : "s", (unsigned long long)share);
+	else if (d->max_conns)
+		share = d->max_conns;
+	for (unsigned i = 0; i < d->nvms; i++)
+		d->vms[i]->max_conns = (unsigned)share;
+	logmsg(d, 2, "descriptor limit %llu: %llu host connections per VM, %u pending handshakes, %u ms to send one",
+	       (unsigned long long)limit, (unsigned long long)share, d->max_pending, d->handshake_ms);
 }
 
 /* ---- the loop ---- */
@@ -261,9 +329,14 @@ static int run(struct daemon *d, int sigfd)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
-		if (d->stats_fd >= 0) {
+		if (d->stats_fd >= 0 && !daemon_paused(d->stats_paused_until)) {
 			pfds[n] = (struct pollfd){ .fd = d->stats_fd, .events = POLLIN };
 			tags[n++] = (struct tag){ T_STATS, NULL, NULL };
+		} else if (d->stats_fd >= 0) {
+			int t = daemon_pause_timeout(d->stats_paused_until);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
 		}
 		pfds[n] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
@@ -319,7 +392,8 @@ static int run(struct daemon *d, int sigfd)
 }
 
 /* Long-only options: codes above every character. */
-enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP };
+enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP, OPT_MAX_CONNECTIONS,
+       OPT_MAX_PENDING, OPT_HANDSHAKE_TIMEOUT };
 
 int main(int argc, char **argv)
 {
@@ -340,6 +414,9 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "pcap-mode", required_argument, NULL, OPT_PCAP_MODE },
 		{ "pcap-group", required_argument, NULL, OPT_PCAP_GROUP },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -353,7 +430,9 @@ int main(int argc, char **argv)
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct vsm_rotate_opts rotate = { 0 };
-	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 } };
+	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .max_pending = VSOCKDEV_MAX_PENDING,
+			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS };
+	rlim_t nofile;
 	struct vsm_file_perm pcap_perm = { .mode = 0600 };
 	bool pcap_group = false;
 	char err[512];
@@ -435,6 +514,15 @@ int main(int argc, char **argv)
 			pcap_perm.gid = service_group_arg("--pcap-group", optarg);
 			pcap_perm.set_group = pcap_group = true;
 			break;
+		case OPT_MAX_CONNECTIONS:
+			d.max_conns = (unsigned)cli_number(PROG, "--max-connections", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			break;
+		case OPT_MAX_PENDING:
+			d.max_pending = (unsigned)cli_number(PROG, "--max-pending", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			break;
+		case OPT_HANDSHAKE_TIMEOUT:
+			d.handshake_ms = (unsigned)cli_number(PROG, "--handshake-timeout", optarg, 1, 3600000);
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -484,6 +572,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
+	nofile = raise_nofile(&d);
 
 	if (pcap || nifaces) {
 		int ret = vtr_tap_new(&d.tap);
@@ -524,6 +613,7 @@ int main(int argc, char **argv)
 		logmsg(&d, 1, "%s: listening on %s%s%s", d.vms[i]->name, cfgs[i].socket,
 		       cfgs[i].uds_path ? ", host side on " : " (no host side)", cfgs[i].uds_path ? cfgs[i].uds_path : "");
 	}
+	set_budgets(&d, nofile);
 	if (stats && stats_listen(&d, stats, err, sizeof(err))) {
 		fprintf(stderr, PROG ": --stats %s\n", err);
 		status = 1;

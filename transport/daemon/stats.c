@@ -42,6 +42,16 @@ static json_t *queue_json(const char *name, unsigned index, const struct vtr_vud
 			 "chains_popped", u64(q->ring.pops), "chains_pushed", u64(q->ring.pushes));
 }
 
+/* Refusals by reason: every key of the refusal table, zeros included, so monitoring sees them all. */
+static json_t *refusals_json(const uint64_t *counts)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < REFUSE_N; i++)
+		json_object_set_new(o, refusal_table[i].key, u64(counts[i]));
+	return o;
+}
+
 static json_t *vm_json(const struct vm *vm)
 {
 	struct vtr_vudev_stats ds;
@@ -75,6 +85,12 @@ static json_t *vm_json(const struct vm *vm)
 	json_object_set_new(json_object_get(o, "host"), "host_connect_failures_by_reason", json_pack(
 		"{s:o, s:o, s:o}", "no_driver", u64(vm->st.host_connect_no_driver),
 		"refused", u64(vm->st.host_connect_refused), "timeout", u64(vm->st.host_connect_timeout)));
+	/* The limits (vsockdev(8) LIMITS) and what they turned away. */
+	json_object_set_new(json_object_get(o, "host"), "max_connections", u64(vm->max_conns));
+	json_object_set_new(json_object_get(o, "host"), "pending_handshakes", u64(vm->npending));
+	json_object_set_new(json_object_get(o, "host"), "host_refused_by_reason", refusals_json(vm->st.host_refused));
+	json_object_set_new(json_object_get(o, "host"), "guest_refused_by_reason",
+			    refusals_json(vm->st.guest_refused_by));
 	json_object_set_new(o, "forwarding", json_pack("{s:o, s:o, s:o, s:o, s:o}",
 		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd_bytes),
 		"unroutable", u64(vm->st.unroutable), "spoofed", u64(vm->st.spoofed)));
@@ -134,11 +150,14 @@ int stats_listen(struct daemon *d, const char *path, char *err, size_t errlen)
 void stats_serve(struct daemon *d)
 {
 	for (int i = 0; i < 16; i++) {
-		int fd = accept4(d->stats_fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = daemon_accept(d->stats_fd, SOCK_CLOEXEC, &d->stats_paused_until);
 		struct timeval tv = { .tv_sec = 1 };
 		char *s;
 		size_t len, off = 0;
 
+		if (fd == -EMFILE || fd == -ENFILE)
+			logmsg(d, 0, "statistics: cannot take a client: %s; trying again in %d ms", strerror(-fd),
+			       VSOCKDEV_ACCEPT_PAUSE_MS);
 		if (fd < 0)
 			return;
 		/* A reader that does not read may hold the daemon for a second at the most. */

@@ -225,6 +225,7 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		/* Host-side ports from 2^30 up, as Firecracker numbers them: easy to tell apart in a capture. */
 		.ephemeral_min = 1u << 30,
 		.connect_timeout_ms = VSOCKDEV_CONNECT_MS,
+		.max_sockets = VSOCKDEV_ENGINE_SOCKETS,
 	};
 	struct vtr_vudev_config dcfg = { .guest_cid = cfg->guest_cid, .max_queue_size = cfg->queue_size,
 					 .no_seqpacket = d->no_seqpacket };
@@ -250,7 +251,7 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		snprintf(err, errlen, "%s: cannot create the host engine: %s", vm->name, strerror(-ret));
 		goto fail;
 	}
-	vm->max_sockets = 4096;	/* the engine's default max_sockets */
+	vm->max_sockets = VSOCKDEV_ENGINE_SOCKETS;
 	vm->by_sock = calloc(vm->max_sockets, sizeof(*vm->by_sock));
 	if (!vm->by_sock) {
 		ret = -ENOMEM;
@@ -308,13 +309,52 @@ void vm_free(struct vm *vm)
 
 /* ---- the poll loop's share ---- */
 
+int64_t daemon_mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int daemon_accept(int lfd, int flags, int64_t *paused_until)
+{
+	int fd = accept4(lfd, NULL, NULL, flags);
+
+	if (fd >= 0)
+		return fd;
+	/*
+	 * Out of descriptors, the client stays in the backlog and the socket stays readable: polled
+	 * again at once it would spin. It rests a while instead; meanwhile budgets free descriptors
+	 * (connections end) and the backlog holds the clients, or refuses them once full.
+	 */
+	if (errno == EMFILE || errno == ENFILE)
+		*paused_until = daemon_mono_ms() + VSOCKDEV_ACCEPT_PAUSE_MS;
+	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+bool daemon_paused(int64_t paused_until)
+{
+	return paused_until && daemon_mono_ms() < paused_until;
+}
+
+int daemon_pause_timeout(int64_t paused_until)
+{
+	int64_t left;
+
+	if (!paused_until)
+		return -1;
+	left = paused_until - daemon_mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
 size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max)
 {
 	size_t n = 0;
 
-	if (n < max)
+	if (n < max && !daemon_paused(vm->listen_paused_until))
 		pfds[n++] = (struct pollfd){ .fd = vm->listen_fd, .events = POLLIN };
-	if (vm->uds_fd >= 0 && n < max)
+	if (vm->uds_fd >= 0 && n < max && !daemon_paused(vm->uds_paused_until))
 		pfds[n++] = (struct pollfd){ .fd = vm->uds_fd, .events = POLLIN };
 	n += vtr_vudev_pollfds(vm->dev, pfds + n, max - n);
 	return n;
@@ -322,8 +362,11 @@ size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max)
 
 static void accept_frontend(struct vm *vm)
 {
-	int fd = accept4(vm->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = daemon_accept(vm->listen_fd, SOCK_CLOEXEC | SOCK_NONBLOCK, &vm->listen_paused_until);
 
+	if (fd == -EMFILE || fd == -ENFILE)
+		logmsg(vm->d, 0, "%s: cannot take the front-end on %s: %s; trying again in %d ms", vm->name,
+		       vm->cfg.socket, strerror(-fd), VSOCKDEV_ACCEPT_PAUSE_MS);
 	if (fd < 0)
 		return;
 	if (vtr_vudev_attach(vm->dev, fd) == -EBUSY) {
@@ -370,9 +413,15 @@ void vm_after_round(struct vm *vm)
 	vtr_vudev_notify(vm->dev);
 }
 
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 int vm_next_timeout(struct vm *vm)
 {
-	int e = vtr_next_timeout(vm->engine), h = hconn_stalls(vm);
+	int t = sooner(vtr_next_timeout(vm->engine), hconn_stalls(vm));
 
-	return e < 0 ? h : h < 0 ? e : e < h ? e : h;
+	t = sooner(t, daemon_pause_timeout(vm->listen_paused_until));
+	return sooner(t, daemon_pause_timeout(vm->uds_paused_until));
 }
