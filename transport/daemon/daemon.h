@@ -53,6 +53,7 @@ struct fwd_pkt {
 
 struct daemon;
 struct hconn;
+struct log_limit;
 
 struct vm {
 	struct daemon *d;
@@ -127,6 +128,7 @@ struct daemon {
 	struct vsm_file_perm socket_perm;	/* of every Unix socket it listens on (service.c) */
 	struct hconn *dirty;
 	struct timespec started;
+	struct log_limit *log_limit;	/* logmsg's rate limit (logtext.h) */
 	volatile int *stop;		/* set by the signal handler */
 };
 

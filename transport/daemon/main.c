@@ -18,23 +18,70 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "logtext.h"
 
 #define PROG "vsockdev"
 #define TAP_FLUSH_MS 1000
 
 static int verbosity;
 
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* One line on stderr, every byte that is not printable ASCII escaped (logtext.h): the messages carry
+ * paths and what host programs and guests sent. */
+static void log_line(const char *text)
+{
+	char line[4 * 1024 + 1];
+
+	log_escape(text, strlen(text), line, sizeof(line));
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
+static void log_report(const struct log_suppressed *r)
+{
+	char text[512];
+
+	if (!r->count)
+		return;
+	snprintf(text, sizeof(text), "%u similar messages suppressed (at most %u a second of each): \"%s\"",
+		 r->count, LOG_BURST * 1000 / LOG_WINDOW_MS, r->key);
+	log_line(text);
+}
+
+/* The reports of held-back lines that fell due by now (every one at the end: INT64_MAX). */
+static void log_reports_due(const struct daemon *d, int64_t now_ms)
+{
+	struct log_suppressed r;
+
+	while (d->log_limit && log_limit_due(d->log_limit, now_ms, &r))
+		log_report(&r);
+}
+
 void logmsg(const struct daemon *d, int level, const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
 
 	if (level > verbosity)
 		return;
-	fprintf(stderr, PROG ": ");
+	if (d && d->log_limit) {
+		struct log_suppressed r;
+		bool show = log_limit_admit(d->log_limit, fmt, mono_ms(), &r);
+
+		log_report(&r);
+		if (!show)
+			return;
+	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_line(text);
 }
 
 static void usage(FILE *f)
@@ -166,14 +213,6 @@ struct tag {
 	struct hconn *conn;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* SIGHUP, as logrotate's "create" way sends it after moving the capture: start it again under its name. */
 static void reopen_captures(struct daemon *d)
 {
@@ -223,7 +262,7 @@ static int run(struct daemon *d, int sigfd)
 	}
 	while (!stop_signal) {
 		size_t n = 0, want = 2;
-		int timeout = -1;
+		int timeout = -1, log_due;
 
 		for (unsigned i = 0; i < d->nvms; i++)
 			want += 4 + VTR_VUDEV_MAX_POLLFDS + d->vms[i]->nconns;
@@ -269,6 +308,10 @@ static int run(struct daemon *d, int sigfd)
 		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
 		if (d->tap && vtr_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
 			timeout = TAP_FLUSH_MS;
+		/* Held-back log lines are reported when their second is over, even if nothing else happens. */
+		if (d->log_limit && (log_due = log_limit_next_ms(d->log_limit, mono_ms())) >= 0 &&
+		    (timeout < 0 || log_due < timeout))
+			timeout = log_due;
 		if (poll(pfds, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -307,6 +350,7 @@ static int run(struct daemon *d, int sigfd)
 		hconn_run_dirty(d);
 		for (unsigned i = 0; i < d->nvms; i++)
 			vm_after_round(d->vms[i]);
+		log_reports_due(d, mono_ms());
 		if (d->tap && mono_ms() - last_flush >= TAP_FLUSH_MS) {
 			vtr_tap_flush(d->tap);
 			last_flush = mono_ms();
@@ -353,7 +397,8 @@ int main(int argc, char **argv)
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct vsm_rotate_opts rotate = { 0 };
-	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 } };
+	static struct log_limit log_limit;
+	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .log_limit = &log_limit };
 	struct vsm_file_perm pcap_perm = { .mode = 0600 };
 	bool pcap_group = false;
 	char err[512];
@@ -558,6 +603,7 @@ out:
 		}
 		vtr_tap_free(d.tap);
 	}
+	log_reports_due(&d, INT64_MAX);
 	for (unsigned i = 0; i < ncfg; i++)
 		vm_config_free(&cfgs[i]);
 	close(sigfd);
