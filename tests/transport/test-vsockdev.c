@@ -982,6 +982,135 @@ static void test_host_connect_no_guest(void **state)
 	world_free(w);
 }
 
+/* ---- the host side's line and the log ---- */
+
+/* Sends len bytes (NULs and all) on a new host-side connection; true when the daemon answers "OK",
+ * false when it closes the connection without a word. */
+static bool host_line(struct world *w, struct vm *vm, const char *line, size_t len)
+{
+	int fd = unix_socket(vm->uds, SOCK_STREAM, false);
+	char c;
+	ssize_t n = -1;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, line, len), (ssize_t)len);
+	RUN_UNTIL(w, 3000, (n = read(fd, &c, 1)) >= 0);
+	close(fd);
+	return n == 1 && c == 'O';
+}
+
+/*
+ * Only "CONNECT <port>\n" itself connects: a NUL (before the fix "CONNECT 5000\0" reached port 5000,
+ * the NUL ending the C string), trailing words, a port out of range are refused and never reach the
+ * guest; the log shows the line as it came, control bytes escaped.
+ */
+static void test_connect_line_strict(void **state)
+{
+	static const struct { const char *line; size_t len; const char *logged; } bad[] = {
+		{ "CONNECT 5000\0\n", 14, "got \"CONNECT 5000\\x00\"" },
+		{ "CONNECT 5000\0junk\n", 18, "got \"CONNECT 5000\\x00junk\"" },
+		{ "CONNECT 5000 junk\n", 18, "got \"CONNECT 5000 junk\"" },
+		{ "CONNECT 5000\r\r\n", 15, "got \"CONNECT 5000\\x0d\\x0d\"" },
+		{ "CONNECT 4294967295\n", 19, "got \"CONNECT 4294967295\" (the port is past 4294967294)" },
+		{ "CONNECT\t\n", 9, "got \"CONNECT\\x09\"" },
+	};
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), s = -1;
+
+	assert_true(l >= 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (host_line(w, vm, bad[i].line, bad[i].len))
+			fail_msg("line %zu (%s...): the daemon answered OK", i, bad[i].logged);
+		for (int k = 0; k < 200 && !strstr(daemon_log(w), bad[i].logged); k++)
+			pump(w, 10);
+		if (!strstr(daemon_log(w), bad[i].logged))
+			fail_msg("the log lacks '%s':\n%s", bad[i].logged, daemon_log(w));
+	}
+	pump(w, 50);
+	assert_true(vtr_accept(eng(vm), l) < 0);	/* none of them reached the guest */
+	/* The keyword in any case, blanks and a CRLF end are still a good line. */
+	assert_true(host_line(w, vm, "connect \t5000 \r\n", 16));
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+	world_free(w);
+}
+
+/* A host program's bytes reach the log escaped: no ESC (ANSI sequences), CR, BEL or DEL gets through. */
+static void test_log_escaped(void **state)
+{
+	static const char line[] = "\x1b[2J\x1b[31mEVIL\rvsockdev: forged\x07\x7f\xff\n";
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	const char *want = "got \"\\x1b[2J\\x1b[31mEVIL\\x0dvsockdev: forged\\x07\\x7f\\xff\"";
+
+	assert_false(host_line(w, &w->vm[0], line, sizeof(line) - 1));
+	for (int k = 0; k < 200 && !strstr(daemon_log(w), want); k++)
+		pump(w, 10);
+	if (!strstr(daemon_log(w), want))
+		fail_msg("the log lacks '%s':\n%s", want, daemon_log(w));
+	for (const char *p = daemon_log(w); *p; p++)
+		if (*p != '\n' && (*p < 0x20 || *p > 0x7e))
+			fail_msg("the log holds the byte 0x%02x at %zu", (unsigned char)*p, (size_t)(p - daemon_log(w)));
+	world_free(w);
+}
+
+/* Lines of the whole log holding text; sum: the numbers before " similar messages suppressed" on lines that also hold also. */
+static unsigned log_lines(struct world *w, const char *text, const char *also, unsigned *sum)
+{
+	FILE *f = fopen(w->log, "r");
+	char line[4096];
+	unsigned count = 0;
+
+	*sum = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned n;
+
+		if (strstr(line, text))
+			count++;
+		if (strstr(line, also) && sscanf(line, "vsockdev: %u similar messages suppressed", &n) == 1)
+			*sum += n;
+	}
+	fclose(f);
+	return count;
+}
+
+/*
+ * A guest floods REQUESTs to a host port nobody listens on, at -vv (each refusal is a line): the log
+ * shows 10 lines a second of that message, then says how many it held back, and the counts add up.
+ */
+static void test_log_rate_limit(void **state)
+{
+	enum { BATCH = 50 };
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int64_t t0 = now_ms();
+	unsigned shown, suppressed, requests = 0;
+	double secs;
+
+	/* For 2.5 s: several of the limit's windows. */
+	while (now_ms() - t0 < 2500) {
+		int c[BATCH];
+
+		for (int i = 0; i < BATCH; i++)
+			assert_true((c[i] = vtr_connect(eng(vm), 2, 7777, VTR_STREAM, 0)) >= 0);
+		for (int i = 0; i < BATCH; i++) {
+			RUN_UNTIL(w, 2000, vtr_poll(eng(vm), c[i]) & VTR_EV_HUP);
+			vtr_close(eng(vm), c[i]);
+		}
+		requests += BATCH;
+	}
+	secs = (double)(now_ms() - t0) / 1000;
+	assert_int_equal(daemon_stop(w, SIGTERM), 0);	/* what is still held back is reported at the end */
+	shown = log_lines(w, "guest connection to port 7777 refused", "guest connection to port %u refused", &suppressed);
+	print_message("# %u REQUESTs in %.1f s: %u lines shown, %u reported suppressed\n", requests, secs, shown,
+		      suppressed);
+	assert_true(shown <= 10 * ((unsigned)secs + 2));
+	assert_int_equal(shown + suppressed, requests);
+	world_free(w);
+}
+
 /* ---- bounded captures: -C, -G, -W and SIGHUP ---- */
 
 
@@ -1394,6 +1523,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_driver_reset_qemu_7_2, teardown),
 		cmocka_unit_test_teardown(test_driver_reset_qemu_10, teardown),
 		cmocka_unit_test_teardown(test_host_connect_no_guest, teardown),
+		cmocka_unit_test_teardown(test_connect_line_strict, teardown),
+		cmocka_unit_test_teardown(test_log_escaped, teardown),
+		cmocka_unit_test_teardown(test_log_rate_limit, teardown),
 		cmocka_unit_test_teardown(test_capture_by_size, teardown),
 		cmocka_unit_test_teardown(test_capture_ring, teardown),
 		cmocka_unit_test_teardown(test_capture_by_time, teardown),

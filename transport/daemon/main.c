@@ -131,6 +131,12 @@ static void usage(FILE *f)
 		"      --pcap-mode MODE octal mode of the capture file (default 0600: it holds guests' data)\n"
 		"      --pcap-group GROUP\n"
 		"                       its group (default: --socket-group's, else " PROG "'s own)\n"
+		"      --frontend-user USER\n"
+		"                       let only this user (name or number) be a VM's front-end on its vhost-user\n"
+		"                       socket (SO_PEERCRED); others are closed and logged; repeatable\n"
+		"      --frontend-group GROUP\n"
+		"                       the same for a front-end whose primary group is GROUP; with both, either\n"
+		"                       lets it in (default: whoever the socket's mode lets connect)\n"
 		"  -v, --verbose        say more (repeat for every connection)\n"
 		"  -q, --quiet          say only errors\n"
 		"  -h, --help           this help\n"
@@ -363,7 +369,8 @@ static int run(struct daemon *d, int sigfd)
 }
 
 /* Long-only options: codes above every character. */
-enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP };
+enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP, OPT_FRONTEND_USER,
+       OPT_FRONTEND_GROUP };
 
 int main(int argc, char **argv)
 {
@@ -384,6 +391,8 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 		{ "pcap-mode", required_argument, NULL, OPT_PCAP_MODE },
 		{ "pcap-group", required_argument, NULL, OPT_PCAP_GROUP },
+		{ "frontend-user", required_argument, NULL, OPT_FRONTEND_USER },
+		{ "frontend-group", required_argument, NULL, OPT_FRONTEND_GROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -479,6 +488,16 @@ int main(int argc, char **argv)
 		case OPT_PCAP_GROUP:
 			pcap_perm.gid = service_group_arg("--pcap-group", optarg);
 			pcap_perm.set_group = pcap_group = true;
+			break;
+		case OPT_FRONTEND_USER:
+			if (d.frontend_allow.nuids == VSOCKDEV_MAX_FRONTEND_IDS)
+				cli_die_usage(PROG, "--frontend-user: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
+			d.frontend_allow.uids[d.frontend_allow.nuids++] = service_user_arg("--frontend-user", optarg);
+			break;
+		case OPT_FRONTEND_GROUP:
+			if (d.frontend_allow.ngids == VSOCKDEV_MAX_FRONTEND_IDS)
+				cli_die_usage(PROG, "--frontend-group: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
+			d.frontend_allow.gids[d.frontend_allow.ngids++] = service_group_arg("--frontend-group", optarg);
 			break;
 		case 'v':
 			verbosity++;

@@ -323,9 +323,15 @@ size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max)
 static void accept_frontend(struct vm *vm)
 {
 	int fd = accept4(vm->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	char why[160];
 
 	if (fd < 0)
 		return;
+	if (!service_frontend_allowed(&vm->d->frontend_allow, fd, why, sizeof(why))) {
+		logmsg(vm->d, 0, "%s: front-end refused on %s: %s", vm->name, vm->cfg.socket, why);
+		close(fd);
+		return;
+	}
 	if (vtr_vudev_attach(vm->dev, fd) == -EBUSY) {
 		/* One front-end per device: a second one is turned away, the first keeps it. */
 		logmsg(vm->d, 0, "%s: a second front-end connected to %s while one is attached: closed it",
