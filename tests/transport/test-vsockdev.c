@@ -1251,6 +1251,62 @@ static void test_capture_by_size(void **state)
 	world_free(w);
 }
 
+/*
+ * The rotated files are the guests' data as much as the first: 0600 whatever the umask (000 and
+ * 022 here), and a symbolic link planted at the name of a later file is not followed: its target
+ * stays as it was, the capture stops there with an error, the daemon goes on.
+ */
+static void capture_rotated_private(void **state, mode_t mask)
+{
+	struct world *w;
+	char target[200], link3[200], name[200], want[] = "not a capture\n", got[64] = "";
+	mode_t old = umask(mask);
+	int fd;
+	ssize_t n;
+
+	w = world_new(state, 1, NULL, "-C 1", VTR_VUFRONT_TX_SPLIT);
+	umask(old);
+	snprintf(target, sizeof(target), "%s/target", w->dir);
+	snprintf(link3, sizeof(link3), "%s3", w->pcap);
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, strlen(want)), (ssize_t)strlen(want));
+	close(fd);
+	assert_int_equal(symlink(target, link3), 0);
+	transfer(w, &w->vm[0], 1234, 3u << 20);
+	stop_capture(w);
+	for (unsigned i = 0; i < 3; i++) {
+		struct stat st;
+
+		if (i)
+			snprintf(name, sizeof(name), "%s%u", w->pcap, i);
+		else
+			snprintf(name, sizeof(name), "%s", w->pcap);
+		assert_int_equal(stat(name, &st), 0);
+		if ((st.st_mode & 0777) != 0600)
+			fail_msg("umask %03o: %s has mode %03o, not 600", (unsigned)mask, name, (unsigned)(st.st_mode & 0777));
+	}
+	fd = open(target, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_int_equal(n, (ssize_t)strlen(want));
+	assert_string_equal(got, want);
+	world_free(w);
+	if (!strstr(daemon_log(w), "Too many levels of symbolic links"))
+		fail_msg("the log does not say why the capture stopped:\n%s", daemon_log(w));
+}
+
+static void test_capture_rotated_private_000(void **state)
+{
+	capture_rotated_private(state, 000);
+}
+
+static void test_capture_rotated_private_022(void **state)
+{
+	capture_rotated_private(state, 022);
+}
+
 /* -C 1 -W 2: a ring of tap.pcap0 and tap.pcap1 only, each valid; the newest frames are kept. */
 static void test_capture_ring(void **state)
 {
@@ -1528,6 +1584,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_log_rate_limit, teardown),
 		cmocka_unit_test_teardown(test_capture_by_size, teardown),
 		cmocka_unit_test_teardown(test_capture_ring, teardown),
+		cmocka_unit_test_teardown(test_capture_rotated_private_000, teardown),
+		cmocka_unit_test_teardown(test_capture_rotated_private_022, teardown),
 		cmocka_unit_test_teardown(test_capture_by_time, teardown),
 		cmocka_unit_test_teardown(test_capture_sighup, teardown),
 		cmocka_unit_test_teardown(test_capture_logrotate, teardown),
