@@ -100,6 +100,7 @@ static void usage(FILE *f)
 		"  socket=PATH            the vhost-user socket " PROG " listens on (QEMU's chardev path)\n"
 		"  uds-path=PATH          host side: connect here and write \"CONNECT <port>\\n\" to reach a guest\n"
 		"                         port; a guest's connection to port P goes to the socket PATH_P\n"
+		"                         (96 bytes at most, so that PATH_P fits a socket address)\n"
 		"  tx-buffer-size=BYTES   receive buffer per connection on the host side (default %u)\n"
 		"  queue-size=N           largest virtqueue the front-end may set (default %u)\n"
 		"  groups=NAME[+NAME...]  VMs sharing a group reach each other by CID (default: default)\n"
