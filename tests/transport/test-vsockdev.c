@@ -982,6 +982,46 @@ static void test_host_connect_no_guest(void **state)
 	world_free(w);
 }
 
+/*
+ * A second vsockdev given the same VM while the first serves it (QEMU attached): it exits 1 saying
+ * the socket is in use, and the first goes on: the sockets are still its, a host program still
+ * reaches the guest. (Before, the second removed the first's sockets and took them over.)
+ */
+static void test_second_daemon_refused(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	char cmd[1024], out[200];
+	struct stat before, after;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1, status;
+	uint32_t port;
+	FILE *f;
+
+	assert_true(l >= 0);
+	assert_int_equal(stat(vm->vu, &before), 0);
+	snprintf(out, sizeof(out), "%s/second.log", w->dir);
+	snprintf(cmd, sizeof(cmd), "timeout 10 '%s' --vm guest-cid=%u,socket=%s,uds-path=%s.other >'%s' 2>&1",
+		 getenv("VSOCKDEV"), vm->cid, vm->vu, vm->uds, out);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(cmd, sizeof(cmd), f));
+	fclose(f);
+	if (WEXITSTATUS(status) != 1 || !strstr(cmd, "another process listens on it"))
+		fail_msg("the second vsockdev: exit %d, '%s'", WEXITSTATUS(status), cmd);
+	assert_int_equal(stat(vm->vu, &after), 0);
+	assert_true(before.st_ino == after.st_ino);	/* the same socket file, not a new one */
+	pump(w, 50);
+	fd = host_connect(w, vm, 5000, &port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	close(fd);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+	world_free(w);
+}
+
 /* ---- the host side's line and the log ---- */
 
 /* Sends len bytes (NULs and all) on a new host-side connection; true when the daemon answers "OK",
@@ -1579,6 +1619,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_driver_reset_qemu_7_2, teardown),
 		cmocka_unit_test_teardown(test_driver_reset_qemu_10, teardown),
 		cmocka_unit_test_teardown(test_host_connect_no_guest, teardown),
+		cmocka_unit_test_teardown(test_second_daemon_refused, teardown),
 		cmocka_unit_test_teardown(test_connect_line_strict, teardown),
 		cmocka_unit_test_teardown(test_log_escaped, teardown),
 		cmocka_unit_test_teardown(test_log_rate_limit, teardown),

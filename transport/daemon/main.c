@@ -407,7 +407,7 @@ int main(int argc, char **argv)
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct vsm_rotate_opts rotate = { 0 };
-	static struct log_limit log_limit;
+	struct log_limit log_limit = { 0 };
 	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .log_limit = &log_limit };
 	struct vsm_file_perm pcap_perm = { .mode = 0600 };
 	bool pcap_group = false;
