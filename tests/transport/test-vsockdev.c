@@ -1236,6 +1236,175 @@ static void test_host_close_silent_guest(void **state)
 	world_free(w);
 }
 
+/*
+ * A second vsockdev given the same VM while the first serves it (QEMU attached): it exits 1 saying
+ * the socket is in use, and the first goes on: the sockets are still its, a host program still
+ * reaches the guest. (Before, the second removed the first's sockets and took them over.)
+ */
+static void test_second_daemon_refused(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	char cmd[1024], out[200];
+	struct stat before, after;
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), fd, s = -1, status;
+	uint32_t port;
+	FILE *f;
+
+	assert_true(l >= 0);
+	assert_int_equal(stat(vm->vu, &before), 0);
+	snprintf(out, sizeof(out), "%s/second.log", w->dir);
+	snprintf(cmd, sizeof(cmd), "timeout 10 '%s' --vm guest-cid=%u,socket=%s,uds-path=%s.other >'%s' 2>&1",
+		 getenv("VSOCKDEV"), vm->cid, vm->vu, vm->uds, out);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	f = fopen(out, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(cmd, sizeof(cmd), f));
+	fclose(f);
+	if (WEXITSTATUS(status) != 1 || !strstr(cmd, "another process listens on it"))
+		fail_msg("the second vsockdev: exit %d, '%s'", WEXITSTATUS(status), cmd);
+	assert_int_equal(stat(vm->vu, &after), 0);
+	assert_true(before.st_ino == after.st_ino);	/* the same socket file, not a new one */
+	pump(w, 50);
+	fd = host_connect(w, vm, 5000, &port);
+	assert_true(fd >= 0);
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	close(fd);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+	world_free(w);
+}
+
+/* ---- the host side's line and the log ---- */
+
+/* Sends len bytes (NULs and all) on a new host-side connection; true when the daemon answers "OK",
+ * false when it closes the connection without a word. */
+static bool host_line(struct world *w, struct vm *vm, const char *line, size_t len)
+{
+	int fd = unix_socket(vm->uds, SOCK_STREAM, false);
+	char c;
+	ssize_t n = -1;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, line, len), (ssize_t)len);
+	RUN_UNTIL(w, 3000, (n = read(fd, &c, 1)) >= 0);
+	close(fd);
+	return n == 1 && c == 'O';
+}
+
+/*
+ * Only "CONNECT <port>\n" itself connects: a NUL (before the fix "CONNECT 5000\0" reached port 5000,
+ * the NUL ending the C string), trailing words, a port out of range are refused and never reach the
+ * guest; the log shows the line as it came, control bytes escaped.
+ */
+static void test_connect_line_strict(void **state)
+{
+	static const struct { const char *line; size_t len; const char *logged; } bad[] = {
+		{ "CONNECT 5000\0\n", 14, "got \"CONNECT 5000\\x00\"" },
+		{ "CONNECT 5000\0junk\n", 18, "got \"CONNECT 5000\\x00junk\"" },
+		{ "CONNECT 5000 junk\n", 18, "got \"CONNECT 5000 junk\"" },
+		{ "CONNECT 5000\r\r\n", 15, "got \"CONNECT 5000\\x0d\\x0d\"" },
+		{ "CONNECT 4294967295\n", 19, "got \"CONNECT 4294967295\" (the port is past 4294967294)" },
+		{ "CONNECT\t\n", 9, "got \"CONNECT\\x09\"" },
+	};
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int l = vtr_listen(eng(vm), 5000, VTR_STREAM, 0), s = -1;
+
+	assert_true(l >= 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (host_line(w, vm, bad[i].line, bad[i].len))
+			fail_msg("line %zu (%s...): the daemon answered OK", i, bad[i].logged);
+		for (int k = 0; k < 200 && !strstr(daemon_log(w), bad[i].logged); k++)
+			pump(w, 10);
+		if (!strstr(daemon_log(w), bad[i].logged))
+			fail_msg("the log lacks '%s':\n%s", bad[i].logged, daemon_log(w));
+	}
+	pump(w, 50);
+	assert_true(vtr_accept(eng(vm), l) < 0);	/* none of them reached the guest */
+	/* The keyword in any case, blanks and a CRLF end are still a good line. */
+	assert_true(host_line(w, vm, "connect \t5000 \r\n", 16));
+	RUN_UNTIL(w, 2000, (s = vtr_accept(eng(vm), l)) >= 0);
+	vtr_close(eng(vm), s);
+	vtr_close(eng(vm), l);
+	world_free(w);
+}
+
+/* A host program's bytes reach the log escaped: no ESC (ANSI sequences), CR, BEL or DEL gets through. */
+static void test_log_escaped(void **state)
+{
+	static const char line[] = "\x1b[2J\x1b[31mEVIL\rvsockdev: forged\x07\x7f\xff\n";
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	const char *want = "got \"\\x1b[2J\\x1b[31mEVIL\\x0dvsockdev: forged\\x07\\x7f\\xff\"";
+
+	assert_false(host_line(w, &w->vm[0], line, sizeof(line) - 1));
+	for (int k = 0; k < 200 && !strstr(daemon_log(w), want); k++)
+		pump(w, 10);
+	if (!strstr(daemon_log(w), want))
+		fail_msg("the log lacks '%s':\n%s", want, daemon_log(w));
+	for (const char *p = daemon_log(w); *p; p++)
+		if (*p != '\n' && (*p < 0x20 || *p > 0x7e))
+			fail_msg("the log holds the byte 0x%02x at %zu", (unsigned char)*p, (size_t)(p - daemon_log(w)));
+	world_free(w);
+}
+
+/* Lines of the whole log holding text; sum: the numbers before " similar messages suppressed" on lines that also hold also. */
+static unsigned log_lines(struct world *w, const char *text, const char *also, unsigned *sum)
+{
+	FILE *f = fopen(w->log, "r");
+	char line[4096];
+	unsigned count = 0;
+
+	*sum = 0;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned n;
+
+		if (strstr(line, text))
+			count++;
+		if (strstr(line, also) && sscanf(line, "vsockdev: %u similar messages suppressed", &n) == 1)
+			*sum += n;
+	}
+	fclose(f);
+	return count;
+}
+
+/*
+ * A guest floods REQUESTs to a host port nobody listens on, at -vv (each refusal is a line): the log
+ * shows 10 lines a second of that message, then says how many it held back, and the counts add up.
+ */
+static void test_log_rate_limit(void **state)
+{
+	enum { BATCH = 50 };
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SPLIT);
+	struct vm *vm = &w->vm[0];
+	int64_t t0 = now_ms();
+	unsigned shown, suppressed, requests = 0;
+	double secs;
+
+	/* For 2.5 s: several of the limit's windows. */
+	while (now_ms() - t0 < 2500) {
+		int c[BATCH];
+
+		for (int i = 0; i < BATCH; i++)
+			assert_true((c[i] = vtr_connect(eng(vm), 2, 7777, VTR_STREAM, 0)) >= 0);
+		for (int i = 0; i < BATCH; i++) {
+			RUN_UNTIL(w, 2000, vtr_poll(eng(vm), c[i]) & VTR_EV_HUP);
+			vtr_close(eng(vm), c[i]);
+		}
+		requests += BATCH;
+	}
+	secs = (double)(now_ms() - t0) / 1000;
+	assert_int_equal(daemon_stop(w, SIGTERM), 0);	/* what is still held back is reported at the end */
+	shown = log_lines(w, "guest connection to port 7777 refused", "guest connection to port %u refused", &suppressed);
+	print_message("# %u REQUESTs in %.1f s: %u lines shown, %u reported suppressed\n", requests, secs, shown,
+		      suppressed);
+	assert_true(shown <= 10 * ((unsigned)secs + 2));
+	assert_int_equal(shown + suppressed, requests);
+	world_free(w);
+}
+
 /* ---- bounded captures: -C, -G, -W and SIGHUP ---- */
 
 
@@ -1374,6 +1543,62 @@ static void test_capture_by_size(void **state)
 	assert_true(n >= 4);
 	check_sequence(paths, n, total, 1000000);
 	world_free(w);
+}
+
+/*
+ * The rotated files are the guests' data as much as the first: 0600 whatever the umask (000 and
+ * 022 here), and a symbolic link planted at the name of a later file is not followed: its target
+ * stays as it was, the capture stops there with an error, the daemon goes on.
+ */
+static void capture_rotated_private(void **state, mode_t mask)
+{
+	struct world *w;
+	char target[200], link3[200], name[200], want[] = "not a capture\n", got[64] = "";
+	mode_t old = umask(mask);
+	int fd;
+	ssize_t n;
+
+	w = world_new(state, 1, NULL, "-C 1", VTR_VUFRONT_TX_SPLIT);
+	umask(old);
+	snprintf(target, sizeof(target), "%s/target", w->dir);
+	snprintf(link3, sizeof(link3), "%s3", w->pcap);
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, want, strlen(want)), (ssize_t)strlen(want));
+	close(fd);
+	assert_int_equal(symlink(target, link3), 0);
+	transfer(w, &w->vm[0], 1234, 3u << 20);
+	stop_capture(w);
+	for (unsigned i = 0; i < 3; i++) {
+		struct stat st;
+
+		if (i)
+			snprintf(name, sizeof(name), "%s%u", w->pcap, i);
+		else
+			snprintf(name, sizeof(name), "%s", w->pcap);
+		assert_int_equal(stat(name, &st), 0);
+		if ((st.st_mode & 0777) != 0600)
+			fail_msg("umask %03o: %s has mode %03o, not 600", (unsigned)mask, name, (unsigned)(st.st_mode & 0777));
+	}
+	fd = open(target, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, got, sizeof(got) - 1);
+	close(fd);
+	assert_int_equal(n, (ssize_t)strlen(want));
+	assert_string_equal(got, want);
+	world_free(w);
+	if (!strstr(daemon_log(w), "Too many levels of symbolic links"))
+		fail_msg("the log does not say why the capture stopped:\n%s", daemon_log(w));
+}
+
+static void test_capture_rotated_private_000(void **state)
+{
+	capture_rotated_private(state, 000);
+}
+
+static void test_capture_rotated_private_022(void **state)
+{
+	capture_rotated_private(state, 022);
 }
 
 /* -C 1 -W 2: a ring of tap.pcap0 and tap.pcap1 only, each valid; the newest frames are kept. */
@@ -1652,8 +1877,14 @@ int main(void)
 		cmocka_unit_test_teardown(test_handshake_flood, teardown),
 		cmocka_unit_test_teardown(test_connection_limit, teardown),
 		cmocka_unit_test_teardown(test_host_close_silent_guest, teardown),
+		cmocka_unit_test_teardown(test_second_daemon_refused, teardown),
+		cmocka_unit_test_teardown(test_connect_line_strict, teardown),
+		cmocka_unit_test_teardown(test_log_escaped, teardown),
+		cmocka_unit_test_teardown(test_log_rate_limit, teardown),
 		cmocka_unit_test_teardown(test_capture_by_size, teardown),
 		cmocka_unit_test_teardown(test_capture_ring, teardown),
+		cmocka_unit_test_teardown(test_capture_rotated_private_000, teardown),
+		cmocka_unit_test_teardown(test_capture_rotated_private_022, teardown),
 		cmocka_unit_test_teardown(test_capture_by_time, teardown),
 		cmocka_unit_test_teardown(test_capture_sighup, teardown),
 		cmocka_unit_test_teardown(test_capture_logrotate, teardown),

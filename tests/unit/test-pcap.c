@@ -1428,10 +1428,45 @@ static void test_writer_file_perm(void **state)
 	drop(path);
 }
 
+/* no_follow: a symbolic link at the path is refused with ELOOP and its target keeps its bytes; without
+ * it (vsockdump -w, as tcpdump) the link is followed. */
+static void test_writer_no_follow(void **state)
+{
+	char *target = tu_tmpfile(".target"), *link = tu_tmpfile(".pcap");
+	const struct vsm_pcap_writer_opts opts = { .perm = { .mode = 0600 }, .no_follow = true };
+	struct vsm_pcap_writer *w = NULL;
+	char err[512] = "", buf[32] = "";
+	struct stat st;
+	FILE *f;
+
+	f = fopen(target, "w");
+	assert_non_null(f);
+	fputs("not a capture\n", f);
+	fclose(f);
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(vsm_pcap_create(link, &opts, &w, err, sizeof(err)), -ELOOP);
+	assert_null(w);
+	assert_non_null(strstr(err, "is a symbolic link: not followed"));
+	f = fopen(target, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "not a capture\n");
+	assert_int_equal(vsm_pcap_create(link, NULL, &w, err, sizeof(err)), 0);
+	assert_int_equal(vsm_pcap_close_writer(w), 0);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 24);	/* the pcap file header: the link was followed */
+	unlink(link);
+	drop(link);
+	drop(target);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_file_perm),
+		cmocka_unit_test(test_writer_no_follow),
 		cmocka_unit_test(test_roundtrip_usec),
 		cmocka_unit_test(test_roundtrip_nsec),
 		cmocka_unit_test(test_roundtrip_flush_each),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -187,10 +188,27 @@ int vm_config_set(struct vm_config *c, const char *key, const char *val, char *e
 	return -EINVAL;
 }
 
+/* The longest path a Unix socket's address holds, and what "_<port>" adds to uds-path at the most. */
+#define UNIX_PATH_MAX_LEN	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define UDS_PORT_SUFFIX_MAX	(sizeof("_4294967295") - 1)
+
 int vm_config_check(struct vm_config *c, const struct vm_config *all, unsigned n, char *err, size_t errlen)
 {
 	int ret;
 
+	/*
+	 * A Unix socket's address holds sizeof(sun_path) - 1 bytes of path (unix(7)). The host side
+	 * listens on uds-path and connects to "<uds-path>_<port>" for the guest, the port up to
+	 * 4294967295: said now, not as a refusal of every guest connection to a long port later.
+	 */
+	if (strlen(c->socket) > UNIX_PATH_MAX_LEN)
+		return fail(err, errlen, "socket is %zu bytes long: a Unix socket's path holds %zu at most (%s)",
+			    strlen(c->socket), (size_t)UNIX_PATH_MAX_LEN, c->socket);
+	if (c->uds_path && strlen(c->uds_path) > UNIX_PATH_MAX_LEN - UDS_PORT_SUFFIX_MAX)
+		return fail(err, errlen, "uds-path is %zu bytes long, %zu at most: a Unix socket's path holds %zu and "
+			    "the guest's connections go to uds-path_<port>, up to %zu more (%s)", strlen(c->uds_path),
+			    (size_t)(UNIX_PATH_MAX_LEN - UDS_PORT_SUFFIX_MAX), (size_t)UNIX_PATH_MAX_LEN,
+			    (size_t)UDS_PORT_SUFFIX_MAX, c->uds_path);
 	/* vhost-device-vsock's DEFAULT_GROUP_NAME: VMs that name no group reach each other. */
 	if (!c->ngroups && (ret = set_groups(c, "default", err, errlen)) < 0)
 		return ret;

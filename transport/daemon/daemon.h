@@ -81,6 +81,7 @@ struct fwd_pkt {
 
 struct daemon;
 struct hconn;
+struct log_limit;
 
 struct vm {
 	struct daemon *d;
@@ -152,6 +153,16 @@ struct hconn {
 	struct hconn *dirty_next;
 };
 
+/* Who may be a VM's front-end (--frontend-user, --frontend-group): the peer of the vhost-user
+ * connection (SO_PEERCRED) has one of the uids or, as its primary group, one of the gids. Both
+ * lists empty: anyone the socket's mode lets connect. */
+#define VSOCKDEV_MAX_FRONTEND_IDS 8
+struct frontend_allow {
+	uid_t uids[VSOCKDEV_MAX_FRONTEND_IDS];
+	gid_t gids[VSOCKDEV_MAX_FRONTEND_IDS];
+	unsigned nuids, ngids;
+};
+
 struct daemon {
 	struct vm **vms;
 	unsigned nvms;
@@ -165,8 +176,10 @@ struct daemon {
 	unsigned handshake_ms;		/* --handshake-timeout */
 	int64_t stats_paused_until;	/* accept() on stats_fd found no descriptor: rests until then */
 	struct vsm_file_perm socket_perm;	/* of every Unix socket it listens on (service.c) */
+	struct frontend_allow frontend_allow;
 	struct hconn *dirty;
 	struct timespec started;
+	struct log_limit *log_limit;	/* logmsg's rate limit (logtext.h) */
 	volatile int *stop;		/* set by the signal handler */
 };
 
@@ -217,8 +230,13 @@ char *stats_json(const struct daemon *d);
 uint32_t service_mode_arg(const char *opt, const char *arg);
 /* A group name or number (--socket-group), or a usage error. */
 gid_t service_group_arg(const char *opt, const char *arg);
-/* A listening, non-blocking Unix stream socket at path (a stale file there removed) whose file has the
- * mode and group of perm from the moment it takes connections. Returns the fd, or -errno and err. */
+/* A user name or number (--frontend-user), or a usage error. */
+uid_t service_user_arg(const char *opt, const char *arg);
+/* Whether the peer of the accepted connection fd may be a front-end; false with the reason in why. */
+bool service_frontend_allowed(const struct frontend_allow *allow, int fd, char *why, size_t whylen);
+/* A listening, non-blocking Unix stream socket at path (a socket nobody listens on any more removed,
+ * anything else there refused) whose file has the mode and group of perm from the moment it takes
+ * connections. Returns the fd, or -errno and err. */
 int service_listen_unix(const char *path, int backlog, const struct vsm_file_perm *perm, char *err, size_t errlen);
 /* Sends state ("READY=1", newline-separated lines) to the service manager at $NOTIFY_SOCKET; 0 without one. */
 int service_notify(const char *state);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hconn.c: host connections: a Unix socket joined to an engine socket, with the hybrid-vsock handshake. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "handshake.h"
+#include "logtext.h"
 
 /*
  * Flow control ends at the guest's credit: a host connection reads from its Unix socket only what
@@ -238,28 +239,7 @@ void hconn_accept_host(struct vm *vm)
 	}
 }
 
-/* "CONNECT <port>" (Firecracker's words; the keyword in any case), the port a decimal u32. */
-static int parse_connect(const char *line, uint32_t *ret_port)
-{
-	unsigned long long port;
-	char *end;
-
-	if (strncasecmp(line, "connect", 7) || !isspace((unsigned char)line[7]))
-		return -EINVAL;
-	line += 7;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (!isdigit((unsigned char)*line))
-		return -EINVAL;
-	errno = 0;
-	port = strtoull(line, &end, 10);
-	while (*end == ' ' || *end == '\t' || *end == '\r')
-		end++;
-	if (errno || *end || port >= 0xffffffffull)
-		return -EINVAL;
-	*ret_port = (uint32_t)port;
-	return 0;
-}
+_Static_assert(sizeof(((struct hconn *)0)->line) == HANDSHAKE_MAX_LINE + 1, "a handshake line and its NUL");
 
 /*
  * Reads the handshake line without reading past it: what the host writes after the newline is
@@ -272,7 +252,7 @@ static void handshake(struct hconn *c)
 	ssize_t n = recv(c->fd, buf, sizeof(buf) - 1 - c->line_len, MSG_PEEK);
 	char *nl;
 	uint32_t port;
-	int sock;
+	int sock, ret;
 
 	if (daemon_mono_ms() >= c->handshake_deadline) {
 		refuse_host(vm, REFUSE_HANDSHAKE_TIMEOUT);
@@ -305,9 +285,14 @@ static void handshake(struct hconn *c)
 		return;
 	}
 	c->line_len += (size_t)n;
-	c->line[c->line_len - 1] = '\0';
-	if (parse_connect(c->line, &port)) {
-		logmsg(vm->d, 1, "%s: host connection: expected \"CONNECT <port>\", got \"%.30s\"; closed", vm->name, c->line);
+	ret = handshake_parse_connect(c->line, c->line_len - 1, &port);
+	if (ret) {
+		/* The line as it came, NULs and escapes shown (logmsg would stop at a NUL). */
+		char shown[4 * sizeof(c->line) + 1];
+
+		log_escape(c->line, c->line_len - 1, shown, sizeof(shown));
+		logmsg(vm->d, 1, "%s: host connection: expected \"CONNECT <port>\\n\", got \"%s\"%s; closed", vm->name,
+		       shown, ret == -ERANGE ? " (the port is past 4294967294)" : "");
 		hconn_free(c, false);
 		return;
 	}
@@ -432,14 +417,6 @@ static bool guest_to_host(struct hconn *c)
 	}
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Forgets the packets the guest has read: those whose end its fwd_cnt has passed (wrap-safe). */
 static void retire_unread(struct hconn *c, uint32_t peer_fwd_cnt)
 {
@@ -485,10 +462,10 @@ static bool may_read_host(struct hconn *c)
 	retire_unread(c, info.peer_fwd_cnt);
 	if (c->unread_n < VSOCKDEV_MAX_UNREAD)
 		return true;
-	if (!c->ask_ms || mono_ms() >= c->next_ask_ms) {
+	if (!c->ask_ms || daemon_mono_ms() >= c->next_ask_ms) {
 		vtr_credit_request(vm->engine, c->sock);
 		c->ask_ms = c->ask_ms ? (c->ask_ms * 2 > 1000 ? 1000 : c->ask_ms * 2) : 10;
-		c->next_ask_ms = mono_ms() + c->ask_ms;
+		c->next_ask_ms = daemon_mono_ms() + c->ask_ms;
 	}
 	return false;
 }
@@ -661,7 +638,7 @@ void hconn_run_dirty(struct daemon *d)
 
 int hconn_stalls(struct vm *vm)
 {
-	int64_t now = mono_ms(), best = -1;
+	int64_t now = daemon_mono_ms(), best = -1;
 
 	for (struct hconn *c = vm->conns; c; c = c->next) {
 		if (c->state == HC_HANDSHAKE) {

@@ -19,23 +19,62 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "logtext.h"
 
 #define PROG "vsockdev"
 #define TAP_FLUSH_MS 1000
 
 static int verbosity;
 
+/* One line on stderr, every byte that is not printable ASCII escaped (logtext.h): the messages carry
+ * paths and what host programs and guests sent. */
+static void log_line(const char *text)
+{
+	char line[4 * 1024 + 1];
+
+	log_escape(text, strlen(text), line, sizeof(line));
+	fprintf(stderr, PROG ": %s\n", line);
+}
+
+static void log_report(const struct log_suppressed *r)
+{
+	char text[512];
+
+	if (!r->count)
+		return;
+	snprintf(text, sizeof(text), "%u similar messages suppressed (at most %u a second of each): \"%s\"",
+		 r->count, LOG_BURST * 1000 / LOG_WINDOW_MS, r->key);
+	log_line(text);
+}
+
+/* The reports of held-back lines that fell due by now (every one at the end: INT64_MAX). */
+static void log_reports_due(const struct daemon *d, int64_t now_ms)
+{
+	struct log_suppressed r;
+
+	while (d->log_limit && log_limit_due(d->log_limit, now_ms, &r))
+		log_report(&r);
+}
+
 void logmsg(const struct daemon *d, int level, const char *fmt, ...)
 {
+	char text[1024];
 	va_list ap;
 
 	if (level > verbosity)
 		return;
-	fprintf(stderr, PROG ": ");
+	if (d && d->log_limit) {
+		struct log_suppressed r;
+		bool show = log_limit_admit(d->log_limit, fmt, daemon_mono_ms(), &r);
+
+		log_report(&r);
+		if (!show)
+			return;
+	}
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_line(text);
 }
 
 static void usage(FILE *f)
@@ -54,6 +93,7 @@ static void usage(FILE *f)
 		"  socket=PATH            the vhost-user socket " PROG " listens on (QEMU's chardev path)\n"
 		"  uds-path=PATH          host side: connect here and write \"CONNECT <port>\\n\" to reach a guest\n"
 		"                         port; a guest's connection to port P goes to the socket PATH_P\n"
+		"                         (96 bytes at most, so that PATH_P fits a socket address)\n"
 		"  tx-buffer-size=BYTES   receive buffer per connection on the host side (default %u)\n"
 		"  queue-size=N           largest virtqueue the front-end may set (default %u)\n"
 		"  groups=NAME[+NAME...]  VMs sharing a group reach each other by CID (default: default)\n"
@@ -94,6 +134,12 @@ static void usage(FILE *f)
 		"                       past it the oldest is closed (default %u)\n"
 		"      --handshake-timeout MS\n"
 		"                       a host client's time to send its line, then it is closed (default %u)\n"
+		"      --frontend-user USER\n"
+		"                       let only this user (name or number) be a VM's front-end on its vhost-user\n"
+		"                       socket (SO_PEERCRED); others are closed and logged; repeatable\n"
+		"      --frontend-group GROUP\n"
+		"                       the same for a front-end whose primary group is GROUP; with both, either\n"
+		"                       lets it in (default: whoever the socket's mode lets connect)\n"
 		"  -v, --verbose        say more (repeat for every connection)\n"
 		"  -q, --quiet          say only errors\n"
 		"  -h, --help           this help\n"
@@ -234,14 +280,6 @@ struct tag {
 	struct hconn *conn;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* SIGHUP, as logrotate's "create" way sends it after moving the capture: start it again under its name. */
 static void reopen_captures(struct daemon *d)
 {
@@ -281,7 +319,7 @@ static int run(struct daemon *d, int sigfd)
 	struct pollfd *pfds = malloc(cap * sizeof(*pfds));
 	struct tag *tags = malloc(cap * sizeof(*tags));
 	struct hconn **ctags = malloc(cap * sizeof(*ctags));
-	int64_t last_flush = mono_ms();
+	int64_t last_flush = daemon_mono_ms();
 	int stop_signal = 0;
 
 	if (!pfds || !tags || !ctags) {
@@ -291,7 +329,7 @@ static int run(struct daemon *d, int sigfd)
 	}
 	while (!stop_signal) {
 		size_t n = 0, want = 2;
-		int timeout = -1;
+		int timeout = -1, log_due;
 
 		for (unsigned i = 0; i < d->nvms; i++)
 			want += 4 + VTR_VUDEV_MAX_POLLFDS + d->vms[i]->nconns;
@@ -342,6 +380,10 @@ static int run(struct daemon *d, int sigfd)
 		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
 		if (d->tap && vtr_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
 			timeout = TAP_FLUSH_MS;
+		/* Held-back log lines are reported when their second is over, even if nothing else happens. */
+		if (d->log_limit && (log_due = log_limit_next_ms(d->log_limit, daemon_mono_ms())) >= 0 &&
+		    (timeout < 0 || log_due < timeout))
+			timeout = log_due;
 		if (poll(pfds, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -380,9 +422,10 @@ static int run(struct daemon *d, int sigfd)
 		hconn_run_dirty(d);
 		for (unsigned i = 0; i < d->nvms; i++)
 			vm_after_round(d->vms[i]);
-		if (d->tap && mono_ms() - last_flush >= TAP_FLUSH_MS) {
+		log_reports_due(d, daemon_mono_ms());
+		if (d->tap && daemon_mono_ms() - last_flush >= TAP_FLUSH_MS) {
 			vtr_tap_flush(d->tap);
-			last_flush = mono_ms();
+			last_flush = daemon_mono_ms();
 		}
 	}
 	free(pfds);
@@ -393,7 +436,7 @@ static int run(struct daemon *d, int sigfd)
 
 /* Long-only options: codes above every character. */
 enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP, OPT_MAX_CONNECTIONS,
-       OPT_MAX_PENDING, OPT_HANDSHAKE_TIMEOUT };
+       OPT_MAX_PENDING, OPT_HANDSHAKE_TIMEOUT, OPT_FRONTEND_USER, OPT_FRONTEND_GROUP };
 
 int main(int argc, char **argv)
 {
@@ -417,6 +460,8 @@ int main(int argc, char **argv)
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 		{ "handshake-timeout", required_argument, NULL, OPT_HANDSHAKE_TIMEOUT },
+		{ "frontend-user", required_argument, NULL, OPT_FRONTEND_USER },
+		{ "frontend-group", required_argument, NULL, OPT_FRONTEND_GROUP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -430,8 +475,9 @@ int main(int argc, char **argv)
 	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
 	unsigned nifaces = 0;
 	struct vsm_rotate_opts rotate = { 0 };
+	struct log_limit log_limit = { 0 };
 	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .max_pending = VSOCKDEV_MAX_PENDING,
-			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS };
+			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS, .log_limit = &log_limit };
 	rlim_t nofile;
 	struct vsm_file_perm pcap_perm = { .mode = 0600 };
 	bool pcap_group = false;
@@ -522,6 +568,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
 			d.handshake_ms = (unsigned)cli_number(PROG, "--handshake-timeout", optarg, 1, 3600000);
+			break;
+		case OPT_FRONTEND_USER:
+			if (d.frontend_allow.nuids == VSOCKDEV_MAX_FRONTEND_IDS)
+				cli_die_usage(PROG, "--frontend-user: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
+			d.frontend_allow.uids[d.frontend_allow.nuids++] = service_user_arg("--frontend-user", optarg);
+			break;
+		case OPT_FRONTEND_GROUP:
+			if (d.frontend_allow.ngids == VSOCKDEV_MAX_FRONTEND_IDS)
+				cli_die_usage(PROG, "--frontend-group: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
+			d.frontend_allow.gids[d.frontend_allow.ngids++] = service_group_arg("--frontend-group", optarg);
 			break;
 		case 'v':
 			verbosity++;
@@ -648,6 +704,7 @@ out:
 		}
 		vtr_tap_free(d.tap);
 	}
+	log_reports_due(&d, INT64_MAX);
 	for (unsigned i = 0; i < ncfg; i++)
 		vm_config_free(&cfgs[i]);
 	close(sigfd);

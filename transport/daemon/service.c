@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,90 @@ gid_t service_group_arg(const char *opt, const char *arg)
 	cli_die_usage(PROG, "%s: no group named '%s' (give a name from /etc/group or a number)", opt, arg);
 }
 
+uid_t service_user_arg(const char *opt, const char *arg)
+{
+	struct passwd *p = getpwnam(arg);
+
+	if (p)
+		return p->pw_uid;
+	if (*arg >= '0' && *arg <= '9')
+		return (uid_t)cli_number(PROG, opt, arg, 0, (uid_t)-2);
+	cli_die_usage(PROG, "%s: no user named '%s' (give a name from /etc/passwd or a number)", opt, arg);
+}
+
+/*
+ * SO_PEERCRED (unix(7)) gives the credentials the peer had when it called connect(): the QEMU
+ * process, whatever it does with the descriptor afterwards. A front-end that is let in owns the
+ * device (one per VM), so without this check any user the socket's mode admits could take the
+ * socket before QEMU does.
+ */
+bool service_frontend_allowed(const struct frontend_allow *allow, int fd, char *why, size_t whylen)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (!allow->nuids && !allow->ngids)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		snprintf(why, whylen, "its credentials are unknown (SO_PEERCRED: %s)", strerror(errno));
+		return false;
+	}
+	for (unsigned i = 0; i < allow->nuids; i++)
+		if (cred.uid == allow->uids[i])
+			return true;
+	for (unsigned i = 0; i < allow->ngids; i++)
+		if (cred.gid == allow->gids[i])
+			return true;
+	snprintf(why, whylen, "pid %ld, uid %u, gid %u is neither a --frontend-user nor in a --frontend-group",
+		 (long)cred.pid, (unsigned)cred.uid, (unsigned)cred.gid);
+	return false;
+}
+
+/*
+ * What is at path before we bind there: nothing; a socket a dead daemon left (a connect is refused),
+ * which goes; or something we must not touch: a file that is not a socket (a typo in socket= would
+ * delete it) or the socket of a process still listening (a second vsockdev with the same VM would
+ * take QEMU's socket from the first one, leaving it serving nobody).
+ */
+static int clear_stale_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket: left as it is; give another path, or remove it "
+			 "if it is not needed", path);
+		return -EEXIST;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	/* A Unix connect answers at once: refused when nobody listens, EAGAIN when the backlog is full. */
+	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(fd);
+	if (ret == -ECONNREFUSED) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: cannot remove the stale socket there: %s", path, strerror(errno));
+			return -errno;
+		}
+		return 0;
+	}
+	if (!ret || ret == -EAGAIN) {
+		snprintf(err, errlen, "%s: another process listens on it (another " PROG " for the same VM?): not "
+			 "taken over; stop that one first", path);
+		return -EADDRINUSE;
+	}
+	snprintf(err, errlen, "%s: cannot tell whether a process still listens on it: %s; not removed", path,
+		 strerror(-ret));
+	return ret;
+}
+
 /*
  * The permission to connect to a Unix socket is write permission on its file (unix(7)), and the
  * file is made by bind() with 0777 less the umask: Linux ignores an fchmod() of the socket before
@@ -66,8 +151,11 @@ int service_listen_unix(const char *path, int backlog, const struct vsm_file_per
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -errno;
 	}
-	/* A socket file left by an earlier run is stale: nobody can be listening on it now but us. */
-	unlink(path);
+	ret = clear_stale_socket(path, err, errlen);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
 	if (perm->mode)
 		old_umask = umask(0077);
 	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;

@@ -363,12 +363,18 @@ size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max)
 static void accept_frontend(struct vm *vm)
 {
 	int fd = daemon_accept(vm->listen_fd, SOCK_CLOEXEC | SOCK_NONBLOCK, &vm->listen_paused_until);
+	char why[160];
 
 	if (fd == -EMFILE || fd == -ENFILE)
 		logmsg(vm->d, 0, "%s: cannot take the front-end on %s: %s; trying again in %d ms", vm->name,
 		       vm->cfg.socket, strerror(-fd), VSOCKDEV_ACCEPT_PAUSE_MS);
 	if (fd < 0)
 		return;
+	if (!service_frontend_allowed(&vm->d->frontend_allow, fd, why, sizeof(why))) {
+		logmsg(vm->d, 0, "%s: front-end refused on %s: %s", vm->name, vm->cfg.socket, why);
+		close(fd);
+		return;
+	}
 	if (vtr_vudev_attach(vm->dev, fd) == -EBUSY) {
 		/* One front-end per device: a second one is turned away, the first keeps it. */
 		logmsg(vm->d, 0, "%s: a second front-end connected to %s while one is attached: closed it",

@@ -174,8 +174,10 @@ int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *
 		return -EINVAL;
 	}
 	ro = *opts;
-	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. */
-	ro.pcap = (struct vsm_pcap_writer_opts){ .snaplen = PCAP_SNAPLEN, .nsec = true, .perm = tap->file_perm };
+	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. A tap
+	 * writes for a daemon (vsockdev): a symbolic link where its capture goes is refused. */
+	ro.pcap = (struct vsm_pcap_writer_opts){ .snaplen = PCAP_SNAPLEN, .nsec = true, .perm = tap->file_perm,
+						 .no_follow = true };
 	s.pcap.lens = malloc(PCAP_RING * sizeof(*s.pcap.lens));
 	if (!s.pcap.lens) {
 		snprintf(errbuf, errlen, "%s: out of memory", opts->path);

@@ -858,8 +858,13 @@ int vsm_pcap_create(const char *path, const struct vsm_pcap_writer_opts *opts,
 
 		/* An explicit mode: created for the owner alone, then given its group, then its mode, so
 		 * that nobody else opens it in between and the umask plays no part. */
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (opts && opts->no_follow ? O_NOFOLLOW : 0),
 			     perm && perm->mode ? perm->mode & S_IRWXU : 0666);
+		if (w->fd < 0 && errno == ELOOP && opts && opts->no_follow) {
+			ret = errbuf_set(errbuf, errlen, -ELOOP, path, "is a symbolic link: not followed, so that its "
+					 "target is not overwritten; give the real path, or remove the link");
+			goto fail;
+		}
 		if (w->fd < 0) {
 			ret = errbuf_set(errbuf, errlen, -errno, path, "%s", strerror(errno));
 			goto fail;

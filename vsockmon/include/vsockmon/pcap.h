@@ -49,6 +49,8 @@ struct vsm_pcap_writer_opts {
 	bool nsec;		/* nanosecond timestamps (magic 0xa1b23c4d) */
 	bool flush_each;	/* -U: every record reaches the file before write returns */
 	struct vsm_file_perm perm;	/* a file created (or truncated) gets it; not stdout */
+	bool no_follow;		/* a symbolic link at the path is refused (ELOOP), not followed: a daemon
+				   writing where others can make links must not truncate their target */
 };
 
 struct vsm_pcap_writer;
