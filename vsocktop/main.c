@@ -33,6 +33,8 @@
 #define INGEST_BUDGET 4096
 /* signals, keys, the capture, vsockdev, and the Prometheus listener with its 64 clients */
 #define MAX_POLLFDS 72
+/* Capture-time frames of an idle gap shown one by one; the rest of a longer gap is one frame. */
+#define IDLE_FRAMES 10
 
 struct options {
 	const char *ifname;		/* -i */
@@ -438,16 +440,19 @@ static void read_next(struct top *t)
 
 /*
  * Frames on capture time whose boundary lies before limit: every packet up to them is in. The first
- * frame takes the packets since the last one; the boundaries after it cover time without a packet, and
- * collapse into one frame at the last of them, so a capture that jumps years ahead (a clock set wrong,
- * one record dated 2038) makes two frames, not one per -d of the gap.
+ * frame takes the packets since the last one; the boundaries after it cover time without a packet. A
+ * short pause shows as frames with zero rates, as it would live; past IDLE_FRAMES of them the rest of
+ * the gap collapses into one frame at its last boundary, so a capture that jumps years ahead (a clock
+ * set wrong, one record dated 2038) makes a dozen frames, not one per -d of the gap.
  */
 static void frames_before(struct top *t, int64_t limit)
 {
-	if (t->stop || t->next_boundary >= limit)
-		return;
-	frame_at(t, t->next_boundary, false);
-	t->next_boundary += t->delay_ns;
+	for (int i = 0; i <= IDLE_FRAMES; i++) {
+		if (t->stop || t->next_boundary >= limit)
+			return;
+		frame_at(t, t->next_boundary, false);
+		t->next_boundary += t->delay_ns;
+	}
 	if (t->stop || t->next_boundary >= limit)
 		return;
 	/* The last boundary before limit, counted in whole -d steps so that later frames keep their phase. */

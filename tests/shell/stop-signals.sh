@@ -43,7 +43,8 @@ finish() {
 	return 1
 }
 
-# 1. The time jump: 68 years of 1-second frames would be 2.1 billion frames; an idle gap is one frame.
+# 1. The time jump: 68 years of 1-second frames would be 2.1 billion frames; an idle gap is at most
+# 10 frames and one for the rest (vsocktop(1), -d).
 for mode in "-b" "--json" "-q"; do
 	# At most 4 MB of it kept: unfixed, the frames come at 50 MB/s (head's going away ends them, uncounted).
 	rm -f "$tmp/out"
@@ -60,7 +61,7 @@ for mode in "-b" "--json" "-q"; do
 	-q) frames=0 ;;
 	esac
 	[ "$mode" = --json ] && cp "$tmp/out" "$tmp/json"
-	if [ "$status" = 0 ] && [ "$frames" -le 5 ] && { [ "$mode" = -q ] || [ "$frames" -ge 2 ]; }; then
+	if [ "$status" = 0 ] && [ "$frames" -le 20 ] && { [ "$mode" = -q ] || [ "$frames" -ge 2 ]; }; then
 		ok "vsocktop $mode -d 1 over a jump to 2038: $frames frames, $size bytes, ${ms} ms"
 	else
 		bad "vsocktop $mode -d 1 over a jump to 2038: status $status (999: still running after 10 s), $frames frames, $size bytes"
