@@ -52,6 +52,14 @@ run_waiting() {
 		show "$tmp/err"
 	fi
 	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		bad "$label: still running 2 s after SIGTERM (stop-signals checks that)"
+	fi
 	wait "$pid"
 	exec 3>&-
 }
