@@ -2,10 +2,8 @@
 /* vsockdump.c: tcpdump for vsock: capture, filter, decode, save; a thin front end on libvsockmon. */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +16,7 @@
 #include <vsockmon/vsockmon.h>
 
 #include "cli.h"
+#include "privs.h"
 
 #define EXIT_USAGE 2
 #define ERRLEN 512
@@ -83,7 +82,8 @@ static void usage(FILE *f)
 		"  -B KIB          kernel capture buffer in KiB (default 32768)\n"
 		"  --immediate-mode  libpcap's immediate mode (one ring slot per frame); by default\n"
 		"                  frames are delivered within 1 ms in packed blocks, which lose none in bursts\n"
-		"  -Z USER         drop privileges to USER once the capture and output are open\n"
+		"  -Z USER         run as USER once the capture and output are open (as root, the default is\n"
+		"                  vsockmon when that user exists; -Z root keeps root)\n"
 		"Output:\n"
 		"  -w FILE         write raw packets to a pcap file (- for stdout) instead of printing them\n"
 		"  -U              with -w, write each packet to the file at once\n"
@@ -310,21 +310,6 @@ static int list_interfaces(void)
 	return EXIT_SUCCESS;
 }
 
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-
-	if (!pw) {
-		fprintf(stderr, "vsockdump: -Z %s: no such user\n", user);
-		return -ENOENT;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "vsockdump: -Z %s: cannot drop privileges: %s\n", user, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 static bool signalled(struct run *r)
 {
 	struct signalfd_siginfo si;
@@ -467,6 +452,11 @@ static void read_file_loop(struct run *r)
 		if ((r->seen & 1023) == 0)
 			signalled(r);
 	}
+	if (ret == -ECANCELED) {
+		r->stop = true;		/* a signal came while the input was waited for: see SIGNALS */
+		signalled(r);
+		return;
+	}
 	if (!r->stop && ret < 0) {
 		flush_output(r);
 		fprintf(stderr, "vsockdump: %s\n", vsm_pcap_error(r->reader));
@@ -523,8 +513,8 @@ static int open_source(struct run *r, char *err)
 	int ret;
 
 	if (o->read_path) {
-		ret = vsm_pcap_open(o->read_path, &r->reader, err, ERRLEN);
-		return ret;
+		/* A pipe or a FIFO may keep us waiting: a signal still ends the wait (see SIGNALS). */
+		return vsm_pcap_open_cancellable(o->read_path, r->sigfd, &r->reader, err, ERRLEN);
 	}
 	{
 		struct vsm_live_opts lo = {
@@ -621,6 +611,11 @@ int main(int argc, char **argv)
 		vsm_filter_free(r.filter);
 		r.filter = NULL;
 	}
+	/* Nothing vsockdump runs may gain privileges it has not got (a setuid program in a -z-like hook). */
+	if (cli_no_new_privs() < 0) {
+		fprintf(stderr, "vsockdump: no_new_privs: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
 	/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the main loop ends cleanly. */
 	r.sigfd = cli_signalfd(0);
 	signal(SIGPIPE, SIG_IGN);
@@ -635,8 +630,14 @@ int main(int argc, char **argv)
 	ret = open_source(&r, err);
 	if (ret == 0 && o.write_path)
 		ret = open_output(&r, err);
-	if (ret == 0 && o.user)
-		ret = drop_privileges(o.user) < 0 ? -EPERM : 0;
+	if (ret == 0) {
+		const char *now_user;
+
+		/* Root is needed to open the capture only: the packets are parsed without it (tcpdump's -Z). */
+		ret = cli_drop_privileges(o.user, &now_user, err, ERRLEN);
+	}
+	if (ret == -ECANCELED)
+		goto out;		/* signalled while waiting for the input to open: a clean end */
 	if (ret < 0) {
 		if (err[0])
 			fprintf(stderr, "vsockdump: %s\n", err);

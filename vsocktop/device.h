@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "model.h"
 
 struct top_fetch {
 	const char *path;		/* vsockdev --stats PATH */
@@ -26,5 +29,14 @@ int top_fetch_read(struct top_fetch *f, int64_t now_ms, char *err, size_t errlen
 int top_fetch_sync(struct top_fetch *f, int64_t now_ms, int timeout_ms, char *err, size_t errlen);
 void top_fetch_cancel(struct top_fetch *f);
 void top_fetch_free(struct top_fetch *f);
+
+/*
+ * Reads a vsockdev statistics document (JSON, version 1) of len bytes, any bytes at all: a pure
+ * function, which the fuzzer calls as vsocktop does. prev (may be NULL) is the previous document, read
+ * at prev->read_at, for the rates; mono_now is when this one was read. Returns 0 with *ret (ret->vm
+ * allocated, the caller frees it), or -EINVAL with a message in err.
+ */
+int top_devices_parse(const char *text, size_t len, const struct top_devices *prev, const struct timespec *mono_now,
+		      struct top_devices *ret, char *err, size_t errlen);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "privs.h"
 #include "device.h"
 #include "frame.h"
 #include "keys.h"
@@ -30,7 +31,10 @@
 #define NSEC 1000000000LL
 /* Frames read before the loop looks at the keyboard and the clock again: a fast replay stays responsive. */
 #define INGEST_BUDGET 4096
-#define MAX_POLLFDS 24
+/* signals, keys, the capture, vsockdev, and the Prometheus listener with its 64 clients */
+#define MAX_POLLFDS 72
+/* Capture-time frames of an idle gap shown one by one; the rest of a longer gap is one frame. */
+#define IDLE_FRAMES 10
 
 struct options {
 	const char *ifname;		/* -i */
@@ -43,6 +47,7 @@ struct options {
 	double speed;			/* --speed: times the recorded pace */
 	bool speed_set, fast;
 	const char *prom_port, *prom_file;
+	const char *user;		/* -Z */
 	int sort;
 	bool reverse;
 	char *filter;
@@ -90,7 +95,7 @@ static void usage(FILE *f)
 		"Usage: vsocktop [-bhq] [-i IFACE | -r FILE [--speed X | --fast]] [--device PATH] [-d SECONDS]\n"
 		"                [-n COUNT] [-s KEY] [-R] [--json] [--prometheus-port [ADDR:]PORT]\n"
 		"                [--prometheus-file PATH] [--numeric] [--no-color] [--max-flows N]\n"
-		"                [--filter EXPR | EXPR...]\n"
+		"                [-Z USER] [--filter EXPR | EXPR...]\n"
 		"\n"
 		"A top for vsock: connections with their rates, credit each way and stalls, per CID, and\n"
 		"vsockdev's virtqueues, refreshed every few seconds.\n"
@@ -115,8 +120,11 @@ static void usage(FILE *f)
 		"  -b, --batch       print each frame as text instead of the interactive display\n"
 		"  --json            print a JSON snapshot per refresh, one a line (vsocktop(1), JSON OUTPUT)\n"
 		"  -q, --quiet       print no frames (with the Prometheus outputs)\n"
-		"  --prometheus-port [ADDR:]PORT   serve the counters at http://ADDR:PORT/metrics\n"
+		"  --prometheus-port [ADDR:]PORT   serve the counters at http://ADDR:PORT/metrics (ADDR\n"
+		"                    default 127.0.0.1: give 0.0.0.0, [::] or an address to serve others)\n"
 		"  --prometheus-file PATH          write them to PATH each refresh (node_exporter textfile)\n"
+		"Privileges:\n"
+		"  -Z USER           once the capture is open, run as USER (and its groups); -Z root keeps root\n"
 		"  -h, --help        this help;  --version  the version\n"
 		"\n"
 		"Keys: q quit, h help, arrows move, Enter detail, F6 or < > sort, I invert, / search,\n"
@@ -172,6 +180,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "numeric", no_argument, NULL, OPT_NUMERIC },
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "user", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *filter_opt = NULL;
@@ -182,7 +191,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->speed = 1;
 	o->color = true;
 	o->sort = TOP_SORT_RATE;
-	while ((c = getopt_long(argc, argv, "bd:hi:n:qr:Rs:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "bd:hi:n:qr:Rs:Z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->batch = true; break;
 		case 'd': o->delay = seconds_arg("-d", optarg, 0.001, 86400); break;
@@ -192,6 +201,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'q': o->quiet = true; break;
 		case 'r': o->read_path = optarg; break;
 		case 'R': o->reverse = true; break;
+		case 'Z': o->user = optarg; break;
 		case 's':
 			if (strcmp(optarg, "help") == 0) {
 				list_sort_keys();
@@ -413,6 +423,11 @@ static void read_next(struct top *t)
 		}
 		return;
 	}
+	if (ret == -ECANCELED) {
+		t->stop = true;		/* a signal came while a pipe kept us waiting: the loop reads it */
+		t->eof = true;
+		return;
+	}
 	if (ret < 0) {
 		/* A damaged file ends like a short one: what was read is shown, and the exit status says so. */
 		fprintf(stderr, "vsocktop: %s\n", vsm_pcap_error(t->reader));
@@ -423,13 +438,27 @@ static void read_next(struct top *t)
 	t->eof = true;
 }
 
-/* Frames on capture time whose boundary lies before limit: every packet up to them is in. */
+/*
+ * Frames on capture time whose boundary lies before limit: every packet up to them is in. The first
+ * frame takes the packets since the last one; the boundaries after it cover time without a packet. A
+ * short pause shows as frames with zero rates, as it would live; past IDLE_FRAMES of them the rest of
+ * the gap collapses into one frame at its last boundary, so a capture that jumps years ahead (a clock
+ * set wrong, one record dated 2038) makes a dozen frames, not one per -d of the gap.
+ */
 static void frames_before(struct top *t, int64_t limit)
 {
-	while (!t->stop && t->next_boundary < limit) {
+	for (int i = 0; i <= IDLE_FRAMES; i++) {
+		if (t->stop || t->next_boundary >= limit)
+			return;
 		frame_at(t, t->next_boundary, false);
 		t->next_boundary += t->delay_ns;
 	}
+	if (t->stop || t->next_boundary >= limit)
+		return;
+	/* The last boundary before limit, counted in whole -d steps so that later frames keep their phase. */
+	t->next_boundary += (limit - 1 - t->next_boundary) / t->delay_ns * t->delay_ns;
+	frame_at(t, t->next_boundary, false);
+	t->next_boundary += t->delay_ns;
 }
 
 /* The end of the capture: what still waits (an answer, a close) was left so; batch mode is done. */
@@ -664,7 +693,8 @@ static int open_sources(struct top *t, char *err)
 	int ret;
 
 	if (o->read_path) {
-		ret = vsm_pcap_open(o->read_path, &t->reader, err, ERRLEN);
+		/* A pipe or FIFO with no writer keeps us waiting: a signal still ends the wait. */
+		ret = vsm_pcap_open_cancellable(o->read_path, t->sigfd, &t->reader, err, ERRLEN);
 		if (ret < 0)
 			return ret;
 		/* The name only: the same capture gives the same frames wherever it lies. */
@@ -743,6 +773,11 @@ int main(int argc, char **argv)
 	top_ui_init(&t.ui, o.sort, o.reverse);
 	top_fetch_init(&t.fetch, o.device_path);
 	vsm_sb_init(&t.out);
+	/* Nothing vsocktop runs may gain privileges it has not got. */
+	if (cli_no_new_privs() < 0) {
+		fprintf(stderr, "vsocktop: no_new_privs: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
 	/* SIGINT, SIGTERM and SIGHUP arrive through a descriptor, so the loop ends cleanly with the terminal restored. */
 	t.sigfd = cli_signalfd(0);
 	signal(SIGPIPE, SIG_IGN);
@@ -752,6 +787,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = open_sources(&t, err);
+	if (ret == -ECANCELED)
+		goto out;		/* signalled while the input kept us waiting: a clean end */
 	if (ret < 0) {
 		fprintf(stderr, "vsocktop: %s\n", err[0] ? err : strerror(-ret));
 		t.status = EXIT_FAILURE;
@@ -768,8 +805,23 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (!t.interactive)
-			fprintf(stderr, "vsocktop: serving metrics on port %d at /metrics\n", top_prom_port(t.prom));
+			fprintf(stderr, "vsocktop: serving metrics on port %d at http://%s/metrics\n", top_prom_port(t.prom),
+				top_prom_address(t.prom));
 		publish(&t);
+	}
+	/*
+	 * Root opens the capture and binds a low port; parsing packets and answering HTTP do not need it.
+	 * Without -Z vsocktop keeps its privileges (the --prometheus-file directory may need them).
+	 */
+	if (o.user) {
+		const char *now_user;
+
+		ret = cli_drop_privileges(o.user, &now_user, err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "vsocktop: %s\n", err);
+			t.status = EXIT_FAILURE;
+			goto out;
+		}
 	}
 	if (t.interactive) {
 		ret = top_view_open(o.color, &t.view, err, sizeof(err));

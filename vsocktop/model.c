@@ -13,6 +13,7 @@
 #include <vsockmon/strbuf.h>
 #include <vsockmon/wire.h>
 
+#include "device.h"
 #include "model.h"
 
 const struct top_col_info top_cols[TOP_COL_COUNT] = {
@@ -806,155 +807,19 @@ const struct top_cid *top_model_cid(const struct top_model *m, size_t index)
 
 /* ---- vsockdev's statistics ---- */
 
-static uint64_t get_u64(json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (json_is_integer(v))
-		return json_integer_value(v) < 0 ? 0 : (uint64_t)json_integer_value(v);
-	if (json_is_true(v))
-		return 1;
-	return 0;
-}
-
-static bool get_bool(json_t *obj, const char *key)
-{
-	return json_is_true(json_object_get(obj, key));
-}
-
-static void get_str(json_t *obj, const char *key, char *buf, size_t len)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	snprintf(buf, len, "%s", s ? s : "");
-}
-
-static void parse_queue(json_t *q, struct top_queue *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	get_str(q, "name", ret->name, sizeof(ret->name));
-	ret->size = get_u64(q, "size");
-	ret->started = get_bool(q, "started");
-	ret->enabled = get_bool(q, "enabled");
-	ret->avail_idx = get_u64(q, "avail_idx");
-	ret->last_avail_idx = get_u64(q, "last_avail_idx");
-	ret->used_idx = get_u64(q, "used_idx");
-	ret->in_flight = get_u64(q, "in_flight");
-	ret->kicks = get_u64(q, "kicks");
-	ret->calls = get_u64(q, "calls");
-	ret->suppressed = get_u64(q, "notifications_suppressed");
-	ret->popped = get_u64(q, "chains_popped");
-	ret->pushed = get_u64(q, "chains_pushed");
-	/* Ring indexes are free-running 16-bit counters (virtio spec 2.7.6): compare by subtraction. */
-	ret->occupancy = (uint16_t)(ret->avail_idx - ret->used_idx);
-	if (ret->size && ret->occupancy > ret->size)
-		ret->occupancy = ret->size;
-}
-
-static void parse_vm(json_t *o, struct top_device *d)
-{
-	json_t *queues = json_object_get(o, "queues"), *q;
-	json_t *pk = json_object_get(o, "packets"), *empty = json_object_get(o, "rx_ring_empty");
-	json_t *host = json_object_get(o, "host");
-	size_t i;
-
-	memset(d, 0, sizeof(*d));
-	d->guest_cid = get_u64(o, "guest_cid");
-	get_str(o, "socket", d->socket, sizeof(d->socket));
-	d->attached = get_bool(o, "attached");
-	d->running = get_bool(o, "running");
-	json_array_foreach(queues, i, q) {
-		if (d->nqueues == 2)
-			break;
-		parse_queue(q, &d->queue[d->nqueues++]);
-	}
-	d->from_guest = get_u64(pk, "from_guest");
-	d->from_guest_bytes = get_u64(pk, "from_guest_bytes");
-	d->to_guest = get_u64(pk, "to_guest");
-	d->to_guest_bytes = get_u64(pk, "to_guest_bytes");
-	d->split = get_u64(pk, "split");
-	d->malformed = get_u64(pk, "malformed");
-	d->rx_empty_events = get_u64(empty, "events");
-	d->rx_empty_ns = get_u64(empty, "total_ns");
-	d->rx_empty_max_ns = get_u64(empty, "max_ns");
-	d->rx_empty_now = get_bool(empty, "now");
-	d->connections = get_u64(host, "connections");
-	d->guest_refused = get_u64(host, "guest_refused");
-	d->engine_rst_sent = get_u64(host, "engine_rst_sent");
-	d->sessions = get_u64(o, "sessions");
-	d->resets = get_u64(o, "resets");
-	get_str(o, "last_error", d->last_error, sizeof(d->last_error));
-}
-
-static double per_second(uint64_t now, uint64_t before, double seconds)
-{
-	return seconds > 0 && now >= before ? (double)(now - before) / seconds : 0;
-}
-
 int top_model_set_devices_json(struct top_model *m, const char *text, size_t len, const struct timespec *mono_now,
 			       char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_loadb(text, len, 0, &jerr), *vms, *sinks, *o;
-	struct top_devices dev = { .have = true, .read_at = *mono_now };
-	double seconds = m->dev.have ? (double)ns_between(&m->dev.read_at, mono_now) / 1e9 : 0;
-	size_t i;
+	struct top_devices dev;
+	int ret = top_devices_parse(text, len, &m->dev, mono_now, &dev, err, errlen);
 
-	if (!root) {
-		snprintf(err, errlen, "the statistics are not JSON (line %d: %s)", jerr.line, jerr.text);
+	if (ret < 0) {
 		top_model_set_devices_error(m, err);
-		return -EINVAL;
+		return ret;
 	}
-	vms = json_object_get(root, "vms");
-	if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")) || !json_is_array(vms)) {
-		snprintf(err, errlen, "not a vsockdev statistics document (no \"version\" and \"vms\")");
-		goto bad;
-	}
-	dev.version = get_u64(root, "version");
-	if (dev.version != 1) {
-		snprintf(err, errlen, "statistics version %llu: vsocktop reads version 1 (update vsocktop)",
-			 (unsigned long long)dev.version);
-		goto bad;
-	}
-	dev.pid = get_u64(root, "pid");
-	dev.uptime_ns = get_u64(root, "uptime_ns");
-	sinks = json_object_get(root, "tap_sinks");
-	json_array_foreach(sinks, i, o) {
-		dev.tap_frames += get_u64(o, "frames");
-		dev.tap_dropped += get_u64(o, "dropped");
-		dev.tap_unobserved += get_u64(o, "unobserved");
-		dev.ntap_sinks++;
-	}
-	dev.vm = calloc(json_array_size(vms) ? json_array_size(vms) : 1, sizeof(*dev.vm));
-	if (!dev.vm) {
-		snprintf(err, errlen, "out of memory");
-		goto bad;
-	}
-	json_array_foreach(vms, i, o) {
-		struct top_device *d = &dev.vm[dev.nvm++];
-
-		parse_vm(o, d);
-		/* Rates against the previous document's VM of the same CID (same daemon: the pid tells). */
-		for (size_t k = 0; seconds > 0 && m->dev.pid == dev.pid && k < m->dev.nvm; k++) {
-			const struct top_device *p = &m->dev.vm[k];
-
-			if (p->guest_cid != d->guest_cid)
-				continue;
-			d->from_guest_pps = per_second(d->from_guest, p->from_guest, seconds);
-			d->to_guest_pps = per_second(d->to_guest, p->to_guest, seconds);
-			d->from_guest_bps = per_second(d->from_guest_bytes, p->from_guest_bytes, seconds);
-			d->to_guest_bps = per_second(d->to_guest_bytes, p->to_guest_bytes, seconds);
-		}
-	}
-	json_decref(root);
 	free(m->dev.vm);
 	m->dev = dev;
 	return 0;
-bad:
-	free(dev.vm);
-	json_decref(root);
-	top_model_set_devices_error(m, err);
-	return -EINVAL;
 }
 
 void top_model_set_devices_error(struct top_model *m, const char *msg)

@@ -2,6 +2,7 @@
 /* prom.c: Prometheus text exposition of vsocktop's counters, a tiny HTTP/1.0 GET /metrics server, and textfile output. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <vsockmon/flow.h>
 #include <vsockmon/vsockmon.h>
 
+#include "http.h"
 #include "prom.h"
 
 /* ---- the exposition ---- */
@@ -303,23 +305,38 @@ int top_prom_write_file(const char *path, const char *text, size_t len, char *er
 
 /* ---- HTTP/1.0 ---- */
 
-#define MAX_CLIENTS 16
+/*
+ * The clients are a fixed table: a scrape needs one connection for a few milliseconds, so 64 slots
+ * are plenty for any number of Prometheus servers. Idle and slow clients cannot hold them: a request
+ * must be whole REQUEST_TIMEOUT_MS after its connection, the answer sent within CLIENT_TIMEOUT_MS, and
+ * a new connection that finds the table full takes the slot of the oldest client still sending its
+ * request (else the oldest of all). Every connection waiting is accepted at each turn, so the newest,
+ * a scrape's, is served while a flood of idle ones only evicts itself.
+ */
+#define MAX_CLIENTS 64
+#define REQUEST_TIMEOUT_MS 2000
 #define CLIENT_TIMEOUT_MS 5000
+/* Connections taken from the backlog per turn of the main loop, so the loop stays responsive. */
+#define ACCEPT_BUDGET 1024
+#define BACKLOG 1024
 
 struct client {
 	int fd;				/* -1: free */
-	char req[2048];
+	char req[TOP_HTTP_MAX_HEAD];
 	size_t req_len;
 	char *resp;			/* NULL until the request is whole */
 	size_t resp_len, resp_off;
-	int64_t deadline_ms;
+	int64_t accepted_ms;
+	uint64_t seq;			/* the order of acceptance: the oldest goes first */
 };
 
 struct top_prom_server {
 	int fd;
 	int port;
+	char address[INET6_ADDRSTRLEN + 8];
 	char *body;
 	size_t body_len;
+	uint64_t accepted;
 	struct client clients[MAX_CLIENTS];
 };
 
@@ -346,10 +363,11 @@ static int bind_listen(int family_, const struct sockaddr *sa, socklen_t salen, 
 		return ret;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* "PORT" alone means every address, IPv4 included. */
+	/* "[::]:PORT" means every address, IPv4 included. */
 	if (family_ == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, sa, salen) < 0 || listen(fd, 16) < 0) {
+	/* A deep backlog: a flood of connections waits there rather than having a scrape's SYN dropped. */
+	if (bind(fd, sa, salen) < 0 || listen(fd, BACKLOG) < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
 		close(fd);
@@ -362,10 +380,13 @@ int top_prom_listen(const char *spec, struct top_prom_server **ret_server, char 
 {
 	struct top_prom_server *s;
 	const char *colon = strrchr(spec, ':');
-	char host[256] = "";
-	int port, fd = -1;
+	/* Without an address, loopback only: the counters name the VMs, and this runs as root. */
+	char host[256] = "127.0.0.1";
+	int port, fd = -1, r;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
+	char portstr[8];
 
 	if (parse_port(colon ? colon + 1 : spec, &port) < 0) {
 		snprintf(err, errlen, "'%s': expected PORT or ADDRESS:PORT, the port from 0 to 65535", spec);
@@ -378,28 +399,19 @@ int top_prom_listen(const char *spec, struct top_prom_server **ret_server, char 
 			snprintf(host, sizeof(host), "%.*s", (int)(n - 2), spec + 1);
 		else
 			snprintf(host, sizeof(host), "%.*s", (int)n, spec);
-	}
-	if (host[0]) {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV }, *ai;
-		char portstr[8];
-		int r;
-
-		snprintf(portstr, sizeof(portstr), "%d", port);
-		r = getaddrinfo(host, portstr, &hints, &ai);
-		if (r) {
-			snprintf(err, errlen, "'%s': %s", host, gai_strerror(r));
+		if (!host[0]) {
+			snprintf(err, errlen, "'%s': an empty address (give 127.0.0.1, 0.0.0.0, [::] or another)", spec);
 			return -EINVAL;
 		}
-		fd = bind_listen(ai->ai_family, ai->ai_addr, ai->ai_addrlen, err, errlen);
-		freeaddrinfo(ai);
-	} else {
-		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = in6addr_any };
-		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_ANY) };
-
-		fd = bind_listen(AF_INET6, (struct sockaddr *)&a6, sizeof(a6), err, errlen);
-		if (fd == -EAFNOSUPPORT)	/* a kernel without IPv6 */
-			fd = bind_listen(AF_INET, (struct sockaddr *)&a4, sizeof(a4), err, errlen);
 	}
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	r = getaddrinfo(host, portstr, &hints, &ai);
+	if (r) {
+		snprintf(err, errlen, "'%s': %s", host, gai_strerror(r));
+		return -EINVAL;
+	}
+	fd = bind_listen(ai->ai_family, ai->ai_addr, ai->ai_addrlen, err, errlen);
+	freeaddrinfo(ai);
 	if (fd < 0)
 		return fd;
 	s = calloc(1, sizeof(*s));
@@ -411,9 +423,23 @@ int top_prom_listen(const char *spec, struct top_prom_server **ret_server, char 
 	s->fd = fd;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-							 : ((struct sockaddr_in *)&ss)->sin_port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &a6->sin6_addr, a, sizeof(a));
+			s->port = ntohs(a6->sin6_port);
+			snprintf(s->address, sizeof(s->address), "[%s]:%d", a, s->port);
+		} else {
+			const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &a4->sin_addr, a, sizeof(a));
+			s->port = ntohs(a4->sin_port);
+			snprintf(s->address, sizeof(s->address), "%s:%d", a, s->port);
+		}
+	}
 	*ret_server = s;
 	return 0;
 }
@@ -443,6 +469,11 @@ int top_prom_port(const struct top_prom_server *s)
 	return s->port;
 }
 
+const char *top_prom_address(const struct top_prom_server *s)
+{
+	return s->address;
+}
+
 void top_prom_set_body(struct top_prom_server *s, const char *text, size_t len)
 {
 	char *body = malloc(len + 1);
@@ -459,46 +490,49 @@ void top_prom_set_body(struct top_prom_server *s, const char *text, size_t len)
 size_t top_prom_pollfds(struct top_prom_server *s, struct pollfd *fds, size_t max)
 {
 	size_t n = 0;
-	bool room = false;
 
+	/* The listener always: a full table makes room by eviction (see MAX_CLIENTS). */
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
 	for (int i = 0; i < MAX_CLIENTS && n < max; i++) {
 		struct client *c = &s->clients[i];
 
-		if (c->fd < 0) {
-			room = true;
-			continue;
-		}
-		fds[n++] = (struct pollfd){ .fd = c->fd, .events = c->resp ? POLLOUT : POLLIN };
+		if (c->fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = c->fd, .events = c->resp ? POLLOUT : POLLIN };
 	}
-	/* With every client slot taken, new connections wait in the backlog. */
-	if (room && n < max)
-		fds[n++] = (struct pollfd){ .fd = s->fd, .events = POLLIN };
 	return n;
 }
 
-static void respond(struct top_prom_server *s, struct client *c)
+static const char *status_text(int status)
 {
-	char method[16] = "", path[256] = "";
-	const char *status = "200 OK", *type = "text/plain; version=0.0.4; charset=utf-8", *body;
+	switch (status) {
+	case TOP_HTTP_OK: return "200 OK";
+	case TOP_HTTP_NOT_FOUND: return "404 Not Found";
+	case TOP_HTTP_METHOD: return "405 Method Not Allowed";
+	case TOP_HTTP_TOO_LARGE: return "431 Request Header Fields Too Large";
+	case TOP_HTTP_VERSION: return "505 HTTP Version Not Supported";
+	default: return "400 Bad Request";
+	}
+}
+
+static void respond(struct top_prom_server *s, struct client *c, int status, const struct top_http_request *req)
+{
+	const char *type = "text/plain; charset=utf-8", *body;
 	size_t body_len;
-	bool head;
 	int hl;
 
-	sscanf(c->req, "%15s %255s", method, path);
-	path[strcspn(path, "?")] = '\0';
-	head = strcmp(method, "HEAD") == 0;
-	if (strcmp(method, "GET") && !head) {
-		status = "405 Method Not Allowed";
-		type = "text/plain; charset=utf-8";
+	if (status != TOP_HTTP_OK) {
+		body = "bad request: the metrics are at GET /metrics\n";
+	} else if (strcmp(req->method, "GET") && !req->head) {
+		status = TOP_HTTP_METHOD;
 		body = "only GET and HEAD\n";
-	} else if (strcmp(path, "/metrics") == 0) {
+	} else if (strcmp(req->path, "/metrics") == 0) {
+		type = "text/plain; version=0.0.4; charset=utf-8";
 		body = s->body ? s->body : "";
-	} else if (strcmp(path, "/") == 0) {
-		type = "text/plain; charset=utf-8";
+	} else if (strcmp(req->path, "/") == 0) {
 		body = "vsocktop: the metrics are at /metrics\n";
 	} else {
-		status = "404 Not Found";
-		type = "text/plain; charset=utf-8";
+		status = TOP_HTTP_NOT_FOUND;
 		body = "not found: the metrics are at /metrics\n";
 	}
 	body_len = strlen(body);
@@ -508,10 +542,10 @@ static void respond(struct top_prom_server *s, struct client *c)
 		return;
 	}
 	hl = snprintf(c->resp, 256,
-		      "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n", status, type,
-		      body_len, strncmp(status, "405", 3) == 0 ? "Allow: GET, HEAD\r\n" : "");
+		      "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+		      status_text(status), type, body_len, status == TOP_HTTP_METHOD ? "Allow: GET, HEAD\r\n" : "");
 	c->resp_len = (size_t)hl;
-	if (!head) {
+	if (!req->head) {
 		memcpy(c->resp + hl, body, body_len);
 		c->resp_len += body_len;
 	}
@@ -525,7 +559,9 @@ static void client_io(struct top_prom_server *s, struct client *c, short revents
 		return;
 	}
 	if (!c->resp && (revents & (POLLIN | POLLHUP))) {
-		ssize_t n = read(c->fd, c->req + c->req_len, sizeof(c->req) - 1 - c->req_len);
+		ssize_t n = read(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len);
+		struct top_http_request req;
+		int status;
 
 		if (n <= 0) {
 			if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -533,10 +569,9 @@ static void client_io(struct top_prom_server *s, struct client *c, short revents
 			return;
 		}
 		c->req_len += (size_t)n;
-		c->req[c->req_len] = '\0';
-		/* The request's end is a blank line; a request too long to hold is answered as it is. */
-		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n") || c->req_len == sizeof(c->req) - 1)
-			respond(s, c);
+		status = top_http_parse_request(c->req, c->req_len, &req);
+		if (status)
+			respond(s, c, status, &req);
 		return;
 	}
 	if (c->resp && (revents & POLLOUT)) {
@@ -556,30 +591,63 @@ static void client_io(struct top_prom_server *s, struct client *c, short revents
 	}
 }
 
+/* A slot for a new connection: a free one, else the oldest still sending its request, else the oldest. */
+static struct client *free_slot(struct top_prom_server *s)
+{
+	struct client *oldest_reading = NULL, *oldest = NULL;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!c->resp && (!oldest_reading || c->seq < oldest_reading->seq))
+			oldest_reading = c;
+		if (!oldest || c->seq < oldest->seq)
+			oldest = c;
+	}
+	oldest = oldest_reading ? oldest_reading : oldest;
+	client_close(oldest);
+	return oldest;
+}
+
+static void accept_all(struct top_prom_server *s, int64_t now_ms)
+{
+	for (int k = 0; k < ACCEPT_BUDGET; k++) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
+
+		if (fd < 0)
+			return;		/* EAGAIN: none left; EMFILE and the like: try again next turn */
+		c = free_slot(s);
+		c->fd = fd;
+		c->accepted_ms = now_ms;
+		c->seq = ++s->accepted;
+	}
+}
+
 void top_prom_handle(struct top_prom_server *s, const struct pollfd *fds, size_t n, int64_t now_ms)
 {
+	bool listener_ready = false;
+
 	for (size_t k = 0; k < n; k++) {
 		if (!fds[k].revents)
 			continue;
 		if (fds[k].fd == s->fd) {
-			for (int i = 0; i < MAX_CLIENTS; i++) {
-				struct client *c = &s->clients[i];
-
-				if (c->fd >= 0)
-					continue;
-				c->fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-				if (c->fd < 0)
-					break;
-				c->deadline_ms = now_ms + CLIENT_TIMEOUT_MS;
-			}
+			listener_ready = true;
 			continue;
 		}
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			if (s->clients[i].fd == fds[k].fd)
 				client_io(s, &s->clients[i], fds[k].revents);
 	}
-	/* A client that neither asks nor reads within the timeout loses its slot. */
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0 && now_ms > s->clients[i].deadline_ms)
-			client_close(&s->clients[i]);
+	/* After the clients' I/O, so that one whose request just arrived is answered before any eviction. */
+	if (listener_ready)
+		accept_all(s, now_ms);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd >= 0 && now_ms - c->accepted_ms > (c->resp ? CLIENT_TIMEOUT_MS : REQUEST_TIMEOUT_MS))
+			client_close(c);
+	}
 }

@@ -24,11 +24,16 @@ int top_prom_write_file(const char *path, const char *text, size_t len, char *er
 
 struct top_prom_server;
 
-/* Listens on spec, "PORT" (every address) or "ADDR:PORT" ("[V6ADDR]:PORT"); port 0 picks a free one. */
+/*
+ * Listens on spec, "PORT" (127.0.0.1 only) or "ADDR:PORT" ("[V6ADDR]:PORT"; 0.0.0.0 or [::] for every
+ * address); port 0 picks a free one. Answers every connection but at most 64 at a time (prom.c).
+ */
 int top_prom_listen(const char *spec, struct top_prom_server **ret_server, char *err, size_t errlen);
 void top_prom_close(struct top_prom_server *s);
 /* The port listened on (the one picked for port 0). */
 int top_prom_port(const struct top_prom_server *s);
+/* The address listened on, "127.0.0.1:9100" or "[::1]:9100". */
+const char *top_prom_address(const struct top_prom_server *s);
 /* The body GET /metrics answers with from now on (copied). */
 void top_prom_set_body(struct top_prom_server *s, const char *text, size_t len);
 /* The descriptors to poll (listener and clients) into fds; returns how many (at most max). */

@@ -3,6 +3,7 @@
 #include <byteswap.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct vsm_pcap_reader {
 	size_t n_ifs, ifs_cap;
 	bool seen_idb;
 	bool own_fd;
+	int cancel_fd;		/* -1, or a descriptor whose readiness ends a wait for input */
 	char *name;
 	char msg[MSG_LEN];
 };
@@ -206,7 +208,21 @@ static int fill(struct vsm_pcap_reader *r, size_t n)
 		r->cap = cap;
 	}
 	while (r->len < n && !r->eof) {
-		ssize_t k = read(r->fd, r->buf + r->len, r->cap - r->len);
+		ssize_t k;
+
+		if (r->cancel_fd >= 0) {
+			/* Our own buffer is empty here, so poll sees exactly what read would wait for. */
+			struct pollfd fds[2] = { { .fd = r->fd, .events = POLLIN }, { .fd = r->cancel_fd, .events = POLLIN } };
+
+			if (poll(fds, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return rfail(r, -errno, "poll: %s", strerror(errno));
+			}
+			if (fds[1].revents)
+				return rfail(r, -ECANCELED, "reading cancelled");
+		}
+		k = read(r->fd, r->buf + r->len, r->cap - r->len);
 
 		if (k < 0) {
 			if (errno == EINTR)
@@ -596,6 +612,12 @@ static int ng_next(struct vsm_pcap_reader *r, struct vsm_rec *rec, bool at_open)
 
 int vsm_pcap_open(const char *path, struct vsm_pcap_reader **ret_reader, char *errbuf, size_t errlen)
 {
+	return vsm_pcap_open_cancellable(path, -1, ret_reader, errbuf, errlen);
+}
+
+int vsm_pcap_open_cancellable(const char *path, int cancel_fd, struct vsm_pcap_reader **ret_reader, char *errbuf,
+			      size_t errlen)
+{
 	struct vsm_pcap_reader *r;
 	const uint8_t *p;
 	uint32_t magic;
@@ -607,6 +629,7 @@ int vsm_pcap_open(const char *path, struct vsm_pcap_reader **ret_reader, char *e
 	if (!r)
 		return errbuf_set(errbuf, errlen, -ENOMEM, path, "out of memory");
 	r->fd = -1;
+	r->cancel_fd = cancel_fd;
 	r->cap = READ_BUF_SIZE;
 	r->buf = malloc(r->cap);
 	r->name = strdup(strcmp(path, "-") == 0 ? "stdin" : path);
@@ -617,10 +640,22 @@ int vsm_pcap_open(const char *path, struct vsm_pcap_reader **ret_reader, char *e
 	if (strcmp(path, "-") == 0) {
 		r->fd = STDIN_FILENO;
 	} else {
-		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		/*
+		 * Opening a FIFO waits for its writer (fifo(7)); O_NONBLOCK returns at once, and the first
+		 * read's poll waits instead, watching cancel_fd. Reads block again from then on.
+		 */
+		r->fd = open(path, O_RDONLY | O_CLOEXEC | (cancel_fd >= 0 ? O_NONBLOCK : 0));
 		if (r->fd < 0) {
 			ret = errbuf_set(errbuf, errlen, -errno, path, "%s", strerror(errno));
 			goto fail;
+		}
+		if (cancel_fd >= 0) {
+			int fl = fcntl(r->fd, F_GETFL);
+
+			if (fl < 0 || fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+				ret = errbuf_set(errbuf, errlen, -errno, path, "%s", strerror(errno));
+				goto fail;
+			}
 		}
 		r->own_fd = true;
 		(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);

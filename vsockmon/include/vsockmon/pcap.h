@@ -24,6 +24,13 @@ struct vsm_pcap_reader;
  * -EINVAL: not a capture file, -ENODATA: empty file).
  */
 int vsm_pcap_open(const char *path, struct vsm_pcap_reader **ret_reader, char *errbuf, size_t errlen);
+/*
+ * The same, but a reader that waits (a pipe, a FIFO with no writer yet) also watches cancel_fd (a
+ * signalfd): once that is readable, the open or vsm_pcap_next() gives up with -ECANCELED. cancel_fd -1:
+ * as vsm_pcap_open(). A FIFO is opened without waiting for its writer, so the wait is cancellable too.
+ */
+int vsm_pcap_open_cancellable(const char *path, int cancel_fd, struct vsm_pcap_reader **ret_reader, char *errbuf,
+			      size_t errlen);
 
 /* Reads the next frame: 1 and *ret_rec, 0 at the end of the file, <0 on an error (see vsm_pcap_error). */
 int vsm_pcap_next(struct vsm_pcap_reader *reader, struct vsm_rec *ret_rec);
