@@ -586,12 +586,25 @@ int vsm_filter_compile(const char *expr, uint32_t snaplen, struct vsm_filter **r
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 		r = -ENOMEM;
 	} else if (pcap_compile(pcap, &f->prog, f->text, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		/* A bug in the emitter, not in the user's expression: point at all of it. */
+		struct bpf_program plain;
+
 		err->pos = 0;
 		err->len = strlen(expr);
-		snprintf(err->msg, sizeof(err->msg), "libpcap rejected the generated filter: %s",
-			 pcap_geterr(pcap));
 		r = -EINVAL;
+		/*
+		 * The optimizer also fails on a program that can never accept a frame ("op rst and op
+		 * rw"), as tcpdump does; found by fuzz-filter. Compiled unoptimized, such a program is
+		 * fine: the user's expression is a contradiction, not our bug, and is told so.
+		 */
+		if (pcap_compile(pcap, &plain, f->text, 0, PCAP_NETMASK_UNKNOWN) == 0) {
+			pcap_freecode(&plain);
+			snprintf(err->msg, sizeof(err->msg), "the expression matches no packet at all (a field "
+				 "cannot have two values: join them with 'or', not 'and')");
+		} else {
+			/* A bug in the emitter, not in the user's expression: point at all of it. */
+			snprintf(err->msg, sizeof(err->msg), "libpcap rejected the generated filter: %s",
+				 pcap_geterr(pcap));
+		}
 	}
 	if (pcap)
 		pcap_close(pcap);
