@@ -26,6 +26,7 @@
 #include <vsockmon/flow.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/strbuf.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #include "ws-compat.h"
@@ -166,9 +167,10 @@ struct frame_info {
 	const struct step *steps;	/* in order; NULL: no payload handed on */
 };
 
+/* Bounded by libvsockmon (timestamp.h): Wireshark passes on whatever time a capture claims. */
 static int64_t ts_ns(const struct timespec *ts)
 {
-	return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+	return vsm_ts_ns(ts);
 }
 
 static nstime_t ns_to_nstime(uint64_t ns)
@@ -897,7 +899,8 @@ static void add_flow(proto_tree *tree, tvbuff_t *tvb, const struct flow_data *fd
 	proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_B_PORT], tvb, 0, 0, f->key.port[1]));
 	proto_item_set_generated(proto_tree_add_time(t, hf_flow[VSM_FF_FIRST], tvb, 0, 0, &first));
 	proto_item_set_generated(proto_tree_add_time(t, hf_flow[VSM_FF_LAST], tvb, 0, 0, &last));
-	add_u64(t, hf_flow[VSM_FF_DURATION_NS], tvb, (uint64_t)(ts_ns(&f->last) - ts_ns(&f->first)));
+	add_u64(t, hf_flow[VSM_FF_DURATION_NS], tvb, ts_ns(&f->last) > ts_ns(&f->first) ?
+		(uint64_t)(ts_ns(&f->last) - ts_ns(&f->first)) : 0);
 	proto_item_set_generated(proto_tree_add_boolean(t, hf_flow[VSM_FF_MIDWAY], tvb, 0, 0,
 							(f->problems >> VSM_FP_MIDWAY) & 1));
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
@@ -990,6 +993,13 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	bool first_pass = !PINFO_FD_VISITED(pinfo);
 
 	vsm_decode(frame, caplen, tvb_reported_length(tvb), &pkt);
+	{
+		/* The frame's time as the analysis sees it, bounded: say so when it had to be. */
+		struct timespec when = { .tv_sec = pinfo->abs_ts.secs, .tv_nsec = pinfo->abs_ts.nsecs };
+
+		if (vsm_ts_clamp(&when))
+			pkt.problems |= VSM_PROB_TIMESTAMP;
+	}
 	if (!fi) {
 		fi = wmem_new0(wmem_file_scope(), struct frame_info);
 		/* Only the first pass, in frame order, feeds the analysis: the same answer however often a frame is shown. */
@@ -1332,6 +1342,7 @@ static const struct {
 	{ PI_PROTOCOL, PI_WARN, "Reserved bytes or the upper bits of a CID are set" },
 	{ PI_PROTOCOL, PI_WARN, "Unknown vsockmon op" },
 	{ PI_PROTOCOL, PI_WARN, "Unknown vsockmon transport" },
+	{ PI_MALFORMED, PI_WARN, "The capture's time for this frame is outside 1970..2199: shown clamped" },
 };
 
 /* Flow problems (flow.h), by VSM_FP_*. */

@@ -364,7 +364,7 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 			.first_ts = r->first_ts,
 		};
 
-		vsm_decode(rec->data, rec->cap_len, rec->wire_len, &pkt);
+		vsm_decode_rec(rec, &pkt);
 		if (r->flows) {
 			ctx.flow = vsm_flows_update(r->flows, &pkt, &rec->ts, &view);
 			ctx.credit = &view;

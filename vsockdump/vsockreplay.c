@@ -386,10 +386,12 @@ static int wait_for_start(struct replay *r, char *err)
 /* Waits until the frame's recorded offset from the first frame of this pass, scaled by -x. */
 static bool pace(struct replay *r, const struct vsm_rec *rec)
 {
-	int64_t ts = (int64_t)rec->ts.tv_sec * NSEC_PER_SEC + rec->ts.tv_nsec;
+	int64_t ts = vsm_ts_ns(&rec->ts);
+	double wait;
 	int64_t off;
 
-	if (r->opts->fast)
+	/* A time the reader had to clamp is no time at all (timestamp.h): send it now, keep the schedule. */
+	if (r->opts->fast || (rec->problems & VSM_PROB_TIMESTAMP))
 		return true;
 	if (!r->based) {
 		r->based = true;
@@ -400,7 +402,9 @@ static bool pace(struct replay *r, const struct vsm_rec *rec)
 	off = ts - r->base_ts;
 	if (off <= 0)	/* time went backwards in the file: send now, keep the schedule */
 		return true;
-	return sleep_until(r, r->base_mono + (int64_t)((double)off / r->opts->multiplier), false);
+	/* Bounded times give gaps under 2^63 ns; a small -x could still stretch one past it. */
+	wait = (double)off / r->opts->multiplier;
+	return sleep_until(r, wait >= (double)(INT64_MAX / 2) ? INT64_MAX / 2 : r->base_mono + (int64_t)wait, false);
 }
 
 /* Writes one frame behind its struct tun_pi. Returns 0 (written or counted as refused) or -errno. */

@@ -5,6 +5,7 @@
 
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 
 #include "batch.h"
 
@@ -50,9 +51,7 @@ void top_batch_text(struct vsm_strbuf *out, const struct top_model *m, const str
 
 static void jtime(struct vsm_strbuf *out, const struct timespec *ts)
 {
-	vsm_sb_u64(out, (uint64_t)ts->tv_sec);
-	vsm_sb_putc(out, '.');
-	vsm_sb_u64_pad(out, (uint64_t)ts->tv_nsec, 9);
+	vsm_ts_put_epoch(out, ts, true);
 }
 
 static void jrate(struct vsm_strbuf *out, const char *key, double v, bool first)

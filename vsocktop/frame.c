@@ -7,6 +7,7 @@
 #include <vsockmon/fields.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #include "frame.h"
@@ -83,13 +84,13 @@ void top_fmt_ns(char *buf, size_t len, uint64_t ns)
 
 void top_fmt_time(char *buf, size_t len, const struct timespec *ts)
 {
-	struct tm tm;
-	time_t t = ts->tv_sec;
-	char date[32];
+	struct vsm_strbuf sb;
 
-	if (!gmtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(date, sizeof(date), "%lld", (long long)t);
-	snprintf(buf, len, "%s.%06ld", date, ts->tv_nsec / 1000);
+	/* libvsockmon's clock, as vsockdump -tttt prints it: bounded, never a 20-digit year. */
+	vsm_sb_init(&sb);
+	vsm_ts_put_clock(&sb, ts, true, false, false);
+	snprintf(buf, len, "%s", sb.data && !sb.oom ? sb.data : "?");
+	vsm_sb_free(&sb);
 }
 
 /* ---- the connection table ---- */
@@ -420,7 +421,7 @@ void top_device_summary(struct vsm_strbuf *out, const struct top_devices *devs, 
 
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
-	return ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+	return vsm_ts_diff_ns(a, b);
 }
 
 static void endpoint(struct vsm_strbuf *out, const struct vsm_flow *f, int s, bool numeric)

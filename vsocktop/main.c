@@ -257,7 +257,8 @@ static int64_t mono_ns(void)
 
 static int64_t ts_ns(const struct timespec *t)
 {
-	return (int64_t)t->tv_sec * NSEC + t->tv_nsec;
+	/* Bounded (timestamp.h): a capture's broken clock must not overflow the pacing arithmetic. */
+	return vsm_ts_ns(t);
 }
 
 static struct timespec ns_ts(int64_t ns)
@@ -400,7 +401,7 @@ static void take(struct top *t, const struct vsm_rec *rec)
 {
 	struct vsm_pkt pkt;
 
-	vsm_decode(rec->data, rec->cap_len, rec->wire_len, &pkt);
+	vsm_decode_rec(rec, &pkt);
 	vsm_flows_update(t->flows, &pkt, &rec->ts, NULL);
 	t->last_ts = ts_ns(&rec->ts);
 }
@@ -411,6 +412,13 @@ static void read_next(struct top *t)
 
 	if (ret > 0) {
 		t->have_pending = true;
+		/*
+		 * A time the reader had to clamp (VSM_PROB_TIMESTAMP, timestamp.h) is no time at all: the
+		 * frame is taken at the last good one, as vsockreplay sends it at once, rather than making
+		 * the capture clock jump by centuries and every second of them a frame.
+		 */
+		if ((t->pending.problems & VSM_PROB_TIMESTAMP) && t->have_first)
+			t->pending.ts = vsm_ts_from_ns(t->last_ts);
 		if (!t->have_first) {
 			struct timespec first = t->pending.ts;
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dissector.sh: tshark with the build tree's vsockmon plugin, checked against vsockdump on the same captures.
 #   run-dissector.sh TEST PLUGIN WS_VERSION VSOCKDUMP CAPTURE...
-# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations. Exit 77 skips (saying why).
+# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime. Exit 77 skips (saying why).
 set -euo pipefail
 
 test_name=$1 plugin=$2 ws_version=$3 vsockdump=$4
@@ -343,6 +343,30 @@ test_conversations() {
 	fi
 }
 
+# 9. Clocks that make no sense (issue 12, item 7; tests/badtime/mkbadtime.py): the plugin bounds the time its
+# flow analysis does arithmetic on, and marks exactly the frames vsockdump flags "timestamp"; tshark -V goes
+# through each capture without a sanitizer report (in the -Dsanitizers build) or a dissector bug.
+test_badtime() {
+	local cap name flagged=0
+	for cap in "${captures[@]}"; do
+		name=$(basename "$cap")
+		"$vsockdump" --json -r "$cap" | jq -r 'select(.problems | index("timestamp")) | .num' >"$work/want"
+		run_tshark -2 -r "$(cap_path "$cap")" -Y "vsockmon.problem.timestamp" -T fields -e frame.number \
+			>"$work/got" 2>"$work/stderr" || fail "tshark -Y vsockmon.problem.timestamp on $name: $(tail -3 "$work/stderr")"
+		same "expert info vsockmon.problem.timestamp on $name" "$work/want" "$work/got"
+		flagged=$((flagged + $(wc -l <"$work/want")))
+		if ! run_tshark -2 -V -r "$(cap_path "$cap")" >"$work/v" 2>"$work/stderr" ||
+		   grep -Eq 'runtime error|AddressSanitizer' "$work/stderr"; then
+			fail "tshark -V on $name: $(grep -m3 -E 'runtime error|AddressSanitizer|.' "$work/stderr")"
+		elif grep -q "Dissector bug" "$work/v"; then
+			fail "tshark -V on $name: $(grep -m1 "Dissector bug" "$work/v")"
+		else
+			echo "ok: tshark -V over $name"
+		fi
+	done
+	[ "$flagged" -gt 0 ] || fail "no frame flagged timestamp in ${#captures[@]} captures: they no longer test it"
+}
+
 case $test_name in
 fields) test_fields ;;
 analysis) test_analysis ;;
@@ -352,6 +376,7 @@ seqpacket) test_seqpacket ;;
 http2) test_http2 ;;
 malformed) test_malformed ;;
 conversations) test_conversations ;;
+badtime) test_badtime ;;
 *) echo "unknown test $test_name" >&2; exit 99 ;;
 esac
 

@@ -6,6 +6,7 @@
 
 #include <vsockmon/decode.h>
 #include <vsockmon/fields.h>
+#include <vsockmon/pcap.h>
 #include <vsockmon/wire.h>
 
 #include "le.h"
@@ -161,6 +162,18 @@ int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct
 	vsm_decode_virtio_hdr(frame + VSM_OFF_VIRTIO, &p->virtio);
 	p->problems |= virtio_problems(p);
 	return 0;
+}
+
+int vsm_decode_rec(const struct vsm_rec *rec, struct vsm_pkt *ret_pkt)
+{
+	int ret;
+
+	if (!rec)
+		return -EINVAL;
+	ret = vsm_decode(rec->data, rec->cap_len, rec->wire_len, ret_pkt);
+	if (ret == 0)
+		ret_pkt->problems |= rec->problems;
+	return ret;
 }
 
 uint32_t vsm_pkt_payload_len(const struct vsm_pkt *pkt)

@@ -49,7 +49,7 @@ static const char *const transport_names[] = {
 static const char *const problem_names[VSM_PROB_COUNT] = {
 	"truncated", "payload_truncated", "len_mismatch", "tp_len", "op_mismatch",
 	"addr_mismatch", "unknown_op", "unknown_type", "unknown_flags", "reserved",
-	"unknown_mon_op", "unknown_transport",
+	"unknown_mon_op", "unknown_transport", "timestamp",
 };
 
 #define NAME_OF(table, v) ((v) < sizeof(table) / sizeof((table)[0]) ? (table)[v] : NULL)

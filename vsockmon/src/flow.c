@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <vsockmon/flow.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #define DEFAULT_MAX_FLOWS 65536
@@ -245,14 +246,15 @@ bool vsm_flow_finished(const struct vsm_flow *f)
 	return finished(f->state);
 }
 
+/* Any timespec a caller gives (the dissector's come from Wireshark) is bounded, so none overflows. */
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
-	return ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+	return vsm_ts_diff_ns(a, b);
 }
 
 static int64_t ts_ns(const struct timespec *ts)
 {
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	return vsm_ts_ns(ts);
 }
 
 static void add_event(struct vsm_flow *f, unsigned kind, int side, uint64_t value, const struct timespec *ts)
@@ -551,7 +553,7 @@ static struct timespec deadline_or(int64_t deadline_ns, const struct timespec *n
 {
 	int64_t t = ts_ns(now) < deadline_ns ? ts_ns(now) : deadline_ns;
 
-	return (struct timespec){ .tv_sec = (time_t)(t / 1000000000), .tv_nsec = (long)(t % 1000000000) };
+	return vsm_ts_from_ns(t);
 }
 
 /*

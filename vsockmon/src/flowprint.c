@@ -3,6 +3,7 @@
 #include <vsockmon/fields.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 const struct vsm_flow_field_info vsm_flow_fields[VSM_FF_COUNT] = {
@@ -37,14 +38,15 @@ static void jbool(struct vsm_strbuf *out, enum vsm_flow_field f, bool v)
 
 static void jtime(struct vsm_strbuf *out, const struct timespec *ts)
 {
-	vsm_sb_u64(out, (uint64_t)ts->tv_sec);
-	vsm_sb_putc(out, '.');
-	vsm_sb_u64_pad(out, (uint64_t)ts->tv_nsec, 9);
+	vsm_ts_put_epoch(out, ts, true);
 }
 
-static int64_t ns_between(const struct timespec *a, const struct timespec *b)
+/* Durations are never negative: a capture whose time goes backwards gives 0. */
+static uint64_t ns_between(const struct timespec *a, const struct timespec *b)
 {
-	return ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
+	int64_t d = vsm_ts_diff_ns(a, b);
+
+	return d > 0 ? (uint64_t)d : 0;
 }
 
 static const char *dir_name(int side)
@@ -205,24 +207,6 @@ void vsm_totals_json(struct vsm_strbuf *out, const struct vsm_flows_totals *t)
 }
 
 /* ---- text ---- */
-
-void vsm_put_duration(struct vsm_strbuf *out, uint64_t ns)
-{
-	if (ns >= 1000000000ull || ns == 0) {
-		vsm_sb_u64(out, ns / 1000000000ull);
-		vsm_sb_putc(out, '.');
-		vsm_sb_u64_pad(out, ns % 1000000000ull / 1000000, 3);
-		vsm_sb_puts(out, " s");
-	} else if (ns >= 1000000) {
-		vsm_sb_u64(out, ns / 1000000);
-		vsm_sb_putc(out, '.');
-		vsm_sb_u64(out, ns % 1000000 / 100000);
-		vsm_sb_puts(out, " ms");
-	} else {
-		vsm_sb_u64(out, ns / 1000);
-		vsm_sb_puts(out, " us");
-	}
-}
 
 static void endpoint(struct vsm_strbuf *out, const struct vsm_flow *f, int s, bool numeric)
 {

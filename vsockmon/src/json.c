@@ -2,6 +2,7 @@
 /* json.c: one NDJSON object per packet, keys and their order from fields.def. */
 #include <vsockmon/fields.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #include "printutil.h"
@@ -136,12 +137,7 @@ void vsm_print_json(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const str
 	vsm_sb_u64(out, VSM_JSON_SCHEMA);
 	u64_field(out, VSM_F_NUM, ctx->num);
 	key(out, VSM_F_TS);
-	vsm_sb_u64(out, (uint64_t)ctx->ts.tv_sec);
-	vsm_sb_putc(out, '.');
-	if (opts->nsec)
-		vsm_sb_u64_pad(out, (uint64_t)ctx->ts.tv_nsec, 9);
-	else
-		vsm_sb_u64_pad(out, (uint64_t)ctx->ts.tv_nsec / 1000, 6);
+	vsm_ts_put_epoch(out, &ctx->ts, opts->nsec);
 	u64_field(out, VSM_F_CAPLEN, pkt->cap_len);
 	u64_field(out, VSM_F_WIRELEN, pkt->wire_len);
 	for (size_t i = 0; i < sizeof(mon_fields) / sizeof(mon_fields[0]); i++) {

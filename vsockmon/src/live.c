@@ -387,6 +387,8 @@ int vsm_live_next(struct vsm_live *live, struct vsm_rec *ret_rec)
 		ret_rec->data = data;
 		ret_rec->cap_len = h->caplen;
 		ret_rec->wire_len = h->len;
+		/* The kernel's clock: nothing to bound. */
+		ret_rec->problems = 0;
 		return 1;
 	}
 	/* 0: nothing ready (non-blocking); BREAK only follows pcap_breakloop(), which we never call. */

@@ -12,7 +12,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <vsockmon/decode.h>
 #include <vsockmon/pcap.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 /*
@@ -340,6 +342,8 @@ static int pcap_next_rec(struct vsm_pcap_reader *r, struct vsm_rec *ret_rec)
 	sec += nsec / 1000000000u;
 	ret_rec->ts.tv_sec = (time_t)sec;
 	ret_rec->ts.tv_nsec = (long)(nsec % 1000000000u);
+	/* 32-bit seconds end in 2106, inside the bounds of timestamp.h. */
+	ret_rec->problems = 0;
 	ret_rec->cap_len = caplen;
 	/* wire_len < cap_len is passed through as tcpdump does; the decoder treats wire_len as at least cap_len. */
 	ret_rec->wire_len = rd32(r, h + 12);
@@ -349,12 +353,18 @@ static int pcap_next_rec(struct vsm_pcap_reader *r, struct vsm_rec *ret_rec)
 	return 1;
 }
 
-static struct timespec ng_ts(const struct ng_iface *ifc, uint64_t units)
+/*
+ * The time of units ticks of the interface's clock, plus its if_tsoffset (draft-ietf-opsawg-pcapng
+ * 4.2). Units near 2^64, a coarse resolution or a huge offset give times no clock has: they are
+ * clamped into the bounds of timestamp.h, and *ret_problems gets VSM_PROB_TIMESTAMP.
+ */
+static struct timespec ng_ts(const struct ng_iface *ifc, uint64_t units, uint32_t *ret_problems)
 {
 	static const uint32_t pow10_9[10] = { 1000000000, 100000000, 10000000, 1000000, 100000,
 					      10000, 1000, 100, 10, 1 };
 	struct timespec ts;
 	uint64_t sec, nsec;
+	__int128 total;
 
 	if (ifc->binary) {
 		uint64_t frac = ifc->exp ? units & ((UINT64_C(1) << ifc->exp) - 1) : 0;
@@ -368,9 +378,18 @@ static struct timespec ng_ts(const struct ng_iface *ifc, uint64_t units)
 		sec = units / ifc->div;
 		nsec = (uint64_t)((unsigned __int128)(units % ifc->div) * 1000000000u / ifc->div);
 	}
-	/* Unsigned arithmetic: a hostile offset wraps instead of overflowing a signed type. */
-	ts.tv_sec = (time_t)(sec + (uint64_t)ifc->offset);
+	/* 128 bits hold any 64-bit count plus any 64-bit offset: the sum is exact, then bounded. */
+	total = (__int128)sec + ifc->offset;
+
+	if (total < VSM_TS_MIN_SEC || total > VSM_TS_MAX_SEC) {
+		ts.tv_sec = (time_t)(total < VSM_TS_MIN_SEC ? VSM_TS_MIN_SEC : VSM_TS_MAX_SEC);
+		ts.tv_nsec = total < VSM_TS_MIN_SEC ? 0 : 999999999;
+		*ret_problems = VSM_PROB_TIMESTAMP;
+		return ts;
+	}
+	ts.tv_sec = (time_t)total;
 	ts.tv_nsec = (long)nsec;
+	*ret_problems = 0;
 	return ts;
 }
 
@@ -485,10 +504,11 @@ static int ng_packet(struct vsm_pcap_reader *r, uint32_t type, const uint8_t *bo
 		rec->wire_len = wire;
 		rec->ts.tv_sec = 0;
 		rec->ts.tv_nsec = 0;
+		rec->problems = 0;
 	} else {
 		caplen = rd32(r, body + 12);
 		rec->wire_len = rd32(r, body + 16);
-		rec->ts = ng_ts(ifc, units);
+		rec->ts = ng_ts(ifc, units, &rec->problems);
 	}
 	ret = check_caplen(r, caplen, ifc->snaplen, off);
 	if (ret < 0)

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* print.c: tcpdump-style text lines for decoded vsock packets, labels taken from the field table. */
-#include <time.h>
-
 #include <vsockmon/fields.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #include "printutil.h"
@@ -34,81 +33,26 @@ void vsm_put_name(struct vsm_strbuf *out, const char *name, const char *what, ui
 	}
 }
 
-/* Writes the fraction of a second: 6 or 9 digits. */
-static void put_frac(struct vsm_strbuf *out, long nsec, bool ns)
-{
-	vsm_sb_putc(out, '.');
-	if (ns)
-		vsm_sb_u64_pad(out, (uint64_t)nsec, 9);
-	else
-		vsm_sb_u64_pad(out, (uint64_t)nsec / 1000, 6);
-}
-
-static void put_duration(struct vsm_strbuf *out, const struct timespec *a, const struct timespec *b, bool ns)
-{
-	int64_t d = ((int64_t)b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
-	uint64_t u;
-
-	if (d < 0) {
-		vsm_sb_putc(out, '-');
-		d = -d;
-	}
-	u = (uint64_t)d;
-	/* tcpdump's -ttt/-ttttt form: H:MM:SS.frac */
-	vsm_sb_u64(out, u / 3600000000000ull);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, u / 60000000000ull % 60, 2);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, u / 1000000000ull % 60, 2);
-	put_frac(out, (long)(u % 1000000000ull), ns);
-}
-
-static void put_clock(struct vsm_strbuf *out, const struct timespec *ts, bool date, const struct vsm_print_opts *o)
-{
-	struct tm tm;
-	time_t t = ts->tv_sec;
-
-	if (o->local_time)
-		localtime_r(&t, &tm);
-	else
-		gmtime_r(&t, &tm);
-	if (date) {
-		vsm_sb_u64(out, (uint64_t)tm.tm_year + 1900);
-		vsm_sb_putc(out, '-');
-		vsm_sb_u64_pad(out, (uint64_t)tm.tm_mon + 1, 2);
-		vsm_sb_putc(out, '-');
-		vsm_sb_u64_pad(out, (uint64_t)tm.tm_mday, 2);
-		vsm_sb_putc(out, ' ');
-	}
-	vsm_sb_u64_pad(out, (uint64_t)tm.tm_hour, 2);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, (uint64_t)tm.tm_min, 2);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, (uint64_t)tm.tm_sec, 2);
-	put_frac(out, ts->tv_nsec, o->nsec);
-}
-
 static void put_timestamp(struct vsm_strbuf *out, const struct vsm_pkt_ctx *c, const struct vsm_print_opts *o)
 {
 	switch (o->ts_format) {
 	case VSM_TS_NONE:
 		return;
 	case VSM_TS_EPOCH:
-		vsm_sb_u64(out, (uint64_t)c->ts.tv_sec);
-		put_frac(out, c->ts.tv_nsec, o->nsec);
+		vsm_ts_put_epoch(out, &c->ts, o->nsec);
 		break;
 	case VSM_TS_DELTA:
-		put_duration(out, &c->prev_ts, &c->ts, o->nsec);
+		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->prev_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_SINCE_FIRST:
-		put_duration(out, &c->first_ts, &c->ts, o->nsec);
+		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->first_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_DATE:
-		put_clock(out, &c->ts, true, o);
+		vsm_ts_put_clock(out, &c->ts, true, o->local_time, o->nsec);
 		break;
 	case VSM_TS_TIME:
 	default:
-		put_clock(out, &c->ts, false, o);
+		vsm_ts_put_clock(out, &c->ts, false, o->local_time, o->nsec);
 		break;
 	}
 	vsm_sb_putc(out, ' ');

@@ -21,8 +21,9 @@ enum vsm_problem {
 	VSM_PROB_RESERVED = 1u << 9,	 /* reserved bytes or upper CID bits non-zero */
 	VSM_PROB_UNKNOWN_MON_OP = 1u << 10,
 	VSM_PROB_UNKNOWN_TRANSPORT = 1u << 11,
+	VSM_PROB_TIMESTAMP = 1u << 12,	 /* time outside 1970..2199 (see timestamp.h): clamped */
 };
-#define VSM_PROB_COUNT 12
+#define VSM_PROB_COUNT 13
 
 struct vsm_virtio_hdr {
 	uint64_t src_cid, dst_cid;
@@ -55,6 +56,9 @@ struct vsm_pkt {
  * returns 0 and sets pkt->problems. Returns -EINVAL only for a NULL argument.
  */
 int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct vsm_pkt *ret_pkt);
+/* The same for a record read from a capture: the problems its reader found (rec->problems) included. */
+struct vsm_rec;
+int vsm_decode_rec(const struct vsm_rec *rec, struct vsm_pkt *ret_pkt);
 
 /* Whether a vsockmon header field at byte offset off, size bytes long, was captured. */
 static inline bool vsm_pkt_has_mon_field(const struct vsm_pkt *pkt, uint32_t off, uint32_t size)

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <vsockmon/flow.h>
 #include <vsockmon/strbuf.h>
+#include <vsockmon/timestamp.h>	/* vsm_put_duration, for the flow printers */
 
 enum vsm_flow_field {
 #define X(id, key, scope, desc) VSM_FF_##id,
@@ -42,7 +43,5 @@ void vsm_totals_json(struct vsm_strbuf *out, const struct vsm_flows_totals *tota
 void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *flow, const struct timespec *now, bool numeric);
 /* The totals as one line of text. */
 void vsm_totals_text(struct vsm_strbuf *out, const struct vsm_flows_totals *totals);
-/* A duration in ns as "0.250 s", "1.5 ms"... for people. */
-void vsm_put_duration(struct vsm_strbuf *out, uint64_t ns);
 
 #endif

@@ -13,6 +13,7 @@ struct vsm_rec {
 	struct timespec ts;
 	const uint8_t *data;
 	uint32_t cap_len, wire_len;
+	uint32_t problems;	/* enum vsm_problem bits the reader found (VSM_PROB_TIMESTAMP); see vsm_decode_rec */
 };
 
 struct vsm_pcap_reader;

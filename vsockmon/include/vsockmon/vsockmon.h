@@ -7,6 +7,7 @@
 #include <vsockmon/decode.h>
 #include <vsockmon/fields.h>
 #include <vsockmon/strbuf.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/pcap.h>
 #include <vsockmon/rotate.h>
 #include <vsockmon/filter.h>
