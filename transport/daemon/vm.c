@@ -350,13 +350,15 @@ int daemon_pause_timeout(int64_t paused_until)
 
 size_t vm_pollfds(struct vm *vm, struct pollfd *pfds, size_t max)
 {
-	size_t n = 0;
+	/* The session's descriptors first: when QEMU reconnects at once, one round sees the old session's
+	 * hang-up and the new connection, and the old session must end before the new one is taken, or
+	 * the new front-end is turned away as a second one. */
+	size_t n = vtr_vudev_pollfds(vm->dev, pfds, max);
 
 	if (n < max && !daemon_paused(vm->listen_paused_until))
 		pfds[n++] = (struct pollfd){ .fd = vm->listen_fd, .events = POLLIN };
 	if (vm->uds_fd >= 0 && n < max && !daemon_paused(vm->uds_paused_until))
 		pfds[n++] = (struct pollfd){ .fd = vm->uds_fd, .events = POLLIN };
-	n += vtr_vudev_pollfds(vm->dev, pfds + n, max - n);
 	return n;
 }
 
