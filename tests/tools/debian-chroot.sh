@@ -58,15 +58,18 @@ flock 9
 done_mark=$root/.debian-chroot-$suite
 if [ ! -e "$done_mark" ]; then
 	url=$(mirror) || { echo "FAIL: no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list; set DEBIAN_MIRROR"; exit 1; }
-	rm -rf "$root"
+	# --one-file-system: a /proc or /sys left mounted in it by a killed run is never walked into.
+	rm -rf --one-file-system "$root"
 	mkdir -p "$root"
 	list=$(IFS=,; echo "${packages[*]}")
 	echo "debootstrap $suite from $url into $root (packages: $list); its log: $root.log"
 	t0=$(date +%s)
-	if ! debootstrap --variant=minbase ${list:+--include="$list"} "$suite" "$root" "$url" >"$root.log" 2>&1; then
+	# In a private mount namespace: the /proc and /sys debootstrap mounts in ROOT go away with it,
+	# even when the test is killed half-way (they stayed mounted on the host before).
+	if ! unshare --mount debootstrap --variant=minbase ${list:+--include="$list"} "$suite" "$root" "$url" >"$root.log" 2>&1; then
 		echo "FAIL: debootstrap of Debian $suite failed; the end of $root.log:"
 		tail -5 "$root.log"
-		rm -rf "$root"
+		rm -rf --one-file-system "$root"
 		exit 1
 	fi
 	touch "$done_mark"
