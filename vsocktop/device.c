@@ -285,16 +285,23 @@ int top_devices_parse(const char *text, size_t len, const struct top_devices *pr
 		struct top_device *d = &dev.vm[dev.nvm++];
 
 		parse_vm(o, d);
-		/* Rates against the previous document's VM of the same CID (same daemon: the pid tells). */
-		for (size_t k = 0; seconds > 0 && prev->pid == dev.pid && k < prev->nvm; k++) {
-			const struct top_device *p = &prev->vm[k];
+		/* Rates against the previous document's VM of the same CID (same daemon: the pid tells): the one
+		 * at the same place first, so that a document naming a CID twice (a daemon never does; found
+		 * by fuzz-top-stats) still pairs each VM with itself. */
+		if (seconds > 0 && prev->pid == dev.pid) {
+			const struct top_device *p = NULL;
 
-			if (p->guest_cid != d->guest_cid)
-				continue;
-			d->from_guest_pps = per_second(d->from_guest, p->from_guest, seconds);
-			d->to_guest_pps = per_second(d->to_guest, p->to_guest, seconds);
-			d->from_guest_bps = per_second(d->from_guest_bytes, p->from_guest_bytes, seconds);
-			d->to_guest_bps = per_second(d->to_guest_bytes, p->to_guest_bytes, seconds);
+			if (i < prev->nvm && prev->vm[i].guest_cid == d->guest_cid)
+				p = &prev->vm[i];
+			for (size_t k = 0; !p && k < prev->nvm; k++)
+				if (prev->vm[k].guest_cid == d->guest_cid)
+					p = &prev->vm[k];
+			if (p) {
+				d->from_guest_pps = per_second(d->from_guest, p->from_guest, seconds);
+				d->to_guest_pps = per_second(d->to_guest, p->to_guest, seconds);
+				d->from_guest_bps = per_second(d->from_guest_bytes, p->from_guest_bytes, seconds);
+				d->to_guest_bps = per_second(d->to_guest_bytes, p->to_guest_bytes, seconds);
+			}
 		}
 	}
 	json_decref(root);
