@@ -68,7 +68,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: vsockdump [-DdhlnNqtUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
 		"                 [-r file] [-s snaplen] [-w file] [-W filecount] [-Z user] [-B KiB] [-F file]\n"
-		"                 [--json] [--flows] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
+		"                 [--json] [--flows] [--print] [--utc] [--time-stamp-precision=micro|nano]\n"
+		"                 [expression]\n"
 		"\n"
 		"Capture, decode and save vsock traffic (LINKTYPE_VSOCK): the virtio-vsock header\n"
 		"with SEQPACKET, flags by meaning and the credit of each sender.\n"
@@ -102,8 +103,9 @@ static void usage(FILE *f)
 		"  -#              print frame numbers\n"
 		"  -t, -tt, -ttt, -tttt, -ttttt\n"
 		"                  no time, epoch seconds, delta, date and time, since the first packet\n"
+		"                  (times of day in the local time zone, TZ, as tcpdump)\n"
+		"  --utc           print times of day and dates in UTC instead\n"
 		"  --time-stamp-precision=micro|nano\n"
-		"  --local-time    print clock times in the local time zone (default UTC)\n"
 		"  -l              line-buffered output\n"
 		"  --json          NDJSON: one object per packet (see vsockmon-json(5))\n"
 		"  --flows         no packet lines: at the end, each connection with its state, packets and\n"
@@ -174,7 +176,7 @@ static char *read_filter_file(const char *path)
 	return buf;
 }
 
-enum { OPT_JSON = 1000, OPT_FLOWS, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_IMMEDIATE };
+enum { OPT_JSON = 1000, OPT_FLOWS, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_UTC, OPT_IMMEDIATE };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -186,6 +188,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "print", no_argument, NULL, OPT_PRINT },
 		{ "time-stamp-precision", required_argument, NULL, OPT_TSPREC },
 		{ "local-time", no_argument, NULL, OPT_LOCALTIME },
+		{ "utc", no_argument, NULL, OPT_UTC },
 		{ "immediate-mode", no_argument, NULL, OPT_IMMEDIATE },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "number", no_argument, NULL, '#' },
@@ -199,6 +202,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->snaplen = VSM_DEFAULT_SNAPLEN;
+	/* Times of day in the local time zone, as tcpdump's ts_print does; --utc for UTC. */
+	o->print_opts.local_time = true;
 	while ((c = getopt_long(argc, argv, "#B:c:C:dDF:G:hi:lnNqr:s:tUvw:W:xXZ:", longopts, NULL)) != -1) {
 		switch (c) {
 		case '#': o->number = true; break;
@@ -244,7 +249,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			else if (strcmp(optarg, "micro") && strcmp(optarg, "microseconds"))
 				cli_die_usage("vsockdump", "invalid --time-stamp-precision '%s': use micro or nano", optarg);
 			break;
-		case OPT_LOCALTIME: o->print_opts.local_time = true; break;
+		case OPT_LOCALTIME: o->print_opts.local_time = true; break;	/* now the default: still accepted */
+		case OPT_UTC: o->print_opts.local_time = false; break;
 		case OPT_IMMEDIATE: o->immediate = true; break;
 		default:
 			fprintf(stderr, "Try 'vsockdump --help' for more information.\n");

@@ -42,10 +42,10 @@ static void put_timestamp(struct vsm_strbuf *out, const struct vsm_pkt_ctx *c, c
 		vsm_ts_put_epoch(out, &c->ts, o->nsec);
 		break;
 	case VSM_TS_DELTA:
-		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->prev_ts, &c->ts), o->nsec);
+		vsm_ts_put_offset(out, vsm_ts_diff_ns(&c->prev_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_SINCE_FIRST:
-		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->first_ts, &c->ts), o->nsec);
+		vsm_ts_put_offset(out, vsm_ts_diff_ns(&c->first_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_DATE:
 		vsm_ts_put_clock(out, &c->ts, true, o->local_time, o->nsec);

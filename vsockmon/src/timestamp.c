@@ -90,6 +90,20 @@ void vsm_ts_put_hms(struct vsm_strbuf *out, int64_t ns, bool nsec)
 	vsm_ts_put_frac(out, (long)(u % 1000000000ull), nsec);
 }
 
+void vsm_ts_put_offset(struct vsm_strbuf *out, int64_t ns, bool nsec)
+{
+	uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+
+	/* The sign column keeps the times aligned whether the clock went back or not (tcpdump's ts_print). */
+	vsm_sb_putc(out, ns < 0 ? '-' : ' ');
+	vsm_sb_u64_pad(out, u / 3600000000000ull, 2);
+	vsm_sb_putc(out, ':');
+	vsm_sb_u64_pad(out, u / 60000000000ull % 60, 2);
+	vsm_sb_putc(out, ':');
+	vsm_sb_u64_pad(out, u / 1000000000ull % 60, 2);
+	vsm_ts_put_frac(out, (long)(u % 1000000000ull), nsec);
+}
+
 void vsm_ts_put_clock(struct vsm_strbuf *out, const struct timespec *ts, bool date, bool local, bool nsec)
 {
 	struct timespec c = *ts;
