@@ -25,6 +25,7 @@ struct vsm_print_opts {
 	bool numeric;		/* -n: CIDs as numbers, not "host"/"local"/"hypervisor" */
 	bool quiet;		/* -q: addresses, op and length only */
 	int hex;		/* 1 -x payload hex; 2 -X hex and ASCII; 3 -xx whole frame hex; 4 -XX */
+	bool ascii;		/* -A: the payload as text (when hex is 0) */
 	enum vsm_ts_format ts_format;
 	bool nsec;		/* nanosecond timestamps (--time-stamp-precision=nano) */
 	bool local_time;	/* TS_TIME/TS_DATE in local time (TZ) instead of UTC: vsockdump's default, as tcpdump */
