@@ -412,6 +412,16 @@ static int flush_output(struct run *r)
 	return ret;
 }
 
+/*
+ * -w -: a reader of the standard output that went away (head -c, a closed pipe) ends the run
+ * quietly with status 0, as vsockdump(1) says and as the text output does: SIGPIPE is ignored
+ * so that this shows as EPIPE here.
+ */
+static bool stdout_reader_gone(const struct run *r, int ret)
+{
+	return ret == -EPIPE && r->opts->write_path && strcmp(r->opts->write_path, "-") == 0;
+}
+
 /* Collects the -z commands that have ended, without waiting; with wait, all of them. */
 static void reap_children(struct run *r, bool wait)
 {
@@ -493,6 +503,10 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 	if (r->rotator) {
 		int ret = vsm_rotate_write(r->rotator, rec);
 
+		if (stdout_reader_gone(r, ret)) {
+			r->stop = true;
+			return;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r->rotator));
 			r->status = EXIT_FAILURE;
@@ -824,8 +838,8 @@ int main(int argc, char **argv)
 		/* Root is needed to open the capture only: the packets are parsed without it (tcpdump's -Z). */
 		ret = cli_drop_privileges(o.user, &now_user, err, ERRLEN);
 	}
-	if (ret == -ECANCELED)
-		goto out;		/* signalled while waiting for the input to open: a clean end */
+	if (ret == -ECANCELED || stdout_reader_gone(&r, ret))
+		goto out;		/* signalled while waiting for the input to open, or -w -'s reader gone: a clean end */
 	if (ret < 0) {
 		if (err[0])
 			fprintf(stderr, "vsockdump: %s\n", err);
@@ -848,12 +862,13 @@ int main(int argc, char **argv)
 out:
 	if (r.rotator) {
 		/* Flush first so that an error still comes with the writer's whole message. */
-		if (vsm_rotate_flush(r.rotator) < 0 && r.status == EXIT_SUCCESS) {
+		ret = vsm_rotate_flush(r.rotator);
+		if (ret < 0 && !stdout_reader_gone(&r, ret) && r.status == EXIT_SUCCESS) {
 			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r.rotator));
 			r.status = EXIT_FAILURE;
 		}
 		ret = vsm_rotate_close(r.rotator);
-		if (ret < 0 && r.status == EXIT_SUCCESS) {
+		if (ret < 0 && !stdout_reader_gone(&r, ret) && r.status == EXIT_SUCCESS) {
 			fprintf(stderr, "vsockdump: closing the output: %s\n", strerror(-ret));
 			r.status = EXIT_FAILURE;
 		}
