@@ -785,6 +785,7 @@ int main(int argc, char **argv)
 	struct vsm_filter_error ferr;
 	int ret;
 
+	cli_program_name(argv);
 	parse_options(argc, argv, &o);
 	if (o.list_ifaces) {
 		free(o.filter_expr);
