@@ -18,10 +18,11 @@ cd "$(dirname "$0")"
 # xz-utils decompresses them for the guest's busybox modprobe.
 # vsockdev reads vhost-device-vsock's YAML configuration file (--config) with libyaml (libyaml-dev).
 # test-vsockdev runs logrotate with vsockdev(8)'s snippet against a running vsockdev (SIGHUP reopening).
+# time-tcpdump compares vsockdump's local times with tcpdump's under TZ=Asia/Kolkata and America/New_York (tzdata).
 PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev libcmocka-dev
           libncurses-dev scdoc tcpdump tshark iproute2 util-linux clang libclang-rt-14-dev
           qemu-system-x86 linux-image-cloud-amd64 busybox-static socat kmod jq tmux python3-prometheus-client
-          libwireshark-dev libglib2.0-dev debootstrap xz-utils libyaml-dev logrotate)
+          libwireshark-dev libglib2.0-dev debootstrap xz-utils libyaml-dev logrotate tzdata)
 
 deps() {
 	local missing=() p

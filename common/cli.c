@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.c: what the command-line front ends share: usage errors, whole-number arguments, rotation limits, joined arguments, signals. */
+/* cli.c: what the command-line front ends share: the program's name, usage errors, whole-number arguments, rotation limits, joined arguments, signals. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -10,6 +10,19 @@
 #include <sys/signalfd.h>
 
 #include "cli.h"
+
+void cli_program_name(char **argv)
+{
+	char *slash;
+
+	if (!argv || !argv[0])
+		return;
+	/* glibc's getopt prints argv[0] as it is; a trailing '/' leaves no name to take, so keep it all. */
+	slash = strrchr(argv[0], '/');
+	if (slash && slash[1])
+		argv[0] = slash + 1;
+	program_invocation_name = argv[0];
+}
 
 void cli_die_usage(const char *prog, const char *fmt, ...)
 {

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* cli.h: what the command-line front ends share: usage errors said the same way, numbers, rotation limits, joined arguments, signals. */
+/* cli.h: what the command-line front ends share: the program's name, usage errors said the same way, numbers, rotation limits, joined arguments, signals. */
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * Call first in main(): argv[0] becomes its last component, so that getopt's messages ("vsockdump:
+ * unrecognized option") and error(3)'s name the program, not the path it was started by (a build
+ * folder's, /usr/local/bin/...). program_invocation_name follows.
+ */
+void cli_program_name(char **argv);
 
 /* Prints "PROG: MESSAGE" and the --help hint to stderr, then exits with status 2. */
 void cli_die_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));

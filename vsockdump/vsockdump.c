@@ -5,11 +5,13 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,8 @@
 struct options {
 	const char *ifname;
 	const char *read_path;
+	const char *file_list;		/* -V: a file naming the captures to read, one a line */
+	const char *post_rotate;	/* -z: a command run on each file -C/-G closed */
 	const char *write_path;
 	const char *user;
 	const char *filter_file;
@@ -43,6 +47,7 @@ struct options {
 	bool number;			/* -#: frame numbers */
 	bool list_ifaces;		/* -D */
 	bool dump_filter;		/* -d: show the compiled filter and exit */
+	bool count_only;		/* --count: the number of matching packets only */
 	struct vsm_print_opts print_opts;
 };
 
@@ -50,6 +55,11 @@ struct options {
 struct run {
 	const struct options *opts;
 	struct vsm_pcap_reader *reader;
+	char **files;			/* what -r or -V names, read one after the other */
+	size_t nfiles, next_file;
+	char closed[PATH_MAX];		/* -z: the rotator's current file, which its next rotation closes */
+	uint64_t files_made;		/* the rotator's file count when closed was noted */
+	unsigned children;		/* -z commands started and not yet reaped */
 	struct vsm_live *live;
 	struct vsm_rotator *rotator;
 	struct vsm_filter *filter;
@@ -66,9 +76,10 @@ struct run {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: vsockdump [-DdhlnNqtUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
-		"                 [-r file] [-s snaplen] [-w file] [-W filecount] [-Z user] [-B KiB] [-F file]\n"
-		"                 [--json] [--flows] [--print] [--time-stamp-precision=micro|nano] [expression]\n"
+		"Usage: vsockdump [-ADdhlnNqtUvxX#] [-c count] [-C file_size] [-G seconds] [-i interface]\n"
+		"                 [-r file | -V file_list] [-s snaplen] [-w file] [-W filecount] [-z command]\n"
+		"                 [-Z user] [-B KiB] [-F file] [--json] [--flows] [--count] [--print] [--utc]\n"
+		"                 [--time-stamp-precision=micro|nano] [expression]\n"
 		"\n"
 		"Capture, decode and save vsock traffic (LINKTYPE_VSOCK): the virtio-vsock header\n"
 		"with SEQPACKET, flags by meaning and the credit of each sender.\n"
@@ -76,6 +87,7 @@ static void usage(FILE *f)
 		"Source:\n"
 		"  -i IFACE        capture live on a vsock-type interface (default: the first one; -D lists them)\n"
 		"  -r FILE         read a pcap or pcapng capture (- for stdin)\n"
+		"  -V FILE         read the captures FILE names, one a line, one after the other\n"
 		"  -D              list vsock-type interfaces and exit\n"
 		"  -c COUNT        stop after COUNT packets\n"
 		"  -s SNAPLEN      bytes kept of each packet (default 262144; 0 = default)\n"
@@ -90,6 +102,8 @@ static void usage(FILE *f)
 		"  -C SIZE         with -w, start a new file when it would exceed SIZE million bytes\n"
 		"  -G SECONDS      with -w, start a new file every SECONDS (FILE is a strftime pattern)\n"
 		"  -W COUNT        with -C, keep a ring of COUNT files; with -G, stop after COUNT files\n"
+		"  -z COMMAND      with -C or -G, run COMMAND FILE on each file once it is closed whole\n"
+		"                  (gzip, or a script that uploads it)\n"
 		"  --print         with -w, also print the decoded packets\n"
 		"Decoding:\n"
 		"  -v              add buf_alloc and fwd_cnt\n"
@@ -99,13 +113,16 @@ static void usage(FILE *f)
 		"  -n              print CIDs as numbers (no host/local/hypervisor names)\n"
 		"  -q              quiet: addresses, op and length only\n"
 		"  -x, -X          payload in hex (-X: and ASCII); -xx, -XX: the whole frame\n"
+		"  -A              payload as text: unprintable bytes as '.'\n"
 		"  -#              print frame numbers\n"
 		"  -t, -tt, -ttt, -tttt, -ttttt\n"
 		"                  no time, epoch seconds, delta, date and time, since the first packet\n"
+		"                  (times of day in the local time zone, TZ, as tcpdump)\n"
+		"  --utc           print times of day and dates in UTC instead\n"
 		"  --time-stamp-precision=micro|nano\n"
-		"  --local-time    print clock times in the local time zone (default UTC)\n"
 		"  -l              line-buffered output\n"
 		"  --json          NDJSON: one object per packet (see vsockmon-json(5))\n"
+		"  --count         print only the number of packets that match, as \"N packets\"\n"
 		"  --flows         no packet lines: at the end, each connection with its state, packets and\n"
 		"                  bytes each way, SEQPACKET messages, credit, stalls and their lengths, and\n"
 		"                  problems (refused, aborts, unanswered credit requests...); with --json, one\n"
@@ -174,7 +191,53 @@ static char *read_filter_file(const char *path)
 	return buf;
 }
 
-enum { OPT_JSON = 1000, OPT_FLOWS, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_IMMEDIATE };
+/*
+ * tcpdump -V: the captures to read, one path a line, in order. Blank lines are skipped (tcpdump
+ * takes one for a file with no name). Returns the number of paths; exits on an error.
+ */
+static size_t read_file_list(const char *path, char ***ret_files)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char **files = NULL, *line = NULL;
+	size_t n = 0, cap = 0, len = 0;
+	ssize_t got;
+
+	if (!f) {
+		fprintf(stderr, "vsockdump: cannot read the file list %s: %s\n", path, strerror(errno));
+		exit(EXIT_FAILURE);
+	}
+	while ((got = getline(&line, &len, f)) >= 0) {
+		while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+			line[--got] = '\0';
+		if (!got)
+			continue;
+		if (n == cap) {
+			char **more = realloc(files, (cap = cap ? 2 * cap : 8) * sizeof(*files));
+
+			if (!more)
+				break;
+			files = more;
+		}
+		if (!(files[n] = strdup(line)))
+			break;
+		n++;
+	}
+	if (!feof(f)) {
+		fprintf(stderr, "vsockdump: reading the file list %s: %s\n", path, errno ? strerror(errno) : "out of memory");
+		exit(EXIT_FAILURE);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (!n) {
+		fprintf(stderr, "vsockdump: the file list %s names no capture: give one path a line\n", path);
+		exit(EXIT_FAILURE);
+	}
+	*ret_files = files;
+	return n;
+}
+
+enum { OPT_JSON = 1000, OPT_COUNT, OPT_FLOWS, OPT_PRINT, OPT_VERSION, OPT_TSPREC, OPT_LOCALTIME, OPT_UTC, OPT_IMMEDIATE };
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -183,9 +246,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "flows", no_argument, NULL, OPT_FLOWS },
+		{ "count", no_argument, NULL, OPT_COUNT },
 		{ "print", no_argument, NULL, OPT_PRINT },
 		{ "time-stamp-precision", required_argument, NULL, OPT_TSPREC },
 		{ "local-time", no_argument, NULL, OPT_LOCALTIME },
+		{ "utc", no_argument, NULL, OPT_UTC },
 		{ "immediate-mode", no_argument, NULL, OPT_IMMEDIATE },
 		{ "interface", required_argument, NULL, 'i' },
 		{ "number", no_argument, NULL, '#' },
@@ -199,9 +264,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->snaplen = VSM_DEFAULT_SNAPLEN;
-	while ((c = getopt_long(argc, argv, "#B:c:C:dDF:G:hi:lnNqr:s:tUvw:W:xXZ:", longopts, NULL)) != -1) {
+	/* Times of day in the local time zone, as tcpdump's ts_print does; --utc for UTC. */
+	o->print_opts.local_time = true;
+	while ((c = getopt_long(argc, argv, "#AB:c:C:dDF:G:hi:lnNqr:s:tUvV:w:W:xXz:Z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case '#': o->number = true; break;
+		case 'A': o->print_opts.ascii = true; break;
 		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, (4u << 20) - 1); break;
 		case 'c':
 			o->count = number_arg("-c", optarg, UINT64_MAX);
@@ -229,13 +297,16 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 't': tflag++; break;
 		case 'U': o->packet_buffered = true; break;
 		case 'v': o->print_opts.verbose++; break;
+		case 'V': o->file_list = optarg; break;
 		case 'w': o->write_path = optarg; break;
 		case 'W': o->file_count = cli_file_count("vsockdump", optarg); break;
 		case 'x': xflag++; break;
 		case 'X': xflag += 0x10; break;
+		case 'z': o->post_rotate = optarg; break;
 		case 'Z': o->user = optarg; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_FLOWS: o->flows = true; break;
+		case OPT_COUNT: o->count_only = true; break;
 		case OPT_PRINT: o->print = true; break;
 		case OPT_VERSION: printf("vsockdump %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
 		case OPT_TSPREC:
@@ -244,7 +315,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			else if (strcmp(optarg, "micro") && strcmp(optarg, "microseconds"))
 				cli_die_usage("vsockdump", "invalid --time-stamp-precision '%s': use micro or nano", optarg);
 			break;
-		case OPT_LOCALTIME: o->print_opts.local_time = true; break;
+		case OPT_LOCALTIME: o->print_opts.local_time = true; break;	/* now the default: still accepted */
+		case OPT_UTC: o->print_opts.local_time = false; break;
 		case OPT_IMMEDIATE: o->immediate = true; break;
 		default:
 			fprintf(stderr, "Try 'vsockdump --help' for more information.\n");
@@ -271,6 +343,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 		o->print_opts.verbose = 3;
 	if (o->read_path && o->ifname)
 		cli_die_usage("vsockdump", "%s", "-r and -i are exclusive: read a file or capture live, not both");
+	if (o->file_list && (o->read_path || o->ifname))
+		cli_die_usage("vsockdump", "%s", "-V reads the files its list names: not with -r or -i");
+	if (o->post_rotate && !o->file_size && !o->rotate_seconds)
+		cli_die_usage("vsockdump", "%s", "-z runs a command on each file -C or -G closes: give -w FILE with -C or -G");
+	if (o->count_only && (o->write_path || o->json || o->flows))
+		cli_die_usage("vsockdump", "%s", "--count prints only a number: not with -w, --json or --flows");
 	if ((o->file_size || o->rotate_seconds || o->file_count || o->packet_buffered) && !o->write_path)
 		cli_die_usage("vsockdump", "%s", "-C, -G, -W and -U go with -w FILE");
 	if (o->print && !o->write_path)
@@ -334,17 +412,101 @@ static int flush_output(struct run *r)
 	return ret;
 }
 
+/*
+ * -w -: a reader of the standard output that went away (head -c, a closed pipe) ends the run
+ * quietly with status 0, as vsockdump(1) says and as the text output does: SIGPIPE is ignored
+ * so that this shows as EPIPE here.
+ */
+static bool stdout_reader_gone(const struct run *r, int ret)
+{
+	return ret == -EPIPE && r->opts->write_path && strcmp(r->opts->write_path, "-") == 0;
+}
+
+/* Collects the -z commands that have ended, without waiting; with wait, all of them. */
+static void reap_children(struct run *r, bool wait)
+{
+	int wstatus;
+	pid_t pid;
+
+	while (r->children && (pid = waitpid(-1, &wstatus, wait ? 0 : WNOHANG)) != 0) {
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			r->children = 0;	/* ECHILD: none left */
+			break;
+		}
+		r->children--;
+		if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus))
+			fprintf(stderr, "vsockdump: -z %s: %s %d\n", r->opts->post_rotate,
+				WIFEXITED(wstatus) ? "exited with status" : "killed by signal",
+				WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
+	}
+}
+
+/*
+ * tcpdump -z: COMMAND FILE on a file just closed whole, run without waiting for it (a gzip may take
+ * longer than a rotation interval). The command is found in PATH and gets no shell; it starts with
+ * the signals vsockdump blocks or ignores (SIGINT, SIGTERM, SIGHUP; SIGPIPE) back to their defaults.
+ */
+static void run_post_rotate(struct run *r, const char *file)
+{
+	char *argv[] = { (char *)r->opts->post_rotate, (char *)file, NULL };
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	pid_t pid;
+	int ret;
+
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	/* What this process buffered for stdout goes first: the command may write there too. */
+	flush_output(r);
+	ret = posix_spawnp(&pid, r->opts->post_rotate, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (ret) {
+		fprintf(stderr, "vsockdump: -z %s %s: %s\n", r->opts->post_rotate, file, strerror(ret));
+		return;
+	}
+	r->children++;
+}
+
+/* After a write: when the rotator started a new file, the one before is whole, for -z. */
+static void after_rotation(struct run *r)
+{
+	uint64_t files = vsm_rotate_files(r->rotator);
+
+	reap_children(r, false);
+	if (files == r->files_made)
+		return;
+	run_post_rotate(r, r->closed);
+	r->files_made = files;
+	snprintf(r->closed, sizeof(r->closed), "%s", vsm_rotate_current(r->rotator));
+}
+
 /* Handles one frame that passed the filter: write it, print it, or both. */
 static void handle(struct run *r, const struct vsm_rec *rec)
 {
 	const struct options *o = r->opts;
 
 	r->matched++;
+	if (o->count_only) {
+		if (o->count && r->matched >= o->count)
+			r->stop = true;
+		return;
+	}
 	if (r->matched == 1)
 		r->first_ts = r->prev_ts = rec->ts;
 	if (r->rotator) {
 		int ret = vsm_rotate_write(r->rotator, rec);
 
+		if (stdout_reader_gone(r, ret)) {
+			r->stop = true;
+			return;
+		}
 		if (ret < 0) {
 			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r->rotator));
 			r->status = EXIT_FAILURE;
@@ -353,6 +515,8 @@ static void handle(struct run *r, const struct vsm_rec *rec)
 		}
 		if (ret == 1)
 			r->stop = true;
+		if (o->post_rotate)
+			after_rotation(r);
 	}
 	if (!r->rotator || o->print) {
 		struct vsm_pkt pkt;
@@ -439,18 +603,42 @@ static void print_flows(struct run *r)
 	flush_output(r);
 }
 
+/* -V: the next file of the list, once the one before is read to its end. */
+static int open_next_file(struct run *r)
+{
+	char err[ERRLEN] = "";
+	int ret;
+
+	vsm_pcap_close(r->reader);
+	r->reader = NULL;
+	ret = vsm_pcap_open_cancellable(r->files[r->next_file], r->sigfd, &r->reader, err, ERRLEN);
+	r->next_file++;
+	if (ret < 0 && ret != -ECANCELED)
+		fprintf(stderr, "vsockdump: %s\n", err);
+	return ret;
+}
+
 static void read_file_loop(struct run *r)
 {
 	struct vsm_rec rec;
 	int ret = 0;
 
-	while (!r->stop && (ret = vsm_pcap_next(r->reader, &rec)) > 0) {
-		r->seen++;
-		if (r->filter && !vsm_filter_match(r->filter, &rec))
-			continue;
-		handle(r, &rec);
-		if ((r->seen & 1023) == 0)
-			signalled(r);
+	for (;;) {
+		while (!r->stop && (ret = vsm_pcap_next(r->reader, &rec)) > 0) {
+			r->seen++;
+			if (r->filter && !vsm_filter_match(r->filter, &rec))
+				continue;
+			handle(r, &rec);
+			if ((r->seen & 1023) == 0)
+				signalled(r);
+		}
+		/* -V: the files are one stream; frame numbers and -ttt go on from one to the next. */
+		if (ret == 0 && !r->stop && r->next_file < r->nfiles)
+			ret = open_next_file(r);
+		else
+			break;
+		if (ret < 0)
+			break;
 	}
 	if (ret == -ECANCELED) {
 		r->stop = true;		/* a signal came while the input was waited for: see SIGNALS */
@@ -459,7 +647,8 @@ static void read_file_loop(struct run *r)
 	}
 	if (!r->stop && ret < 0) {
 		flush_output(r);
-		fprintf(stderr, "vsockdump: %s\n", vsm_pcap_error(r->reader));
+		if (r->reader)
+			fprintf(stderr, "vsockdump: %s\n", vsm_pcap_error(r->reader));
 		r->status = EXIT_FAILURE;
 	}
 }
@@ -512,6 +701,10 @@ static int open_source(struct run *r, char *err)
 	const struct options *o = r->opts;
 	int ret;
 
+	if (r->nfiles) {
+		r->next_file = 1;
+		return vsm_pcap_open_cancellable(r->files[0], r->sigfd, &r->reader, err, ERRLEN);
+	}
 	if (o->read_path) {
 		/* A pipe or a FIFO may keep us waiting: a signal still ends the wait (see SIGNALS). */
 		return vsm_pcap_open_cancellable(o->read_path, r->sigfd, &r->reader, err, ERRLEN);
@@ -556,8 +749,15 @@ static int open_output(struct run *r, char *err)
 	};
 	struct timespec now;
 
+	int ret;
+
 	clock_gettime(CLOCK_REALTIME, &now);
-	return vsm_rotate_open(&ro, &now, &r->rotator, err, ERRLEN);
+	ret = vsm_rotate_open(&ro, &now, &r->rotator, err, ERRLEN);
+	if (ret == 0) {
+		r->files_made = vsm_rotate_files(r->rotator);
+		snprintf(r->closed, sizeof(r->closed), "%s", vsm_rotate_current(r->rotator));
+	}
+	return ret;
 }
 
 static void print_stats(struct run *r)
@@ -585,6 +785,7 @@ int main(int argc, char **argv)
 	struct vsm_filter_error ferr;
 	int ret;
 
+	cli_program_name(argv);
 	parse_options(argc, argv, &o);
 	if (o.list_ifaces) {
 		free(o.filter_expr);
@@ -627,6 +828,8 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
+	if (o.file_list)
+		r.nfiles = read_file_list(o.file_list, &r.files);
 	ret = open_source(&r, err);
 	if (ret == 0 && o.write_path)
 		ret = open_output(&r, err);
@@ -636,8 +839,8 @@ int main(int argc, char **argv)
 		/* Root is needed to open the capture only: the packets are parsed without it (tcpdump's -Z). */
 		ret = cli_drop_privileges(o.user, &now_user, err, ERRLEN);
 	}
-	if (ret == -ECANCELED)
-		goto out;		/* signalled while waiting for the input to open: a clean end */
+	if (ret == -ECANCELED || stdout_reader_gone(&r, ret))
+		goto out;		/* signalled while waiting for the input to open, or -w -'s reader gone: a clean end */
 	if (ret < 0) {
 		if (err[0])
 			fprintf(stderr, "vsockdump: %s\n", err);
@@ -648,6 +851,11 @@ int main(int argc, char **argv)
 		read_file_loop(&r);
 	else
 		live_loop(&r);
+	if (o.count_only) {
+		/* tcpdump --count's line, on stdout */
+		vsm_sb_u64(&r.out, r.matched);
+		vsm_sb_puts(&r.out, r.matched == 1 ? " packet\n" : " packets\n");
+	}
 	flush_output(&r);
 	if (o.flows)
 		print_flows(&r);
@@ -655,16 +863,22 @@ int main(int argc, char **argv)
 out:
 	if (r.rotator) {
 		/* Flush first so that an error still comes with the writer's whole message. */
-		if (vsm_rotate_flush(r.rotator) < 0 && r.status == EXIT_SUCCESS) {
+		ret = vsm_rotate_flush(r.rotator);
+		if (ret < 0 && !stdout_reader_gone(&r, ret) && r.status == EXIT_SUCCESS) {
 			fprintf(stderr, "vsockdump: %s\n", vsm_rotate_error(r.rotator));
 			r.status = EXIT_FAILURE;
 		}
 		ret = vsm_rotate_close(r.rotator);
-		if (ret < 0 && r.status == EXIT_SUCCESS) {
+		if (ret < 0 && !stdout_reader_gone(&r, ret) && r.status == EXIT_SUCCESS) {
 			fprintf(stderr, "vsockdump: closing the output: %s\n", strerror(-ret));
 			r.status = EXIT_FAILURE;
 		}
 	}
+	/* tcpdump runs -z on rotations only, not on the last file; the commands started are waited for. */
+	reap_children(&r, true);
+	for (size_t i = 0; i < r.nfiles; i++)
+		free(r.files[i]);
+	free(r.files);
 	vsm_pcap_close(r.reader);
 	vsm_live_close(r.live);
 	vsm_filter_free(r.filter);

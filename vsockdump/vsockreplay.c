@@ -514,6 +514,7 @@ int main(int argc, char **argv)
 	char err[ERRLEN] = "";
 	int status = EXIT_FAILURE, ret;
 
+	cli_program_name(argv);
 	parse_options(argc, argv, &o);
 	r.stats = calloc((size_t)o.nfiles, sizeof(*r.stats));
 	readers = calloc((size_t)o.nfiles, sizeof(*readers));

@@ -752,6 +752,7 @@ int main(int argc, char **argv)
 	struct vsm_filter_error ferr;
 	int ret;
 
+	cli_program_name(argv);
 	parse_options(argc, argv, &o);
 	t.interactive = !o.batch && !o.json && !o.quiet;
 	t.capture_clock = o.read_path && !t.interactive;

@@ -582,6 +582,74 @@ static void test_errors(void **state)
 	}
 }
 
+/* A tcpdump user's words: the message says what vsock calls them, and what it offers compiles. */
+static const struct hint_case {
+	const char *expr;
+	const char *hint;	/* the whole suggestion, as the message must hold it */
+	const char *why;
+} hint_cases[] = {
+	{ "host 3", "did you mean `cid 3`?", "a vsock address is a CID" },
+	{ "host", "did you mean `cid N`?", "a vsock address is a CID" },
+	{ "src host 3", "did you mean `src cid 3`?", "a vsock address is a CID" },
+	{ "dst host 2 and port 1024", "did you mean `dst cid 2`?", "a vsock address is a CID" },
+	{ "net 4", "did you mean `cid 4`?", "no networks" },
+	{ "dst net 5", "did you mean `dst cid 5`?", "no networks" },
+	{ "tcp port 80", "did you mean `port 80`?", "vsock has no TCP" },
+	{ "udp port 53", "did you mean `port 53`?", "vsock has no UDP" },
+	{ "tcp src port 80", "did you mean `src port 80`?", "vsock has no TCP" },
+	{ "tcp dst port 80", "did you mean `dst port 80`?", "vsock has no TCP" },
+	{ "tcp", "did you mean `type stream`?", "vsock has no TCP" },
+	{ "port 80 and tcp", "did you mean `type stream`?", "vsock has no TCP" },
+	{ "udp", "leave 'udp' out", "vsock has no UDP" },
+	{ "ip host 3", "did you mean `cid 3`?", "no IP layer" },
+	{ "ip6 and port 1", "leave 'ip6' out", "no IP layer" },
+	{ "ip", "leave 'ip' out", "no IP layer" },
+	{ "ether host 3", "did you mean `cid 3`?", "no Ethernet layer" },
+	{ "less 100", "did you mean `len <= 100`?", "payload's length" },
+	{ "greater 10", "did you mean `len >= 10`?", "payload's length" },
+	{ "tcp len > 5", "did you mean `len > 5`?", "vsock has no TCP" },
+	{ "vsock", "leave 'vsock' out", "every packet here is vsock" },
+};
+
+static void test_pcap_word_hints(void **state)
+{
+	for (size_t i = 0; i < N_ELEMS(hint_cases); i++) {
+		const struct hint_case *c = &hint_cases[i];
+		struct vsm_filter *f = NULL;
+		struct vsm_filter_error err;
+		const char *open, *close;
+		char words[64];
+
+		assert_int_equal(vsm_filter_compile(c->expr, 0, &f, &err), -EINVAL);
+		if (!strstr(err.msg, c->hint) || !strstr(err.msg, c->why))
+			fail_msg("'%s': message '%s' lacks '%s' or '%s'", c->expr, err.msg, c->hint, c->why);
+		/* The words offered are a filter that compiles (N stands for the number the user left out). */
+		open = strchr(err.msg, '`');
+		if (!open || strstr(c->hint, "`cid N`"))
+			continue;
+		close = strchr(open + 1, '`');
+		assert_non_null(close);
+		snprintf(words, sizeof(words), "%.*s", (int)(close - open - 1), open + 1);
+		if (vsm_filter_compile(words, 0, &f, &err) < 0)
+			fail_msg("'%s': the hint '%s' does not compile: %s", c->expr, words, err.msg);
+		vsm_filter_free(f);
+	}
+}
+
+/* No hint where the word is no tcpdump word, or the error is not about one. */
+static void test_no_hint_for_other_words(void **state)
+{
+	static const char *const exprs[] = { "foo 3", "port 1 2", "src op rw", "cid x", "hostname 3" };
+	struct vsm_filter *f = NULL;
+	struct vsm_filter_error err;
+
+	for (size_t i = 0; i < N_ELEMS(exprs); i++) {
+		assert_int_equal(vsm_filter_compile(exprs[i], 0, &f, &err), -EINVAL);
+		if (strstr(err.msg, "did you mean") || strstr(err.msg, "leave '"))
+			fail_msg("'%s': unexpected hint in '%s'", exprs[i], err.msg);
+	}
+}
+
 static void test_error_limits(void **state)
 {
 	struct vsm_filter *f = NULL;
@@ -834,6 +902,8 @@ int main(void)
 		cmocka_unit_test(test_operators),
 		cmocka_unit_test(test_spellings),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_pcap_word_hints),
+		cmocka_unit_test(test_no_hint_for_other_words),
 		cmocka_unit_test(test_error_limits),
 		cmocka_unit_test(test_error_format),
 		cmocka_unit_test(test_term_bound),

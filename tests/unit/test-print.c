@@ -12,6 +12,7 @@
 
 #include <vsockmon/fields.h>
 #include <vsockmon/print.h>
+#include <vsockmon/timestamp.h>
 #include <vsockmon/wire.h>
 
 #include "testutil.h"
@@ -134,7 +135,46 @@ static void test_timestamps(void **state)
 	o.ts_format = VSM_TS_DATE;
 	ASSERT_TEXT("2026-11-21 12:24:26.293638 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
 	o.ts_format = VSM_TS_DELTA;
-	ASSERT_TEXT("0:00:00.000000 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
+	ASSERT_TEXT(" 00:00:00.000000 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
+	/* Local time, as tcpdump: India is 5:30 ahead of UTC all year (no daylight saving to date). */
+	o.local_time = true;
+	setenv("TZ", "Asia/Kolkata", 1);
+	tzset();
+	o.ts_format = VSM_TS_TIME;
+	ASSERT_TEXT("17:54:26.293638 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
+	o.ts_format = VSM_TS_DATE;
+	ASSERT_TEXT("2026-11-21 17:54:26.293638 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
+	o.local_time = false;
+	ASSERT_TEXT("2026-11-21 12:24:26.293638 3:1 > 2:2 RST, length 0\n", &f, 0, &o, NULL);
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
+/* tcpdump's -ttt shape: a sign column and two-digit hours; hours past a day go on (tcpdump's wrap at 24). */
+static void test_offsets(void **state)
+{
+	static const struct {
+		int64_t ns;
+		bool nsec;
+		const char *text;
+	} cases[] = {
+		{ 0, false, " 00:00:00.000000" },
+		{ 1550000, false, " 00:00:00.001550" },
+		{ 1550123, true, " 00:00:00.001550123" },
+		{ -(INT64_C(5) * 3600 + 58 * 60 + 21) * 1000000000 - 250000000, false, "-05:58:21.250000" },
+		{ (INT64_C(30) * 3600) * 1000000000 + 500000000, false, " 30:00:00.500000" },
+		{ INT64_MIN, false, "-2562047:47:16.854775" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vsm_strbuf sb;
+
+		vsm_sb_init(&sb);
+		vsm_ts_put_offset(&sb, cases[i].ns, cases[i].nsec);
+		assert_non_null(sb.data);
+		assert_string_equal(sb.data, cases[i].text);
+		vsm_sb_free(&sb);
+	}
 }
 
 static void test_hex_dumps(void **state)
@@ -363,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_verbosity_levels),
 		cmocka_unit_test(test_problems_and_truncation),
 		cmocka_unit_test(test_timestamps),
+		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_hex_dumps),
 		cmocka_unit_test(test_json_values),
 		cmocka_unit_test(test_json_key_order_is_the_field_table),

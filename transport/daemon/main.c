@@ -484,6 +484,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt, status = 0, sigfd, stop_signal;
 
+	cli_program_name(argv);
 	verbosity = 1;
 	vm_config_init(&single);
 	while ((opt = getopt_long(argc, argv, "w:C:G:W:i:s:vqhV", longopts, NULL)) != -1) {

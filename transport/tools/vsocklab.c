@@ -2326,6 +2326,7 @@ int main(int argc, char **argv)
 	unsigned failed;
 	uint64_t verified = 0;
 
+	cli_program_name(argv);
 	parse_options(argc, argv, &o);
 	/* SIGINT and SIGTERM become readable on a signalfd: the loop stops between two steps. */
 	sigemptyset(&mask);

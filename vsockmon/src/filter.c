@@ -279,6 +279,109 @@ static int parse_value(struct parser *p, const struct token *kw, const char *fie
 	return node;
 }
 
+/*
+ * The pcap-filter(7) words a tcpdump user types first, and what the vsock filter says instead, for the
+ * "did you mean" of an unknown word. instead takes the word's place, before its value; a word with
+ * none is left out and the words after it are the filter, or alone is offered when none follow.
+ */
+static const struct pcap_word {
+	const char *word, *instead, *alone, *why;
+} pcap_words[] = {
+	{ "host", "cid", NULL, "a vsock address is a CID" },
+	{ "net", "cid", NULL, "vsock has no networks: a CID is one machine" },
+	{ "less", "len <=", NULL, "len is the payload's length" },
+	{ "greater", "len >=", NULL, "len is the payload's length" },
+	{ "tcp", NULL, "type stream", "vsock has no TCP: its connections are stream or seqpacket sockets" },
+	{ "udp", NULL, NULL, "vsock has no UDP" },
+	{ "ip", NULL, NULL, "vsock has no IP layer" },
+	{ "ip6", NULL, NULL, "vsock has no IP layer" },
+	{ "ether", NULL, NULL, "vsock has no Ethernet layer" },
+	{ "vsock", NULL, NULL, "every packet here is vsock" },
+};
+
+static const struct pcap_word *pcap_word(const struct parser *p, const struct token *t)
+{
+	for (size_t i = 0; i < sizeof(pcap_words) / sizeof(pcap_words[0]); i++)
+		if (is_word(p, t, pcap_words[i].word))
+			return &pcap_words[i];
+	return NULL;
+}
+
+/* Appends the token's text, after a space unless at the start. */
+static size_t put_token(const struct parser *p, const struct token *t, char *buf, size_t len, size_t n)
+{
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, "%s%.*s", n ? " " : "", (int)t->len, p->expr + t->pos);
+	return n;
+}
+
+/*
+ * The vsock primitive for the pcap-filter one at token i: "cid 3" for "host 3", "src cid 3" for
+ * "src host 3", "port 80" for "tcp port 80". Returns the table entry of its first tcpdump word with
+ * the suggestion in buf ("" when there is none to offer: the word is to be left out), or NULL.
+ */
+static const struct pcap_word *vsock_words_for(const struct parser *p, size_t i, char *buf, size_t len)
+{
+	const struct pcap_word *first = NULL, *w;
+	const struct token *t;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (;; i++) {
+		t = &p->tok[i];
+		if (is_word(p, t, "src") || is_word(p, t, "dst")) {
+			n = put_token(p, t, buf, len, n);
+			continue;
+		}
+		w = pcap_word(p, t);
+		if (!w)
+			break;
+		if (!first)
+			first = w;
+		if (w->instead) {
+			if (n < len)
+				n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", w->instead);
+			t = &p->tok[i + 1];
+			if (t->kind == T_WORD && !pcap_word(p, t))
+				put_token(p, t, buf, len, n);
+			else if (n < len)
+				snprintf(buf + n, len - n, " N");
+			return first;
+		}
+		if (p->tok[i + 1].kind != T_WORD) {
+			/* Nothing follows the word to leave out: what it meant alone, if vsock has it. */
+			snprintf(buf, len, "%s", n == 0 && w->alone ? w->alone : "");
+			return first;
+		}
+	}
+	if (!first || t->kind != T_WORD)
+		return first;
+	/* A vsock word after the ones left out: it and its value ("port 80", "len > 5"). */
+	n = put_token(p, t, buf, len, n);
+	t++;
+	if (t->kind == T_CMP)
+		n = put_token(p, t++, buf, len, n);
+	if (t->kind == T_WORD)
+		put_token(p, t, buf, len, n);
+	return first;
+}
+
+/* After an error at the tcpdump word at token i: "; did you mean `cid 3`? a vsock address is a CID". */
+static void suggest_vsock_words(struct parser *p, size_t i)
+{
+	const struct pcap_word *w;
+	char words[64];
+	size_t n = strlen(p->err->msg);
+
+	w = vsock_words_for(p, i, words, sizeof(words));
+	if (!w || n >= sizeof(p->err->msg))
+		return;
+	if (words[0])
+		snprintf(p->err->msg + n, sizeof(p->err->msg) - n, "; did you mean `%s`? %s", words, w->why);
+	else
+		snprintf(p->err->msg + n, sizeof(p->err->msg) - n, "; leave '%s' out: %s", w->word, w->why);
+}
+
 static int parse_primitive(struct parser *p)
 {
 	const struct token *kw = next(p), *t;
@@ -297,9 +400,12 @@ static int parse_primitive(struct parser *p)
 	if (is_word(p, kw, "src") || is_word(p, kw, "dst")) {
 		dir = is_word(p, kw, "src") ? D_SRC : D_DST;
 		t = peek(p);
-		if (!is_word(p, t, "cid") && !is_word(p, t, "port"))
-			return fail(p, t, "expected 'cid' or 'port' after '%.*s', got %s",
-				    (int)kw->len, p->expr + kw->pos, describe(p, t, d, sizeof(d)));
+		if (!is_word(p, t, "cid") && !is_word(p, t, "port")) {
+			fail(p, t, "expected 'cid' or 'port' after '%.*s', got %s",
+			     (int)kw->len, p->expr + kw->pos, describe(p, t, d, sizeof(d)));
+			suggest_vsock_words(p, p->i - 1);
+			return -1;
+		}
 		kw = next(p);
 	}
 	if (is_word(p, kw, "cid")) {
@@ -328,9 +434,12 @@ static int parse_primitive(struct parser *p)
 		p->nodes[n].cmp = t->cmp;
 		return parse_value(p, t, "len", UINT32_MAX, n);
 	}
-	if (kw->kind == T_WORD)
-		return fail(p, kw, "unknown word %s (expected cid, port, op, type, len, src, dst, not or '(')",
-			    describe(p, kw, d, sizeof(d)));
+	if (kw->kind == T_WORD) {
+		fail(p, kw, "unknown word %s (expected cid, port, op, type, len, src, dst, not or '(')",
+		     describe(p, kw, d, sizeof(d)));
+		suggest_vsock_words(p, p->i - 1);
+		return -1;
+	}
 	if (kw->kind == T_BAD)
 		return fail(p, kw, "unexpected %s (use 'and'/'&&' or 'or'/'||')", describe(p, kw, d, sizeof(d)));
 	return fail(p, kw, "unexpected %s (expected cid, port, op, type, len, src, dst, not or '(')",

@@ -42,10 +42,10 @@ static void put_timestamp(struct vsm_strbuf *out, const struct vsm_pkt_ctx *c, c
 		vsm_ts_put_epoch(out, &c->ts, o->nsec);
 		break;
 	case VSM_TS_DELTA:
-		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->prev_ts, &c->ts), o->nsec);
+		vsm_ts_put_offset(out, vsm_ts_diff_ns(&c->prev_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_SINCE_FIRST:
-		vsm_ts_put_hms(out, vsm_ts_diff_ns(&c->first_ts, &c->ts), o->nsec);
+		vsm_ts_put_offset(out, vsm_ts_diff_ns(&c->first_ts, &c->ts), o->nsec);
 		break;
 	case VSM_TS_DATE:
 		vsm_ts_put_clock(out, &c->ts, true, o->local_time, o->nsec);
@@ -175,6 +175,24 @@ static void put_hex_dump(struct vsm_strbuf *out, const uint8_t *p, uint32_t n, b
 	}
 }
 
+/*
+ * tcpdump -A's text: printable bytes, spaces, tabs and newlines as they are, any other byte as '.',
+ * and a carriage return before a newline dropped, so CRLF text reads as lines. The dump ends with a
+ * newline, so the next packet's line starts on its own.
+ */
+static void put_ascii_dump(struct vsm_strbuf *out, const uint8_t *p, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (c == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;
+		vsm_sb_putc(out, (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\n' ? (char)c : '.');
+	}
+	if (n && p[n - 1] != '\n')
+		vsm_sb_putc(out, '\n');
+}
+
 /* What a frame cut inside the vsockmon header still tells: "3:1 > 2:? " with '?' for the missing. */
 static void put_partial_addresses(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const struct vsm_print_opts *o)
 {
@@ -261,4 +279,6 @@ void vsm_print_text(struct vsm_strbuf *out, const struct vsm_pkt *pkt, const str
 		put_hex_dump(out, pkt->frame, pkt->cap_len, opts->hex == 4);
 	else if (opts->hex && pkt->payload && pkt->payload_caplen)
 		put_hex_dump(out, pkt->payload, pkt->payload_caplen, opts->hex == 2);
+	else if (opts->ascii && pkt->payload && pkt->payload_caplen)
+		put_ascii_dump(out, pkt->payload, pkt->payload_caplen);
 }

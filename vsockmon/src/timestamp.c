@@ -75,6 +75,17 @@ void vsm_ts_put_epoch(struct vsm_strbuf *out, const struct timespec *ts, bool ns
 	vsm_ts_put_frac(out, t.tv_nsec, nsec);
 }
 
+/* u ns as hours (at least hour_digits of them), minutes, seconds and the fraction. */
+static void put_hms_unsigned(struct vsm_strbuf *out, uint64_t u, int hour_digits, bool nsec)
+{
+	vsm_sb_u64_pad(out, u / 3600000000000ull, hour_digits);
+	vsm_sb_putc(out, ':');
+	vsm_sb_u64_pad(out, u / 60000000000ull % 60, 2);
+	vsm_sb_putc(out, ':');
+	vsm_sb_u64_pad(out, u / 1000000000ull % 60, 2);
+	vsm_ts_put_frac(out, (long)(u % 1000000000ull), nsec);
+}
+
 void vsm_ts_put_hms(struct vsm_strbuf *out, int64_t ns, bool nsec)
 {
 	/* -INT64_MIN does not exist: take the magnitude unsigned. */
@@ -82,12 +93,16 @@ void vsm_ts_put_hms(struct vsm_strbuf *out, int64_t ns, bool nsec)
 
 	if (ns < 0)
 		vsm_sb_putc(out, '-');
-	vsm_sb_u64(out, u / 3600000000000ull);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, u / 60000000000ull % 60, 2);
-	vsm_sb_putc(out, ':');
-	vsm_sb_u64_pad(out, u / 1000000000ull % 60, 2);
-	vsm_ts_put_frac(out, (long)(u % 1000000000ull), nsec);
+	put_hms_unsigned(out, u, 1, nsec);
+}
+
+void vsm_ts_put_offset(struct vsm_strbuf *out, int64_t ns, bool nsec)
+{
+	uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+
+	/* The sign column keeps the times aligned whether the clock went back or not (tcpdump's ts_print). */
+	vsm_sb_putc(out, ns < 0 ? '-' : ' ');
+	put_hms_unsigned(out, u, 2, nsec);
 }
 
 void vsm_ts_put_clock(struct vsm_strbuf *out, const struct timespec *ts, bool date, bool local, bool nsec)

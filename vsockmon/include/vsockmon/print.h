@@ -15,7 +15,7 @@ enum vsm_ts_format {
 	VSM_TS_TIME,		/* default: 12:24:26.293638, UTC (local time with local_time) */
 	VSM_TS_NONE,		/* -t */
 	VSM_TS_EPOCH,		/* -tt: 1700000000.293638 */
-	VSM_TS_DELTA,		/* -ttt: since the previous packet */
+	VSM_TS_DELTA,		/* -ttt: " 00:00:00.001550" since the previous packet */
 	VSM_TS_DATE,		/* -tttt: 2026-11-21 12:24:26.293638 */
 	VSM_TS_SINCE_FIRST,	/* -ttttt: since the first packet */
 };
@@ -25,9 +25,10 @@ struct vsm_print_opts {
 	bool numeric;		/* -n: CIDs as numbers, not "host"/"local"/"hypervisor" */
 	bool quiet;		/* -q: addresses, op and length only */
 	int hex;		/* 1 -x payload hex; 2 -X hex and ASCII; 3 -xx whole frame hex; 4 -XX */
+	bool ascii;		/* -A: the payload as text (when hex is 0) */
 	enum vsm_ts_format ts_format;
 	bool nsec;		/* nanosecond timestamps (--time-stamp-precision=nano) */
-	bool local_time;	/* TS_TIME/TS_DATE in local time instead of UTC */
+	bool local_time;	/* TS_TIME/TS_DATE in local time (TZ) instead of UTC: vsockdump's default, as tcpdump */
 };
 
 /* What a printer needs besides the packet. */

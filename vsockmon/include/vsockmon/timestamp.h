@@ -34,8 +34,13 @@ int64_t vsm_ns_add(int64_t a, int64_t b);
 void vsm_ts_put_frac(struct vsm_strbuf *out, long tv_nsec, bool nsec);
 /* "SECONDS.frac" since the epoch. */
 void vsm_ts_put_epoch(struct vsm_strbuf *out, const struct timespec *ts, bool nsec);
-/* "[-]H:MM:SS.frac" (tcpdump's -ttt and -ttttt). */
+/* "[-]H:MM:SS.frac": a length of time in hours, minutes and seconds. */
 void vsm_ts_put_hms(struct vsm_strbuf *out, int64_t ns, bool nsec);
+/*
+ * " HH:MM:SS.frac" or "-HH:MM:SS.frac", tcpdump's -ttt and -ttttt: a sign column, then at least two
+ * digits of hours. tcpdump's hours wrap at 24 (a day between packets shows as 00); these do not.
+ */
+void vsm_ts_put_offset(struct vsm_strbuf *out, int64_t ns, bool nsec);
 /* "[YYYY-MM-DD ]HH:MM:SS.frac" in UTC or local time; the epoch form if the C library cannot convert it. */
 void vsm_ts_put_clock(struct vsm_strbuf *out, const struct timespec *ts, bool date, bool local, bool nsec);
 /* A length of time for people: "12.345 s", "3.4 ms", "17 us". */
