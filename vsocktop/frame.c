@@ -316,17 +316,25 @@ void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct 
 	char when[64], a[32], b[32], c[32], d[32];
 	const char *filter = top_model_filter(m);
 
-	top_fmt_time(when, sizeof(when), &t->now);
-	vsm_sb_printf(out, "vsocktop - %s - %s UTC%s, interval %.3f s%s%s\n", info->source ? info->source : "no capture",
-		      when, info->capture ? " (capture time)" : "", t->interval, info->paused ? " [paused]" : "",
-		      info->ended ? " [end of capture]" : "");
+	/* Before the first packet there is no time to show: a zero clock would read as 1970. */
+	if (t->now.tv_sec == 0 && t->now.tv_nsec == 0)
+		snprintf(when, sizeof(when), "-");
+	else
+		top_fmt_time(when, sizeof(when), &t->now);
+	vsm_sb_printf(out, "vsocktop - %s - %s%s%s, interval %.3f s%s%s\n", info->source ? info->source : "no capture",
+		      when, strcmp(when, "-") ? " UTC" : "", info->capture ? " (capture time)" : "", t->interval,
+		      info->paused ? " [paused]" : "", info->ended ? " [end of capture]" : "");
+	/* What went wrong comes first, so that a narrow terminal cuts the totals, never the trouble. */
+	vsm_sb_printf(out, "Stalled: %llu  Refused: %llu  Resets: %llu  Problems: %llu  Connections: %llu seen, %llu held, %llu open\n",
+		      (unsigned long long)t->t.stalled, (unsigned long long)t->t.refused, (unsigned long long)t->t.resets,
+		      (unsigned long long)t->with_problems, (unsigned long long)t->t.flows, (unsigned long long)t->t.live,
+		      (unsigned long long)t->t.open);
 	top_fmt_amount(a, sizeof(a), t->t.pkts);
 	top_fmt_rate(b, sizeof(b), t->pps);
 	top_fmt_amount(c, sizeof(c), t->t.bytes);
 	top_fmt_rate(d, sizeof(d), t->bps);
-	vsm_sb_printf(out, "Packets: %s (%s/s)  Bytes: %s (%s/s)  Connections: %llu seen, %llu held, %llu open, %llu stalled\n",
-		      a, b, c, d, (unsigned long long)t->t.flows, (unsigned long long)t->t.live,
-		      (unsigned long long)t->t.open, (unsigned long long)t->t.stalled);
+	vsm_sb_printf(out, "Packets: %s (%s/s)  Bytes: %s (%s/s)  Closed: %llu  Evicted: %llu", a, b, c, d,
+		      (unsigned long long)t->t.closed, (unsigned long long)t->t.evicted);
 	if (info->device && dev->have)
 		snprintf(a, sizeof(a), "%llu", (unsigned long long)dev->tap_dropped);
 	else
@@ -335,12 +343,41 @@ void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct 
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)(t->src.kernel_drops + t->src.if_drops));
 	else
 		snprintf(b, sizeof(b), "-");
-	vsm_sb_printf(out, "Resets: %llu  Refused: %llu  Closed: %llu  Evicted: %llu  Drops: tap %s, kernel %s\n",
-		      (unsigned long long)t->t.resets, (unsigned long long)t->t.refused, (unsigned long long)t->t.closed,
-		      (unsigned long long)t->t.evicted, a, b);
+	vsm_sb_printf(out, "  Drops: tap %s, kernel %s\n", a, b);
 	vsm_sb_printf(out, "Sort: %s (%s)  Filter: %s - %zu of %zu connections\n", top_sorts[top_model_sort_key(m)].name,
 		      top_model_sort_descending(m) ? "descending" : "ascending", *filter ? filter : "none",
 		      top_model_count(m), top_model_total(m));
+}
+
+void top_keybar(struct vsm_strbuf *out, const struct top_keyhint *hints, size_t n, int width)
+{
+	bool keep[32];
+	int used = 0;
+
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = hints[i].text && *hints[i].text;
+		used += keep[i] ? (int)strlen(hints[i].text) + (used ? 2 : 0) : 0;
+	}
+	/* The least important hint goes first, until the line fits; priority 0 ones (help, quit) stay. */
+	while (width > 0 && used > width) {
+		long drop = -1;
+
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] && hints[i].priority > 0 && (drop < 0 || hints[i].priority < hints[drop].priority))
+				drop = (long)i;
+		if (drop < 0)
+			break;
+		keep[drop] = false;
+		used -= (int)strlen(hints[drop].text) + 2;
+	}
+	for (size_t i = 0, first = 1; i < n; i++) {
+		if (!keep[i])
+			continue;
+		vsm_sb_printf(out, "%s%s", first ? "" : "  ", hints[i].text);
+		first = 0;
+	}
 }
 
 /* ---- per-CID and devices ---- */

@@ -54,6 +54,15 @@ void top_table_line(struct vsm_strbuf *out, const struct top_row *r, const struc
 /* The header: four lines, each ending in '\n'. */
 void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct top_frame_info *info);
 
+/* A key bar's hint: its text, and how soon it goes when the line is short (lower first; 0 never). */
+struct top_keyhint {
+	const char *text;
+	int priority;
+};
+
+/* The hints that fit in width columns (0: all), in their order, two blanks apart (no newline). */
+void top_keybar(struct vsm_strbuf *out, const struct top_keyhint *hints, size_t n, int width);
+
 /* The per-CID table: its title and one line per CID (no newlines). */
 void top_cid_title(struct vsm_strbuf *out);
 void top_cid_line(struct vsm_strbuf *out, const struct top_cid *c, bool numeric);

@@ -136,6 +136,7 @@ static unsigned show_cid(struct top_ui *ui, struct top_model *m, unsigned long l
 		return TOP_REDRAW;
 	}
 	ui->view = TOP_VIEW_CONNS;
+	top_model_select(m, 0);
 	say(ui, false, "filter: %s (\\ then Enter on an empty line clears it)", expr);
 	return TOP_REDRAW;
 }
@@ -338,6 +339,8 @@ static unsigned filter_key(struct top_ui *ui, struct top_model *m, int key)
 			return TOP_REDRAW;
 		}
 		ui->prompt = TOP_PROMPT_NONE;
+		/* The new set of rows is read from its top: the selection goes to row 1. */
+		top_model_select(m, 0);
 		if (ui->input_len)
 			say(ui, false, "filter: %s", ui->input);
 		else

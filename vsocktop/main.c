@@ -109,7 +109,8 @@ static void usage(FILE *f)
 		"Display:\n"
 		"  -d SECONDS        time between refreshes (default 1; capture time with -r in batch mode)\n"
 		"  -n COUNT          stop after COUNT refreshes\n"
-		"  -s KEY            sort by KEY (-s help lists them; default rate); -R reverses the order\n"
+		"  -s KEY            sort by KEY (-s help lists them); -R reverses the order\n"
+		"                    default trouble: stalled now, then other problems, then bytes/s\n"
 		"  --numeric         CIDs as numbers, not host, local, hypervisor\n"
 		"  --no-color        no colours (also when NO_COLOR is set)\n"
 		"  --max-flows N     connections tracked at most (default 65536); finished ones go first\n"
@@ -190,7 +191,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->delay = 1;
 	o->speed = 1;
 	o->color = true;
-	o->sort = TOP_SORT_RATE;
+	o->sort = TOP_SORT_TROUBLE;
 	while ((c = getopt_long(argc, argv, "bd:hi:n:qr:Rs:Z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->batch = true; break;
@@ -571,8 +572,11 @@ static void handle_keys(struct top *t)
 	while ((key = top_view_key(t->view)) >= 0) {
 		unsigned r = top_key(&t->ui, t->model, key);
 
-		if (r & TOP_RESORT)
+		if (r & TOP_RESORT) {
 			top_model_set_sort(t->model, t->ui.sort, t->ui.reverse);
+			/* A new order is read from its top, as top and htop do: the selection goes to row 1. */
+			top_model_select(t->model, 0);
+		}
 		if (r & TOP_QUIT) {
 			t->stop = true;
 			return;

@@ -52,6 +52,7 @@ const struct top_sort_info top_sorts[TOP_SORT_COUNT] = {
 	[TOP_COL_PROBLEMS] = { "problems", "PROBLEMS", true, { TOP_COL_PROBLEMS, -1 } },
 	[TOP_SORT_RATE] = { "rate", "bytes/s", true, { TOP_COL_RATE_AB, TOP_COL_RATE_BA } },
 	[TOP_SORT_CREDIT] = { "credit", "credit", false, { TOP_COL_CREDIT_A, TOP_COL_CREDIT_B } },
+	[TOP_SORT_TROUBLE] = { "trouble", "trouble", true, { TOP_COL_STALL, TOP_COL_PROBLEMS } },
 };
 
 /* A flow's counters at the previous refresh, by flow id (ids start at 1: 0 marks an empty slot). */
@@ -107,7 +108,7 @@ int top_model_new(struct top_model **ret_model)
 
 	if (!m)
 		return -ENOMEM;
-	m->sort = TOP_SORT_RATE;
+	m->sort = TOP_SORT_TROUBLE;
 	m->sel = -1;
 	m->filter_text = strdup("");
 	if (!m->filter_text) {
@@ -409,6 +410,17 @@ static int64_t in_flight_sum(const struct top_row *r)
 	return sum;
 }
 
+/* A connection in trouble other than a stall now: a problem flag, or an end by reset or refusal. */
+static bool troubled(const struct top_row *r)
+{
+	return r->problems || r->state == VSM_FLOW_RESET || r->state == VSM_FLOW_REFUSED;
+}
+
+static uint64_t stall_now(const struct top_row *r)
+{
+	return r->dir[0].stall_now_ns > r->dir[1].stall_now_ns ? r->dir[0].stall_now_ns : r->dir[1].stall_now_ns;
+}
+
 static int cmp_key(const struct top_row *a, const struct top_row *b, int key)
 {
 	switch (key) {
@@ -456,6 +468,17 @@ static int cmp_key(const struct top_row *a, const struct top_row *b, int key)
 	}
 	case TOP_SORT_RATE:
 		return cmp_double(a->dir[0].bps + a->dir[1].bps, b->dir[0].bps + b->dir[1].bps);
+	case TOP_SORT_TROUBLE: {
+		/* As top puts the busiest first, the connections a user came to look at: stalled now
+		   (longest first), then the others with a problem, each group by bytes/s. */
+		int c = cmp_u64(stall_now(a) > 0, stall_now(b) > 0);
+
+		if (!c)
+			c = cmp_u64(stall_now(a), stall_now(b));
+		if (!c)
+			c = cmp_u64(troubled(a), troubled(b));
+		return c ? c : cmp_key(a, b, TOP_SORT_RATE);
+	}
 	case TOP_SORT_CREDIT: {
 		int64_t x = credit_or_max(&a->dir[0]) < credit_or_max(&a->dir[1]) ? credit_or_max(&a->dir[0]) : credit_or_max(&a->dir[1]);
 		int64_t y = credit_or_max(&b->dir[0]) < credit_or_max(&b->dir[1]) ? credit_or_max(&b->dir[0]) : credit_or_max(&b->dir[1]);
@@ -512,7 +535,7 @@ static void reselect(struct top_model *m)
 void top_model_set_sort(struct top_model *m, int key, bool reverse)
 {
 	if (key < 0 || key >= TOP_SORT_COUNT)
-		key = TOP_SORT_RATE;
+		key = TOP_SORT_TROUBLE;
 	m->sort = key;
 	m->reverse = reverse;
 	m->nshown = 0;
@@ -674,6 +697,9 @@ int top_model_refresh(struct top_model *m, const struct vsm_flows *flows, const 
 	next.slots = NULL;
 
 	vsm_flows_totals(flows, &m->totals.t);
+	m->totals.with_problems = 0;
+	for (size_t i = 0; i < n; i++)
+		m->totals.with_problems += m->rows[i].problems != 0;
 	m->totals.interval = seconds;
 	m->totals.pps = seconds > 0 ? (double)(m->totals.t.pkts - m->prev_pkts) / seconds : 0;
 	m->totals.bps = seconds > 0 ? (double)(m->totals.t.bytes - m->prev_bytes) / seconds : 0;

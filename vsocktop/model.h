@@ -41,8 +41,9 @@ enum top_col {
 
 /* Sort keys: every column, and two that span a pair of columns. */
 enum top_sort {
-	TOP_SORT_RATE = TOP_COL_COUNT,	/* bytes/s both ways: the default */
+	TOP_SORT_RATE = TOP_COL_COUNT,	/* bytes/s both ways */
 	TOP_SORT_CREDIT,		/* the smaller credit of the two sides: the most starved first */
+	TOP_SORT_TROUBLE,		/* the default: stalled now, then other problems, then bytes/s */
 	TOP_SORT_COUNT
 };
 
@@ -151,6 +152,7 @@ struct top_totals {
 	struct timespec now;
 	struct top_source_stats src;
 	uint64_t refreshes;
+	uint64_t with_problems;		/* connections held that show a problem (top_row.problems) */
 };
 
 struct top_model;

@@ -14,6 +14,7 @@ enum { PAIR_STALLED = 1, PAIR_RESET, PAIR_TITLE, PAIR_ERROR, PAIR_HEADER };
 struct top_screen {
 	bool color;
 	long conn_top, cid_top, dev_top;	/* first row shown in each table */
+	char scroll_text[96];			/* "rows 21-40 of 295" when the table has rows out of view */
 };
 
 int top_view_open(bool color, struct top_screen **ret_view, char *err, size_t errlen)
@@ -165,6 +166,10 @@ static void draw_conns(struct top_screen *v, const struct top_model *m, struct t
 	struct vsm_strbuf sb;
 
 	v->conn_top = scroll_to(v->conn_top, sel, rows, count);
+	if (count > rows)
+		snprintf(v->scroll_text, sizeof(v->scroll_text), "rows %ld-%ld of %ld%s", v->conn_top + 1,
+			 v->conn_top + rows < count ? v->conn_top + rows : count, count,
+			 v->conn_top > 0 ? (v->conn_top + rows < count ? " ^v" : " ^") : " v");
 	top_layout(m, (size_t)v->conn_top, (size_t)rows, COLS, &l);
 	vsm_sb_init(&sb);
 	top_table_title(&sb, m, &l, top_model_sort_descending(m) ? 'v' : '^');
@@ -195,6 +200,9 @@ static void draw_cids(struct top_screen *v, const struct top_model *m, struct to
 	if (ui->cid_sel >= count)
 		ui->cid_sel = count ? count - 1 : 0;
 	v->cid_top = scroll_to(v->cid_top, ui->cid_sel, rows, count);
+	if (count > rows)
+		snprintf(v->scroll_text, sizeof(v->scroll_text), "rows %ld-%ld of %ld", v->cid_top + 1,
+			 v->cid_top + rows < count ? v->cid_top + rows : count, count);
 	vsm_sb_init(&sb);
 	top_cid_title(&sb);
 	bar(y0, sb.data ? sb.data : "", title_attr(v));
@@ -322,10 +330,22 @@ static void draw_footer(struct top_screen *v, struct top_ui *ui)
 	case TOP_VIEW_HELP:
 		put(y, 0, "any key: back", A_DIM);
 		break;
-	default:
-		put(y, 0, "h help  / search  \\ filter  F6 sort  I invert  Enter detail  t/c/d views  Space pause  q quit",
-		    A_DIM);
+	default: {
+		/* Help and quit are never dropped; the scroll indicator goes after them, the rest by use. */
+		const struct top_keyhint hints[] = {
+			{ "h help", 0 },	 { "F6 sort", 7 },	{ "\\ filter", 6 },
+			{ "/ search", 5 },	 { "Enter detail", 4 }, { "t/c/d views", 3 },
+			{ "I invert", 2 },	 { "Space pause", 1 },	{ "q quit", 0 },
+			{ v->scroll_text, 9 },
+		};
+		struct vsm_strbuf sb;
+
+		vsm_sb_init(&sb);
+		top_keybar(&sb, hints, sizeof(hints) / sizeof(hints[0]), COLS);
+		put(y, 0, sb.data ? sb.data : "h help  q quit", A_DIM);
+		vsm_sb_free(&sb);
 		break;
+	}
 	}
 }
 
@@ -348,7 +368,8 @@ void top_view_draw(struct top_screen *v, const struct top_model *m, struct top_u
 	header_lines = LINES >= 12 ? 4 : LINES >= 7 ? 2 : 1;
 	vsm_sb_init(&head);
 	top_header(&head, m, info);
-	draw_lines(head.data ? head.data : "", 0, header_lines, 0);
+	/* One line left: the trouble counts (the header's second line) matter more than the clock. */
+	draw_lines(head.data ? head.data : "", 0, header_lines, header_lines == 1);
 	if (v->color && head.data)
 		mvchgat(0, 0, -1, A_BOLD, PAIR_HEADER, NULL);
 	vsm_sb_free(&head);
@@ -357,6 +378,7 @@ void top_view_draw(struct top_screen *v, const struct top_model *m, struct top_u
 	if (rows < 1)
 		rows = 1;
 	ui->page_rows = rows;
+	v->scroll_text[0] = '\0';
 	switch (ui->view) {
 	case TOP_VIEW_CONNS:
 		draw_conns(v, m, ui, y0, rows);

@@ -202,6 +202,13 @@ static double key_value(const struct top_row *r, int key)
 	case TOP_COL_PROBLEMS: return __builtin_popcount(r->problems) * 1e10 + r->problems;
 	case TOP_SORT_RATE: return r->dir[0].bps + r->dir[1].bps;
 	case TOP_SORT_CREDIT: return c0 < c1 ? c0 : c1;
+	case TOP_SORT_TROUBLE: {
+		/* Stalled now (longest first), then any other trouble, then bytes/s. */
+		double stall = s0 > s1 ? s0 : s1, rate = r->dir[0].bps + r->dir[1].bps;
+		bool other = r->problems || r->state == VSM_FLOW_RESET || r->state == VSM_FLOW_REFUSED;
+
+		return stall > 0 ? 2e15 + stall : other ? 1e15 + rate : rate;
+	}
 	default: fail(); return 0;
 	}
 }
@@ -247,6 +254,21 @@ static void test_every_sort_key_and_reverse(void **state)
 	top_model_set_sort(fx->m, TOP_SORT_RATE, false);	/* only 1 moved data since 2.0 */
 	assert_int_equal(top_model_row(fx->m, 0)->id, 1);
 	assert_int_equal(top_model_row(fx->m, 1)->id, 2);	/* ties: by id */
+	/* The default: the stalled one, the refused one, then by bytes/s (1 moved data, 2 did not). */
+	{
+		struct top_model *fresh;
+
+		assert_int_equal(top_model_new(&fresh), 0);
+		assert_int_equal(top_model_sort_key(fresh), TOP_SORT_TROUBLE);
+		assert_true(top_model_sort_descending(fresh));
+		top_model_free(fresh);
+	}
+	top_model_set_sort(fx->m, TOP_SORT_TROUBLE, false);
+	assert_int_equal(top_model_row(fx->m, 0)->id, 4);
+	assert_int_equal(top_model_row(fx->m, 1)->id, 3);
+	assert_int_equal(top_model_row(fx->m, 2)->id, 1);
+	assert_int_equal(top_model_row(fx->m, 3)->id, 2);
+	assert_int_equal(top_model_totals(fx->m)->with_problems, 2);
 	top_model_set_sort(fx->m, TOP_SORT_CREDIT, false);	/* the stalled one first, the refused one last */
 	assert_int_equal(top_model_row(fx->m, 0)->id, 4);
 	assert_int_equal(top_model_row(fx->m, 3)->id, 3);
@@ -733,6 +755,50 @@ static void test_detail_text(void **state)
 	vsm_sb_free(&sb);
 }
 
+/* The key bar keeps help and quit at any width; the least used keys go first. */
+static void test_keybar(void **state)
+{
+	const struct top_keyhint hints[] = {
+		{ "h help", 0 }, { "F6 sort", 7 }, { "/ search", 5 }, { "Space pause", 1 }, { "q quit", 0 }, { "rows 1-20 of 295", 9 },
+	};
+	struct vsm_strbuf sb;
+
+	vsm_sb_init(&sb);
+	top_keybar(&sb, hints, 6, 0);
+	assert_string_equal(sb.data, "h help  F6 sort  / search  Space pause  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 60);	/* 65 wide: Space pause goes */
+	assert_string_equal(sb.data, "h help  F6 sort  / search  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 40);
+	assert_string_equal(sb.data, "h help  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 10);	/* too narrow even for the two: they stay, the screen cuts */
+	assert_string_equal(sb.data, "h help  q quit");
+	vsm_sb_free(&sb);
+}
+
+/* The header: trouble before totals; no 1970 date before the first packet. */
+static void test_header(void **state)
+{
+	struct fixture *fx = *state;
+	struct top_frame_info info = { .source = "file x.pcap", .capture = true };
+	struct top_model *empty;
+	struct vsm_strbuf sb;
+
+	vsm_sb_init(&sb);
+	top_header(&sb, fx->m, &info);
+	assert_non_null(strstr(sb.data, "\nStalled: 1  Refused: 1  Resets: 0  Problems: 2  Connections: 4 seen"));
+	assert_non_null(strstr(sb.data, "Sort: trouble (descending)"));
+	vsm_sb_reset(&sb);
+	assert_int_equal(top_model_new(&empty), 0);
+	top_header(&sb, empty, &info);
+	assert_null(strstr(sb.data, "1970"));
+	assert_non_null(strstr(sb.data, "vsocktop - file x.pcap - - (capture time), interval"));
+	top_model_free(empty);
+	vsm_sb_free(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +815,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_layout_narrow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prometheus_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detail_text, setup, teardown),
+		cmocka_unit_test(test_keybar),
+		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
