@@ -14,20 +14,30 @@
 
 #define COL_GAP 1
 
-void top_fmt_amount(char *buf, size_t len, uint64_t v)
+void top_fmt_human(char *buf, size_t len, double v, const char *unit)
 {
 	static const char units[] = "KMGTPE";
-	double x = (double)v;
 	int u = 0;
 
-	if (v < 100000) {
-		snprintf(buf, len, "%llu", (unsigned long long)v);
+	if (v < 0.05) {
+		snprintf(buf, len, "0%s", unit);
+		return;
+	}
+	/* Below 1000 the number itself (a fraction of a rate to one decimal); past it, three digits
+	   at most and the power of 1024 as suffix, so one column never mixes 63871 and 256K. */
+	if (v < 999.5) {
+		snprintf(buf, len, v < 99.95 && v != (double)(uint64_t)v ? "%.1f%s" : "%.0f%s", v, unit);
 		return;
 	}
 	do
-		x /= 1024;
-	while (x >= 1000 && ++u < 5);
-	snprintf(buf, len, x < 10 ? "%.2f%c" : x < 100 ? "%.1f%c" : "%.0f%c", x, units[u]);
+		v /= 1024;
+	while (v >= 999.5 && ++u < 5);
+	snprintf(buf, len, v < 99.95 ? "%.1f%c%s" : "%.0f%c%s", v, units[u], unit);
+}
+
+void top_fmt_amount(char *buf, size_t len, uint64_t v)
+{
+	top_fmt_human(buf, len, (double)v, "");
 }
 
 void top_fmt_signed(char *buf, size_t len, int64_t v)
@@ -42,26 +52,7 @@ void top_fmt_signed(char *buf, size_t len, int64_t v)
 
 void top_fmt_rate(char *buf, size_t len, double v)
 {
-	static const char units[] = "KMGTPE";
-	int u = 0;
-
-	if (v < 0.05) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	/* Like amounts: whole numbers up to 99999, one decimal below 100 where it says something. */
-	if (v < 100) {
-		snprintf(buf, len, "%.1f", v);
-		return;
-	}
-	if (v < 99999.5) {
-		snprintf(buf, len, "%.0f", v);
-		return;
-	}
-	do
-		v /= 1024;
-	while (v >= 1000 && ++u < 5);
-	snprintf(buf, len, v < 10 ? "%.2f%c" : v < 100 ? "%.1f%c" : "%.0f%c", v, units[u]);
+	top_fmt_human(buf, len, v, "");
 }
 
 void top_fmt_ns(char *buf, size_t len, uint64_t ns)
@@ -330,10 +321,10 @@ void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct 
 		      (unsigned long long)t->with_problems, (unsigned long long)t->t.flows, (unsigned long long)t->t.live,
 		      (unsigned long long)t->t.open);
 	top_fmt_amount(a, sizeof(a), t->t.pkts);
-	top_fmt_rate(b, sizeof(b), t->pps);
+	top_fmt_human(b, sizeof(b), t->pps, "/s");
 	top_fmt_amount(c, sizeof(c), t->t.bytes);
-	top_fmt_rate(d, sizeof(d), t->bps);
-	vsm_sb_printf(out, "Packets: %s (%s/s)  Bytes: %s (%s/s)  Closed: %llu  Evicted: %llu", a, b, c, d,
+	top_fmt_human(d, sizeof(d), t->bps, "B/s");
+	vsm_sb_printf(out, "Packets: %s (%s)  Bytes: %s (%s)  Closed: %llu  Evicted: %llu", a, b, c, d,
 		      (unsigned long long)t->t.closed, (unsigned long long)t->t.evicted);
 	if (info->device && dev->have)
 		snprintf(a, sizeof(a), "%llu", (unsigned long long)dev->tap_dropped);
@@ -536,7 +527,8 @@ static void credit_chart(struct vsm_strbuf *out, const struct vsm_flow *f, int s
 		top_fmt_ns(t, sizeof(t), (uint64_t)smp[i].ms * 1000000);
 		if (!smp[i].ms)
 			snprintf(t, sizeof(t), "0");
-		top_fmt_signed(v, sizeof(v), smp[i].credit);
+		/* The detail view gives exact values; the lists give human ones. */
+		snprintf(v, sizeof(v), "%lld", (long long)smp[i].credit);
 		vsm_sb_printf(out, "  +%-8s %7s |", t, v);
 		for (int k = 0; k < bar; k++)
 			vsm_sb_putc(out, k < fill ? '#' : smp[i].credit <= 0 && k == 0 ? '!' : ' ');

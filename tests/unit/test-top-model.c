@@ -652,24 +652,41 @@ static void test_formats(void **state)
 {
 	char b[32];
 
+	/* One helper for every list: below 1000 the number, then three digits and a power of 1024. */
+	top_fmt_amount(b, sizeof(b), 999);
+	assert_string_equal(b, "999");
+	top_fmt_amount(b, sizeof(b), 1000);
+	assert_string_equal(b, "1.0K");
+	top_fmt_amount(b, sizeof(b), 63871);	/* the column: never 63871 beside 256K */
+	assert_string_equal(b, "62.4K");
 	top_fmt_amount(b, sizeof(b), 99999);
-	assert_string_equal(b, "99999");
-	top_fmt_amount(b, sizeof(b), 100000);
 	assert_string_equal(b, "97.7K");
 	top_fmt_amount(b, sizeof(b), 262144);
 	assert_string_equal(b, "256K");
+	top_fmt_amount(b, sizeof(b), 1258291);
+	assert_string_equal(b, "1.2M");
 	top_fmt_amount(b, sizeof(b), 12210005);
 	assert_string_equal(b, "11.6M");
+	top_fmt_amount(b, sizeof(b), 1073636966);	/* 1023.9M rounds up to the next unit, not "1024M" */
+	assert_string_equal(b, "1.0G");
 	top_fmt_signed(b, sizeof(b), -1328);
-	assert_string_equal(b, "-1328");
+	assert_string_equal(b, "-1.3K");
 	top_fmt_rate(b, sizeof(b), 0.01);
 	assert_string_equal(b, "0");
-	top_fmt_rate(b, sizeof(b), 49.95);
-	assert_string_equal(b, "50.0");
+	top_fmt_rate(b, sizeof(b), 12.5);
+	assert_string_equal(b, "12.5");
+	top_fmt_rate(b, sizeof(b), 4);
+	assert_string_equal(b, "4");
 	top_fmt_rate(b, sizeof(b), 65536);
-	assert_string_equal(b, "65536");
+	assert_string_equal(b, "64.0K");
 	top_fmt_rate(b, sizeof(b), 340619);
 	assert_string_equal(b, "333K");
+	top_fmt_human(b, sizeof(b), 340619, "B/s");
+	assert_string_equal(b, "333KB/s");
+	top_fmt_human(b, sizeof(b), 0, "B/s");
+	assert_string_equal(b, "0B/s");
+	top_fmt_human(b, sizeof(b), 7.8, "/s");
+	assert_string_equal(b, "7.8/s");
 	top_fmt_ns(b, sizeof(b), 0);
 	assert_string_equal(b, "-");
 	top_fmt_ns(b, sizeof(b), 276000);
