@@ -181,6 +181,7 @@ static bool sorted_col(const struct top_model *m, int col)
 
 void top_layout(const struct top_model *m, size_t first, size_t count, int width, struct top_layout *ret)
 {
+	const struct top_columns *cols = top_model_columns(m);
 	int order[TOP_COL_COUNT], n = 0, used = 0;
 	bool take[TOP_COL_COUNT] = { false };
 
@@ -206,9 +207,13 @@ void top_layout(const struct top_model *m, size_t first, size_t count, int width
 		if ((int)strlen(buf) > ret->width[TOP_COL_PROBLEMS])
 			ret->width[TOP_COL_PROBLEMS] = (int)strlen(buf);
 	}
-	/* By priority, the sort key's columns first; problems last, given what is left. */
+	/* Widths the user set (F2, the rc file) win over the automatic ones. */
 	for (int c = 0; c < TOP_COL_COUNT; c++)
-		order[n++] = c;
+		if (cols->width[c] > 0)
+			ret->width[c] = cols->width[c];
+	/* By priority, the sort key's columns first; problems last, given what is left. */
+	for (int i = 0; i < cols->n; i++)
+		order[n++] = cols->col[i];
 	for (int i = 1; i < n; i++) {
 		for (int j = i; j > 0; j--) {
 			int a = order[j - 1], b = order[j];
@@ -238,9 +243,10 @@ void top_layout(const struct top_model *m, size_t first, size_t count, int width
 		take[c] = true;
 		used += w;
 	}
-	for (int c = 0; c < TOP_COL_COUNT; c++)
-		if (take[c])
-			ret->col[ret->ncols++] = c;
+	/* In the user's order. */
+	for (int i = 0; i < cols->n; i++)
+		if (take[cols->col[i]])
+			ret->col[ret->ncols++] = cols->col[i];
 }
 
 static void put_cell(struct vsm_strbuf *out, const char *text, int width, bool right)

@@ -92,6 +92,8 @@ struct top_model {
 	struct top_cid *cids;		/* sorted by cid */
 	size_t ncids, cids_cap;
 	struct top_devices dev;
+	struct top_columns columns;
+	bool tree;
 };
 
 int top_sort_from_name(const char *name)
@@ -102,6 +104,48 @@ int top_sort_from_name(const char *name)
 	return -EINVAL;
 }
 
+void top_columns_default(struct top_columns *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (int c = 0; c < TOP_COL_COUNT; c++)
+		ret->col[ret->n++] = c;
+}
+
+int top_columns_find(const struct top_columns *c, int col)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->col[i] == col)
+			return i;
+	return -1;
+}
+
+void top_model_set_columns(struct top_model *m, const struct top_columns *cols)
+{
+	m->columns = *cols;
+}
+
+const struct top_columns *top_model_columns(const struct top_model *m)
+{
+	return &m->columns;
+}
+
+uint64_t top_row_tree_cid(const struct top_row *r)
+{
+	/* Guests have CIDs from 3 on; the host (2), local (1) and the hypervisor (0) are below. */
+	return r->key.cid[0] > r->key.cid[1] ? r->key.cid[0] : r->key.cid[1];
+}
+
+void top_model_set_tree(struct top_model *m, bool tree)
+{
+	m->tree = tree;
+	top_model_set_sort(m, m->sort, m->reverse);
+}
+
+bool top_model_tree(const struct top_model *m)
+{
+	return m->tree;
+}
+
 int top_model_new(struct top_model **ret_model)
 {
 	struct top_model *m = calloc(1, sizeof(*m));
@@ -109,6 +153,7 @@ int top_model_new(struct top_model **ret_model)
 	if (!m)
 		return -ENOMEM;
 	m->sort = TOP_SORT_TROUBLE;
+	top_columns_default(&m->columns);
 	m->sel = -1;
 	m->filter_text = strdup("");
 	if (!m->filter_text) {
@@ -494,8 +539,11 @@ static int cmp_shown(const void *pa, const void *pb, void *ctx)
 {
 	const struct top_model *m = ctx;
 	const struct top_row *a = &m->rows[*(const size_t *)pa], *b = &m->rows[*(const size_t *)pb];
-	int c = cmp_key(a, b, m->sort);
+	int c = m->tree ? cmp_u64(top_row_tree_cid(a), top_row_tree_cid(b)) : 0;
 
+	if (c)
+		return c;	/* the tree's groups by CID, whatever the order within them */
+	c = cmp_key(a, b, m->sort);
 	if (top_model_sort_descending(m))
 		c = -c;
 	/* Ties in the order the connections were first seen, whatever the direction: stable frames. */

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "model.h"
 #include "prom.h"
+#include "rc.h"
 #include "testutil.h"
 
 struct ep {
@@ -816,6 +817,81 @@ static void test_header(void **state)
 	vsm_sb_free(&sb);
 }
 
+/* The settings file: read, written and read back the same; a wrong line gives the defaults and says where. */
+static void test_rc(void **state)
+{
+	struct top_settings s, back;
+	struct vsm_strbuf sb;
+	char err[256];
+
+	assert_int_equal(top_rc_parse("# mine\n\nsort=bytes\nreverse=1\ntree=yes\ndelay=0.5\n"
+				      "columns=stall:9,a,b:20,problems\n", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.sort, TOP_COL_BYTES);
+	assert_true(s.reverse);
+	assert_true(s.tree);
+	assert_true(s.delay == 0.5);
+	assert_int_equal(s.columns.n, 4);
+	assert_int_equal(s.columns.col[0], TOP_COL_STALL);
+	assert_int_equal(s.columns.col[3], TOP_COL_PROBLEMS);
+	assert_int_equal(s.columns.width[TOP_COL_STALL], 9);
+	assert_int_equal(s.columns.width[TOP_COL_B], 20);
+	assert_int_equal(s.columns.width[TOP_COL_A], 0);
+	vsm_sb_init(&sb);
+	top_rc_write(&sb, &s);
+	assert_non_null(strstr(sb.data, "\ncolumns=stall:9,a,b:20,problems\n"));
+	assert_int_equal(top_rc_parse(sb.data, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&back, &s, sizeof(s));
+	/* The defaults round-trip too. */
+	top_settings_default(&s);
+	vsm_sb_reset(&sb);
+	top_rc_write(&sb, &s);
+	assert_int_equal(top_rc_parse(sb.data, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&back, &s, sizeof(s));
+	assert_int_equal(back.sort, TOP_SORT_TROUBLE);
+	vsm_sb_free(&sb);
+
+	/* Wrong lines: each says its line and what, and the result is the defaults. */
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "sort=bytes\nsort=nonsense\n", "line 2: unknown sort key 'nonsense'" },
+		{ "columns=a,zzz\n", "line 1: unknown column 'zzz'" },
+		{ "columns=a,a\n", "line 1: column 'a' twice" },
+		{ "columns=a:wide\n", "line 1: width of 'a' is not a number from 0 to 200" },
+		{ "columns=\n", "line 1: no column" },
+		{ "delay=0\n", "line 1: delay is seconds from 0.01 to 3600, not '0'" },
+		{ "tree=maybe\n", "line 1: tree is 0 or 1, not 'maybe'" },
+		{ "\x01\x02garbage", "line 1: not key=value" },
+		{ "colour=red\n", "line 1: unknown key 'colour'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(top_rc_parse(bad[i].text, &s, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, bad[i].err);
+		top_settings_default(&back);
+		assert_memory_equal(&back, &s, sizeof(s));
+	}
+}
+
+/* The user's columns: only those, in their order, at their widths; the tree groups by CID. */
+static void test_columns_and_tree(void **state)
+{
+	struct fixture *fx = *state;
+	struct top_columns cols = { .n = 3, .col = { TOP_COL_STALL, TOP_COL_A, TOP_COL_ID } };
+	struct top_layout l;
+
+	cols.width[TOP_COL_A] = 12;
+	top_model_set_columns(fx->m, &cols);
+	top_layout(fx->m, 0, 10, 0, &l);
+	assert_int_equal(l.ncols, 3);
+	assert_int_equal(l.col[0], TOP_COL_STALL);
+	assert_int_equal(l.col[1], TOP_COL_A);
+	assert_int_equal(l.col[2], TOP_COL_ID);
+	assert_int_equal(l.width[TOP_COL_A], 12);
+	top_model_set_tree(fx->m, true);
+	for (size_t i = 1; i < top_model_count(fx->m); i++)
+		assert_true(top_row_tree_cid(top_model_row(fx->m, i - 1)) <= top_row_tree_cid(top_model_row(fx->m, i)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,6 +909,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prometheus_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detail_text, setup, teardown),
 		cmocka_unit_test(test_keybar),
+		cmocka_unit_test(test_rc),
+		cmocka_unit_test_setup_teardown(test_columns_and_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 	};
 
