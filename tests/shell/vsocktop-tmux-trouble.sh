@@ -4,7 +4,9 @@
 # 200x50 on a capture with a stall to the end, the header shows the stalled, refused, reset and problem
 # counts, the stalled connection is the first row under the default sort, the key bar keeps help and quit,
 # and q quits; on 105 connections, the key bar says which rows are shown, and a new sort or filter shows the
-# top with the first row selected; an empty capture shows no 1970 date.
+# top with the first row selected; F2 hides a column, F5 shows the tree, a click on a title sorts and on a
+# row selects it, the rc file is written on quit and read back (--no-rc ignores it, a malformed one warns);
+# an empty capture shows no 1970 date.
 # Usage: vsocktop-tmux-trouble.sh VSOCKTOP GUESTS MANY   (GUESTS: the golden top-guests.pcap, MANY:
 # kernel-many-conns.pcap)
 # Exit: 0 pass, 1 fail, 77 skip (tmux missing), 99 bad invocation.
@@ -40,7 +42,7 @@ expect() {
 keys() { tm send-keys -t "$1" "${@:2}"; }
 type_text() { tm send-keys -t "$1" -l "$2"; }
 # The table's rows: the lines after its title (whatever columns fit, the endpoint A is there).
-rows() { screen "$1" | awk '/^ *(ID +)?A +B/ { on = 1; next } on && NF { print } on && !NF { exit }'; }
+rows() { screen "$1" | awk '/^ *(CID +)?(ID +)?A +B/ { on = 1; next } on && NF { print } on && !NF { exit }'; }
 selected() { screen_esc "$1" | grep $'\e\\[[0-9;]*7[;m]' | sed 's/\x1b\[[0-9;]*m//g'; }
 quits() {
 	local s=$1 i
@@ -53,7 +55,7 @@ start() {	# start SESSION WIDTH HEIGHT CAPTURE [OPTIONS]
 	local s=$1 x=$2 y=$3 cap=$4
 	shift 4
 	tm new-session -d -s "$s" -x "$x" -y "$y" \
-		"TERM=screen HOME='$tmp' XDG_CONFIG_HOME='$tmp/config' '$top' -r '$cap' $* ; echo \"exit=\$?\" >'$tmp/exit-$s'; sleep 60"
+		"TERM=${term:-screen} ESCDELAY=${escdelay:-25} HOME='$tmp' XDG_CONFIG_HOME='$tmp/config' '$top' -r '$cap' $* ; echo \"exit=\$?\" >'$tmp/exit-$s'; sleep 60"
 }
 
 # ---- the stall is the first thing seen, at three sizes ----
@@ -96,6 +98,69 @@ sel=$(selected m) first=$(rows m | head -1)
 [ -n "$sel" ] && [ "$(echo "$sel" | tr -s ' ')" = "$(echo "$first" | tr -s ' ')" ] &&
 	ok "... with the first row selected" || bad "after the filter, selected '$sel', first row '$first'"
 quits m
+
+# ---- F2 setup, F5 tree, the mouse, and the rc file written on quit and read back ----
+# TERM=xterm-256color: its terminfo has ncurses take the mouse in SGR mode (ESC [ < b ; x ; y M/m), the
+# sequence tmux would pass on for a real click; here it is typed into the pane as it would arrive.
+click() {	# click SESSION COLUMN ROW (1-based, as the terminal counts)
+	type_text "$1" $'\e[<0;'"$2;$3"'M'
+	sleep 0.2	# a hand's click: the release comes a moment after the press
+	type_text "$1" $'\e[<0;'"$2;$3"'m'
+}
+rc="$tmp/config/vsocktop/vsocktoprc"
+# A mouse sequence split by a loaded machine must not read as Esc and characters: a longer ESCDELAY.
+term=xterm-256color escdelay=500
+rm -rf "$tmp/config"	# the sessions above wrote theirs: this one starts from the defaults
+start r 120 30 "$guests" --fast
+expect r "the capture is read" "Problems: 5" 5
+expect r "... under the default sort (no rc file yet)" "^Sort: trouble \\(descending\\)"
+keys r F2
+expect r "F2 opens the setup" "^Setup: columns"
+expect r "... listing the columns, id shown" "^ \\[x\\] id +ID +width auto"
+keys r Space
+expect r "Space hides id" "^ \\[ \\] id +ID"
+keys r Escape
+expect r "Esc goes back to the table, without ID" "^ *A +B +TYPE +STATE"
+keys r F5
+expect r "F5 shows the tree: a CID column" "^CID +A +B +TYPE"
+expect r "... CID 4 with its two connections" "^4 +\\|- 4:1026 .*stall"
+expect r "... and its last one" "^ +\`- 4:1028 "
+y=$(screen r | grep -n '^CID  *A  *B' | cut -d: -f1)
+x=$(screen r | grep '^CID  *A  *B' | awk '{ print index($0, "BYTES") }')
+click r $((x + 1)) "$y"
+expect r "a click on the BYTES title sorts by bytes" "^Sort: bytes \\(descending\\)"
+click r $((x + 1)) "$y"
+expect r "a second click reverses it" "^Sort: bytes \\(ascending\\)"
+target=$(rows r | sed -n 3p | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /:[0-9]+$/) { print $i; exit } }')
+click r 20 $((y + 3))
+sel=$(selected r)
+[[ -n "$target" && "$sel" == *" $target"* ]] && ok "a click on the third row selects it ($target)" ||
+	bad "clicked the third row ('$target'), selected: '$sel'"
+quits r
+if [ -f "$rc" ]; then
+	ok "the rc file is written on quit: $(grep -v '^#' "$rc" | tr '\n' ' ')"
+	grep -q '^sort=bytes$' "$rc" && grep -q '^reverse=1$' "$rc" && grep -q '^tree=1$' "$rc" &&
+		grep -q '^columns=a,b,type,' "$rc" && ok "... with the sort, its order, the tree and the columns without id" ||
+		bad "the rc file: $(cat "$rc")"
+else
+	bad "no rc file at $rc after q"
+fi
+start r2 120 30 "$guests" --fast
+expect r2 "the next start reads it back: sort" "^Sort: bytes \\(ascending\\)" 5
+expect r2 "... tree and columns (no ID)" "^CID +A +B +TYPE"
+quits r2
+cp "$rc" "$tmp/rc.good"
+start r3 120 30 "$guests" --fast --no-rc
+expect r3 "--no-rc ignores it" "^Sort: trouble \\(descending\\)" 5
+expect r3 "... the columns are the default ones" "^ +ID +A +B +TYPE"
+quits r3
+cmp -s "$rc" "$tmp/rc.good" && ok "... and does not write it" || bad "--no-rc changed the rc file: $(cat "$rc")"
+printf 'sort=bytes\ncolumns=a,zzz\n' >"$rc"
+start r4 120 30 "$guests" --fast
+expect r4 "a malformed rc file: a one-line warning" "line 2: unknown column 'zzz'; using the defaults" 5
+expect r4 "... and the defaults" "^Sort: trouble \\(descending\\)"
+quits r4
+term=screen escdelay=25
 
 # ---- an empty capture: no date to show ----
 printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x0f\x01\x00\x00' >"$tmp/empty.pcap"
