@@ -906,7 +906,7 @@ int main(int argc, char **argv)
 	top_model_set_numeric(t.model, o.numeric);
 	top_ui_init(&t.ui, o.sort, o.reverse);
 	if (rc_warn[0]) {
-		snprintf(t.ui.message, sizeof(t.ui.message), "%s", rc_warn);
+		snprintf(t.ui.message, sizeof(t.ui.message), "%.400s", rc_warn);
 		t.ui.message_error = true;
 	}
 	top_fetch_init(&t.fetch, o.device_path);
