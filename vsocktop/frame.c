@@ -14,20 +14,30 @@
 
 #define COL_GAP 1
 
-void top_fmt_amount(char *buf, size_t len, uint64_t v)
+void top_fmt_human(char *buf, size_t len, double v, const char *unit)
 {
 	static const char units[] = "KMGTPE";
-	double x = (double)v;
 	int u = 0;
 
-	if (v < 100000) {
-		snprintf(buf, len, "%llu", (unsigned long long)v);
+	if (v < 0.05) {
+		snprintf(buf, len, "0%s", unit);
+		return;
+	}
+	/* Below 1000 the number itself (a fraction of a rate to one decimal); past it, three digits
+	   at most and the power of 1024 as suffix, so one column never mixes 63871 and 256K. */
+	if (v < 999.5) {
+		snprintf(buf, len, v < 99.95 && v != (double)(uint64_t)v ? "%.1f%s" : "%.0f%s", v, unit);
 		return;
 	}
 	do
-		x /= 1024;
-	while (x >= 1000 && ++u < 5);
-	snprintf(buf, len, x < 10 ? "%.2f%c" : x < 100 ? "%.1f%c" : "%.0f%c", x, units[u]);
+		v /= 1024;
+	while (v >= 999.5 && ++u < 5);
+	snprintf(buf, len, v < 99.95 ? "%.1f%c%s" : "%.0f%c%s", v, units[u], unit);
+}
+
+void top_fmt_amount(char *buf, size_t len, uint64_t v)
+{
+	top_fmt_human(buf, len, (double)v, "");
 }
 
 void top_fmt_signed(char *buf, size_t len, int64_t v)
@@ -42,26 +52,7 @@ void top_fmt_signed(char *buf, size_t len, int64_t v)
 
 void top_fmt_rate(char *buf, size_t len, double v)
 {
-	static const char units[] = "KMGTPE";
-	int u = 0;
-
-	if (v < 0.05) {
-		snprintf(buf, len, "0");
-		return;
-	}
-	/* Like amounts: whole numbers up to 99999, one decimal below 100 where it says something. */
-	if (v < 100) {
-		snprintf(buf, len, "%.1f", v);
-		return;
-	}
-	if (v < 99999.5) {
-		snprintf(buf, len, "%.0f", v);
-		return;
-	}
-	do
-		v /= 1024;
-	while (v >= 1000 && ++u < 5);
-	snprintf(buf, len, v < 10 ? "%.2f%c" : v < 100 ? "%.1f%c" : "%.0f%c", v, units[u]);
+	top_fmt_human(buf, len, v, "");
 }
 
 void top_fmt_ns(char *buf, size_t len, uint64_t ns)
@@ -190,6 +181,7 @@ static bool sorted_col(const struct top_model *m, int col)
 
 void top_layout(const struct top_model *m, size_t first, size_t count, int width, struct top_layout *ret)
 {
+	const struct top_columns *cols = top_model_columns(m);
 	int order[TOP_COL_COUNT], n = 0, used = 0;
 	bool take[TOP_COL_COUNT] = { false };
 
@@ -215,9 +207,13 @@ void top_layout(const struct top_model *m, size_t first, size_t count, int width
 		if ((int)strlen(buf) > ret->width[TOP_COL_PROBLEMS])
 			ret->width[TOP_COL_PROBLEMS] = (int)strlen(buf);
 	}
-	/* By priority, the sort key's columns first; problems last, given what is left. */
+	/* Widths the user set (F2, the rc file) win over the automatic ones. */
 	for (int c = 0; c < TOP_COL_COUNT; c++)
-		order[n++] = c;
+		if (cols->width[c] > 0)
+			ret->width[c] = cols->width[c];
+	/* By priority, the sort key's columns first; problems last, given what is left. */
+	for (int i = 0; i < cols->n; i++)
+		order[n++] = cols->col[i];
 	for (int i = 1; i < n; i++) {
 		for (int j = i; j > 0; j--) {
 			int a = order[j - 1], b = order[j];
@@ -247,9 +243,10 @@ void top_layout(const struct top_model *m, size_t first, size_t count, int width
 		take[c] = true;
 		used += w;
 	}
-	for (int c = 0; c < TOP_COL_COUNT; c++)
-		if (take[c])
-			ret->col[ret->ncols++] = c;
+	/* In the user's order. */
+	for (int i = 0; i < cols->n; i++)
+		if (take[cols->col[i]])
+			ret->col[ret->ncols++] = cols->col[i];
 }
 
 static void put_cell(struct vsm_strbuf *out, const char *text, int width, bool right)
@@ -316,17 +313,25 @@ void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct 
 	char when[64], a[32], b[32], c[32], d[32];
 	const char *filter = top_model_filter(m);
 
-	top_fmt_time(when, sizeof(when), &t->now);
-	vsm_sb_printf(out, "vsocktop - %s - %s UTC%s, interval %.3f s%s%s\n", info->source ? info->source : "no capture",
-		      when, info->capture ? " (capture time)" : "", t->interval, info->paused ? " [paused]" : "",
-		      info->ended ? " [end of capture]" : "");
+	/* Before the first packet there is no time to show: a zero clock would read as 1970. */
+	if (t->now.tv_sec == 0 && t->now.tv_nsec == 0)
+		snprintf(when, sizeof(when), "-");
+	else
+		top_fmt_time(when, sizeof(when), &t->now);
+	vsm_sb_printf(out, "vsocktop - %s - %s%s%s, interval %.3f s%s%s\n", info->source ? info->source : "no capture",
+		      when, strcmp(when, "-") ? " UTC" : "", info->capture ? " (capture time)" : "", t->interval,
+		      info->paused ? " [paused]" : "", info->ended ? " [end of capture]" : "");
+	/* What went wrong comes first, so that a narrow terminal cuts the totals, never the trouble. */
+	vsm_sb_printf(out, "Stalled: %llu  Refused: %llu  Resets: %llu  Problems: %llu  Connections: %llu seen, %llu held, %llu open\n",
+		      (unsigned long long)t->t.stalled, (unsigned long long)t->t.refused, (unsigned long long)t->t.resets,
+		      (unsigned long long)t->with_problems, (unsigned long long)t->t.flows, (unsigned long long)t->t.live,
+		      (unsigned long long)t->t.open);
 	top_fmt_amount(a, sizeof(a), t->t.pkts);
-	top_fmt_rate(b, sizeof(b), t->pps);
+	top_fmt_human(b, sizeof(b), t->pps, "/s");
 	top_fmt_amount(c, sizeof(c), t->t.bytes);
-	top_fmt_rate(d, sizeof(d), t->bps);
-	vsm_sb_printf(out, "Packets: %s (%s/s)  Bytes: %s (%s/s)  Connections: %llu seen, %llu held, %llu open, %llu stalled\n",
-		      a, b, c, d, (unsigned long long)t->t.flows, (unsigned long long)t->t.live,
-		      (unsigned long long)t->t.open, (unsigned long long)t->t.stalled);
+	top_fmt_human(d, sizeof(d), t->bps, "B/s");
+	vsm_sb_printf(out, "Packets: %s (%s)  Bytes: %s (%s)  Closed: %llu  Evicted: %llu", a, b, c, d,
+		      (unsigned long long)t->t.closed, (unsigned long long)t->t.evicted);
 	if (info->device && dev->have)
 		snprintf(a, sizeof(a), "%llu", (unsigned long long)dev->tap_dropped);
 	else
@@ -335,12 +340,41 @@ void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct 
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)(t->src.kernel_drops + t->src.if_drops));
 	else
 		snprintf(b, sizeof(b), "-");
-	vsm_sb_printf(out, "Resets: %llu  Refused: %llu  Closed: %llu  Evicted: %llu  Drops: tap %s, kernel %s\n",
-		      (unsigned long long)t->t.resets, (unsigned long long)t->t.refused, (unsigned long long)t->t.closed,
-		      (unsigned long long)t->t.evicted, a, b);
+	vsm_sb_printf(out, "  Drops: tap %s, kernel %s\n", a, b);
 	vsm_sb_printf(out, "Sort: %s (%s)  Filter: %s - %zu of %zu connections\n", top_sorts[top_model_sort_key(m)].name,
 		      top_model_sort_descending(m) ? "descending" : "ascending", *filter ? filter : "none",
 		      top_model_count(m), top_model_total(m));
+}
+
+void top_keybar(struct vsm_strbuf *out, const struct top_keyhint *hints, size_t n, int width)
+{
+	bool keep[32];
+	int used = 0;
+
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = hints[i].text && *hints[i].text;
+		used += keep[i] ? (int)strlen(hints[i].text) + (used ? 2 : 0) : 0;
+	}
+	/* The least important hint goes first, until the line fits; priority 0 ones (help, quit) stay. */
+	while (width > 0 && used > width) {
+		long drop = -1;
+
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] && hints[i].priority > 0 && (drop < 0 || hints[i].priority < hints[drop].priority))
+				drop = (long)i;
+		if (drop < 0)
+			break;
+		keep[drop] = false;
+		used -= (int)strlen(hints[drop].text) + 2;
+	}
+	for (size_t i = 0, first = 1; i < n; i++) {
+		if (!keep[i])
+			continue;
+		vsm_sb_printf(out, "%s%s", first ? "" : "  ", hints[i].text);
+		first = 0;
+	}
 }
 
 /* ---- per-CID and devices ---- */
@@ -499,7 +533,8 @@ static void credit_chart(struct vsm_strbuf *out, const struct vsm_flow *f, int s
 		top_fmt_ns(t, sizeof(t), (uint64_t)smp[i].ms * 1000000);
 		if (!smp[i].ms)
 			snprintf(t, sizeof(t), "0");
-		top_fmt_signed(v, sizeof(v), smp[i].credit);
+		/* The detail view gives exact values; the lists give human ones. */
+		snprintf(v, sizeof(v), "%lld", (long long)smp[i].credit);
 		vsm_sb_printf(out, "  +%-8s %7s |", t, v);
 		for (int k = 0; k < bar; k++)
 			vsm_sb_putc(out, k < fill ? '#' : smp[i].credit <= 0 && k == 0 ? '!' : ' ');

@@ -21,10 +21,15 @@ struct top_frame_info {
 	bool numeric;
 };
 
-/* Numbers for people: "123", "97.7K", "11.6M" (powers of 1024 past 99999). */
+/*
+ * Numbers for people, the one helper of every list: the number below 1000 ("812", a rate "12.5"),
+ * past it three digits and a power of 1024 ("63.9K", "256K", "1.2M"), then unit ("B/s", "/s" or "").
+ * The detail view prints exact values instead.
+ */
+void top_fmt_human(char *buf, size_t len, double v, const char *unit);
+/* top_fmt_human without a unit, for counts, bytes and credit (signed: "-1.3K"), and rates. */
 void top_fmt_amount(char *buf, size_t len, uint64_t v);
 void top_fmt_signed(char *buf, size_t len, int64_t v);
-/* A rate: "0", "12.5", "51250", "333K"... */
 void top_fmt_rate(char *buf, size_t len, double v);
 /* A duration: "276us", "99.8ms", "1.10s"; "-" for 0. */
 void top_fmt_ns(char *buf, size_t len, uint64_t ns);
@@ -53,6 +58,15 @@ void top_table_line(struct vsm_strbuf *out, const struct top_row *r, const struc
 
 /* The header: four lines, each ending in '\n'. */
 void top_header(struct vsm_strbuf *out, const struct top_model *m, const struct top_frame_info *info);
+
+/* A key bar's hint: its text, and how soon it goes when the line is short (lower first; 0 never). */
+struct top_keyhint {
+	const char *text;
+	int priority;
+};
+
+/* The hints that fit in width columns (0: all), in their order, two blanks apart (no newline). */
+void top_keybar(struct vsm_strbuf *out, const struct top_keyhint *hints, size_t n, int width);
 
 /* The per-CID table: its title and one line per CID (no newlines). */
 void top_cid_title(struct vsm_strbuf *out);

@@ -17,6 +17,9 @@ const struct top_help top_help_lines[] = {
 	{ "Enter", "detail of the selected connection: counters, credit over time, events" },
 	{ "", "(per-CID and device views: show that CID's connections)" },
 	{ "Esc, q, Left", "back from the detail view" },
+	{ "F2", "setup: Space shows or hides a column, - and + move it, Left and Right size it, 0 automatic" },
+	{ "F5", "tree: connections grouped under their guest's CID (again: a flat list)" },
+	{ "mouse", "a click on a row selects it; on a column title sorts by it (again: reverses)" },
 	{ "t", "connections view (default)" },
 	{ "c", "per-CID view" },
 	{ "d", "device view: vsockdev's VMs, virtqueues and ring exhaustion" },
@@ -120,6 +123,8 @@ static unsigned act_move(struct top_ui *ui, struct top_model *m, int key)
 		ui->help_scroll = clamp(step < LONG_MIN / 4 ? 0 : ui->help_scroll + (step > LONG_MAX / 4 ? 1000 : step),
 					(long)top_help_count);
 		break;
+	case TOP_VIEW_SETUP:	/* setup_key handles its own keys */
+		break;
 	}
 	return TOP_REDRAW;
 }
@@ -136,6 +141,7 @@ static unsigned show_cid(struct top_ui *ui, struct top_model *m, unsigned long l
 		return TOP_REDRAW;
 	}
 	ui->view = TOP_VIEW_CONNS;
+	top_model_select(m, 0);
 	say(ui, false, "filter: %s (\\ then Enter on an empty line clears it)", expr);
 	return TOP_REDRAW;
 }
@@ -258,6 +264,99 @@ static unsigned act_redraw(struct top_ui *ui, struct top_model *m, int key)
 	return TOP_REDRAW | TOP_CLEAR;
 }
 
+int top_setup_col(const struct top_columns *c, int i)
+{
+	if (i < 0)
+		return -1;
+	if (i < c->n)
+		return c->col[i];
+	i -= c->n;
+	for (int col = 0; col < TOP_COL_COUNT; col++)
+		if (top_columns_find(c, col) < 0 && i-- == 0)
+			return col;
+	return -1;
+}
+
+static unsigned act_setup(struct top_ui *ui, struct top_model *m, int key)
+{
+	ui->back = ui->view == TOP_VIEW_SETUP ? ui->back : ui->view;
+	ui->view = TOP_VIEW_SETUP;
+	ui->setup_cursor = 0;
+	return TOP_REDRAW;
+}
+
+static unsigned act_tree(struct top_ui *ui, struct top_model *m, int key)
+{
+	top_model_set_tree(m, !top_model_tree(m));
+	top_model_select(m, 0);
+	ui->view = TOP_VIEW_CONNS;
+	say(ui, false, "%s", top_model_tree(m) ? "tree: connections under their guest's CID (F5: flat)" : "flat list");
+	return TOP_REDRAW;
+}
+
+/* The F2 screen's keys: every change applies at once, as in htop's setup. */
+static unsigned setup_key(struct top_ui *ui, struct top_model *m, int key)
+{
+	struct top_columns c = *top_model_columns(m);
+	int col = top_setup_col(&c, ui->setup_cursor), i = ui->setup_cursor;
+
+	switch (key) {
+	case TOP_KEY_UP: case 'k':
+		ui->setup_cursor = i > 0 ? i - 1 : 0;
+		return TOP_REDRAW;
+	case TOP_KEY_DOWN: case 'j':
+		ui->setup_cursor = i + 1 < TOP_COL_COUNT ? i + 1 : i;
+		return TOP_REDRAW;
+	case ' ':
+		if (col < 0)
+			return TOP_REDRAW;
+		if (i < c.n) {
+			if (c.n == 1) {
+				say(ui, true, "%s", "one column at least");
+				return TOP_REDRAW;
+			}
+			memmove(&c.col[i], &c.col[i + 1], (size_t)(c.n - i - 1) * sizeof(c.col[0]));
+			c.n--;
+			ui->setup_cursor = c.n;	/* it is now the first hidden one */
+		} else {
+			c.col[c.n++] = col;
+			ui->setup_cursor = c.n - 1;
+		}
+		break;
+	case '-': case '+': case '=': {
+		int j = key == '-' ? i - 1 : i + 1, t;
+
+		if (i >= c.n || j < 0 || j >= c.n)
+			return TOP_REDRAW;
+		t = c.col[i], c.col[i] = c.col[j], c.col[j] = t;
+		ui->setup_cursor = j;
+		break;
+	}
+	case TOP_KEY_LEFT: case TOP_KEY_RIGHT: {
+		int w;
+
+		if (col < 0)
+			return TOP_REDRAW;
+		w = c.width[col] ? c.width[col] : top_cols[col].width > (int)strlen(top_cols[col].title)
+						      ? top_cols[col].width : (int)strlen(top_cols[col].title);
+		w += key == TOP_KEY_LEFT ? -1 : 1;
+		c.width[col] = w < 1 ? 1 : w > 200 ? 200 : w;
+		break;
+	}
+	case '0':
+		if (col >= 0)
+			c.width[col] = 0;
+		break;
+	case TOP_KEY_ESC: case 'q': case TOP_KEY_F1 + 1: case TOP_KEY_ENTER: case '\r':
+		ui->view = ui->back == TOP_VIEW_SETUP ? TOP_VIEW_CONNS : ui->back;
+		return TOP_REDRAW;
+	default:
+		return TOP_REDRAW;
+	}
+	top_model_set_columns(m, &c);
+	return TOP_REDRAW;
+}
+
 static const top_action keys[TOP_KEY_MAX] = {
 	['q'] = act_quit, [TOP_KEY_F10] = act_quit,
 	['h'] = act_help, ['?'] = act_help, [TOP_KEY_F1] = act_help,
@@ -266,6 +365,7 @@ static const top_action keys[TOP_KEY_MAX] = {
 	[TOP_KEY_ENTER] = act_enter, ['\r'] = act_enter,
 	['t'] = act_view, ['c'] = act_view, ['d'] = act_view,
 	[TOP_KEY_F1 + 5] = act_sort_menu,
+	[TOP_KEY_F1 + 1] = act_setup, [TOP_KEY_F1 + 4] = act_tree,
 	['<'] = act_sort_step, ['>'] = act_sort_step, [','] = act_sort_step, ['.'] = act_sort_step,
 	['I'] = act_invert,
 	['P'] = act_sort_by, ['B'] = act_sort_by, ['T'] = act_sort_by, ['S'] = act_sort_by, ['C'] = act_sort_by,
@@ -338,6 +438,8 @@ static unsigned filter_key(struct top_ui *ui, struct top_model *m, int key)
 			return TOP_REDRAW;
 		}
 		ui->prompt = TOP_PROMPT_NONE;
+		/* The new set of rows is read from its top: the selection goes to row 1. */
+		top_model_select(m, 0);
 		if (ui->input_len)
 			say(ui, false, "filter: %s", ui->input);
 		else
@@ -386,6 +488,8 @@ unsigned top_key(struct top_ui *ui, struct top_model *m, int key)
 		break;
 	}
 	ui->message[0] = '\0';
+	if (ui->view == TOP_VIEW_SETUP)
+		return setup_key(ui, m, key);
 	if (ui->view == TOP_VIEW_HELP) {
 		if (key == TOP_KEY_UP || key == TOP_KEY_DOWN || key == TOP_KEY_PGUP || key == TOP_KEY_PGDN ||
 		    key == 'j' || key == 'k')

@@ -26,6 +26,7 @@ enum top_key {
 	TOP_KEY_RESIZE,
 	TOP_KEY_F1,
 	TOP_KEY_F10 = TOP_KEY_F1 + 9,
+	TOP_KEY_MOUSE,		/* view.c handles it: a click selects a row or sorts by a column */
 	TOP_KEY_MAX
 };
 
@@ -35,6 +36,7 @@ enum top_view {
 	TOP_VIEW_DEVICES,	/* vsockdev's VMs and virtqueues */
 	TOP_VIEW_DETAIL,	/* one connection: counters, credit over time, events */
 	TOP_VIEW_HELP,
+	TOP_VIEW_SETUP,		/* F2: which columns, in what order, how wide */
 };
 
 enum top_prompt {
@@ -67,6 +69,7 @@ struct top_ui {
 	int sort;			/* wanted sort key and order: applied by the main loop on TOP_RESORT */
 	bool reverse;
 	int sort_cursor;		/* the F6 list's cursor */
+	int setup_cursor;		/* the F2 list's cursor: shown columns in order, then the hidden ones */
 	long cid_sel, dev_sel;		/* selections of the per-CID and device views */
 	long detail_scroll, help_scroll;
 	int page_rows;			/* rows of a page (the view sets it): PgUp and PgDn move that much */
@@ -76,6 +79,9 @@ struct top_ui {
 void top_ui_init(struct top_ui *ui, int sort, bool reverse);
 /* Handles one key; returns enum top_reaction flags. */
 unsigned top_key(struct top_ui *ui, struct top_model *m, int key);
+
+/* The F2 list: the column at place i (shown ones first, in order, then hidden ones), or -1. */
+int top_setup_col(const struct top_columns *c, int i);
 
 /* The help screen's lines: key, then what it does. */
 struct top_help {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "keys.h"
 #include "model.h"
 #include "prom.h"
+#include "rc.h"
 #include "view.h"
 
 #define PROG "vsocktop"
@@ -50,6 +52,8 @@ struct options {
 	const char *user;		/* -Z */
 	int sort;
 	bool reverse;
+	bool sort_set, delay_set;	/* given on the command line: they win over the rc file */
+	bool no_rc;			/* --no-rc: neither read nor write the settings file */
 	char *filter;
 	size_t max_flows;
 };
@@ -109,9 +113,11 @@ static void usage(FILE *f)
 		"Display:\n"
 		"  -d SECONDS        time between refreshes (default 1; capture time with -r in batch mode)\n"
 		"  -n COUNT          stop after COUNT refreshes\n"
-		"  -s KEY            sort by KEY (-s help lists them; default rate); -R reverses the order\n"
+		"  -s KEY            sort by KEY (-s help lists them); -R reverses the order\n"
+		"                    default trouble: stalled now, then other problems, then bytes/s\n"
 		"  --numeric         CIDs as numbers, not host, local, hypervisor\n"
 		"  --no-color        no colours (also when NO_COLOR is set)\n"
+		"  --no-rc           neither read nor write $XDG_CONFIG_HOME/vsocktop/vsocktoprc\n"
 		"  --max-flows N     connections tracked at most (default 65536); finished ones go first\n"
 		"Filter:\n"
 		"  --filter EXPR, EXPR...  show the connections a packet of which would match EXPR\n"
@@ -128,7 +134,9 @@ static void usage(FILE *f)
 		"  -h, --help        this help;  --version  the version\n"
 		"\n"
 		"Keys: q quit, h help, arrows move, Enter detail, F6 or < > sort, I invert, / search,\n"
-		"\\ filter, Space pause, t c d: connections, per-CID, device views. See vsocktop(1).\n");
+		"\\ filter, Space pause, t c d: connections, per-CID, device views, F2 setup, F5 tree;\n"
+		"a click sorts by a column's title. Settings: $XDG_CONFIG_HOME/vsocktop/vsocktoprc.\n"
+		"See vsocktop(1).\n");
 }
 
 static double seconds_arg(const char *opt, const char *arg, double min, double max)
@@ -154,8 +162,98 @@ static void list_sort_keys(void)
 
 enum {
 	OPT_JSON = 1000, OPT_VERSION, OPT_SPEED, OPT_FAST, OPT_DEVICE, OPT_PROM_PORT, OPT_PROM_FILE, OPT_FILTER,
-	OPT_NUMERIC, OPT_NO_COLOR, OPT_MAX_FLOWS,
+	OPT_NUMERIC, OPT_NO_COLOR, OPT_MAX_FLOWS, OPT_NO_RC,
 };
+
+/* $XDG_CONFIG_HOME/vsocktop/vsocktoprc, or ~/.config/vsocktop/vsocktoprc (XDG Base Directory). */
+static int rc_path(char *buf, size_t len, bool dir_only)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/vsocktop%s", xdg, dir_only ? "" : "/vsocktoprc");
+	else if (home && *home)
+		n = snprintf(buf, len, "%s/.config/vsocktop%s", home, dir_only ? "" : "/vsocktoprc");
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Reads the settings file into *ret (the defaults when there is none). A file that cannot be read or
+ * parsed gives the defaults and a one-line warning in warn (else ""): vsocktop starts all the same.
+ */
+static void rc_load(struct top_settings *ret, char *warn, size_t warnlen)
+{
+	char path[4096], text[65536], err[320];
+	FILE *f;
+	size_t n;
+
+	top_settings_default(ret);
+	warn[0] = '\0';
+	if (rc_path(path, sizeof(path), false) < 0)
+		return;
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			snprintf(warn, warnlen, "vsocktop: %s: %s; using the defaults", path, strerror(errno));
+		return;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	if (ferror(f) || !feof(f))
+		snprintf(warn, warnlen, "vsocktop: %s: unreadable or over %zu bytes; using the defaults", path, sizeof(text) - 1);
+	else if (memchr(text, '\0', n) || top_rc_parse(text, ret, err, sizeof(err)) < 0)
+		snprintf(warn, warnlen, "vsocktop: %s: %s; using the defaults", path,
+			 memchr(text, '\0', n) ? "not a text file" : err);
+	if (warn[0])
+		top_settings_default(ret);
+	fclose(f);
+}
+
+/* Writes the settings file whole (a temporary file renamed), creating its directory. */
+static int rc_save(const struct top_settings *s)
+{
+	char dir[4096], path[4096], tmp[4200];
+	struct vsm_strbuf sb;
+	FILE *f;
+	int ret = 0;
+
+	if (rc_path(dir, sizeof(dir), true) < 0 || rc_path(path, sizeof(path), false) < 0)
+		return -ENOENT;
+	/* The parent (~/.config) first, then ours; an existing one is fine. */
+	{
+		char *slash = strrchr(dir, '/');
+
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				return -errno;
+			*slash = '/';
+		}
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+	vsm_sb_init(&sb);
+	top_rc_write(&sb, s);
+	f = fopen(tmp, "we");
+	if (!f) {
+		vsm_sb_free(&sb);
+		return -errno;
+	}
+	if (sb.oom || fwrite(sb.data, 1, sb.len, f) != sb.len)
+		ret = -EIO;
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	vsm_sb_free(&sb);
+	return ret;
+}
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -181,6 +279,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "no-color", no_argument, NULL, OPT_NO_COLOR },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "user", required_argument, NULL, 'Z' },
+		{ "no-rc", no_argument, NULL, OPT_NO_RC },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *filter_opt = NULL;
@@ -190,17 +289,20 @@ static void parse_options(int argc, char **argv, struct options *o)
 	o->delay = 1;
 	o->speed = 1;
 	o->color = true;
-	o->sort = TOP_SORT_RATE;
+	o->sort = TOP_SORT_TROUBLE;
 	while ((c = getopt_long(argc, argv, "bd:hi:n:qr:Rs:Z:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->batch = true; break;
-		case 'd': o->delay = seconds_arg("-d", optarg, 0.001, 86400); break;
+		case 'd':
+			o->delay = seconds_arg("-d", optarg, 0.001, 86400);
+			o->delay_set = true;
+			break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case 'i': o->ifname = optarg; break;
 		case 'n': o->iterations = cli_number(PROG, "-n", optarg, 1, UINT64_MAX); break;
 		case 'q': o->quiet = true; break;
 		case 'r': o->read_path = optarg; break;
-		case 'R': o->reverse = true; break;
+		case 'R': o->reverse = o->sort_set = true; break;
 		case 'Z': o->user = optarg; break;
 		case 's':
 			if (strcmp(optarg, "help") == 0) {
@@ -208,6 +310,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 				exit(EXIT_SUCCESS);
 			}
 			o->sort = top_sort_from_name(optarg);
+			o->sort_set = true;
 			if (o->sort < 0)
 				cli_die_usage(PROG, "unknown sort key '%s' (-s help lists them)", optarg);
 			break;
@@ -224,6 +327,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_FILTER: filter_opt = optarg; break;
 		case OPT_NUMERIC: o->numeric = true; break;
 		case OPT_NO_COLOR: o->color = false; break;
+		case OPT_NO_RC: o->no_rc = true; break;
 		case OPT_MAX_FLOWS: o->max_flows = (size_t)cli_number(PROG, "--max-flows", optarg, 1, 100000000); break;
 		default:
 			fprintf(stderr, "Try 'vsocktop --help' for more information.\n");
@@ -569,10 +673,14 @@ static void handle_keys(struct top *t)
 	int key;
 
 	while ((key = top_view_key(t->view)) >= 0) {
-		unsigned r = top_key(&t->ui, t->model, key);
+		unsigned r = key == TOP_KEY_MOUSE ? top_view_click(t->view, t->model, &t->ui)
+						  : top_key(&t->ui, t->model, key);
 
-		if (r & TOP_RESORT)
+		if (r & TOP_RESORT) {
 			top_model_set_sort(t->model, t->ui.sort, t->ui.reverse);
+			/* A new order is read from its top, as top and htop do: the selection goes to row 1. */
+			top_model_select(t->model, 0);
+		}
 		if (r & TOP_QUIT) {
 			t->stop = true;
 			return;
@@ -750,6 +858,8 @@ int main(int argc, char **argv)
 	struct top t = { .o = &o, .sigfd = -1, .status = EXIT_SUCCESS };
 	char err[ERRLEN] = "";
 	struct vsm_filter_error ferr;
+	struct top_settings settings;
+	char rc_warn[4600] = "";
 	int ret;
 
 	cli_program_name(argv);
@@ -777,9 +887,29 @@ int main(int argc, char **argv)
 		free(o.filter);
 		return EXIT_USAGE;
 	}
+	if (t.interactive && !o.no_rc) {
+		/* The rc file is the interactive display's: batch, JSON and Prometheus output stay what the options say. */
+		rc_load(&settings, rc_warn, sizeof(rc_warn));
+		if (rc_warn[0])
+			fprintf(stderr, "%s\n", rc_warn);
+		if (!o.sort_set) {
+			o.sort = settings.sort;
+			o.reverse = settings.reverse;
+		}
+		if (!o.delay_set) {
+			t.delay_ns = (int64_t)llround(settings.delay * 1e9);
+			t.delay_ns = t.delay_ns < 1 ? 1 : t.delay_ns;
+		}
+		top_model_set_columns(t.model, &settings.columns);
+		top_model_set_tree(t.model, settings.tree);
+	}
 	top_model_set_sort(t.model, o.sort, o.reverse);
 	top_model_set_numeric(t.model, o.numeric);
 	top_ui_init(&t.ui, o.sort, o.reverse);
+	if (rc_warn[0]) {
+		snprintf(t.ui.message, sizeof(t.ui.message), "%.400s", rc_warn);
+		t.ui.message_error = true;
+	}
 	top_fetch_init(&t.fetch, o.device_path);
 	vsm_sb_init(&t.out);
 	/* Nothing vsocktop runs may gain privileges it has not got. */
@@ -843,6 +973,19 @@ int main(int argc, char **argv)
 	run(&t);
 	top_view_close(t.view);
 	t.view = NULL;
+	if (t.interactive && !o.no_rc) {
+		settings.sort = t.ui.sort;
+		settings.reverse = t.ui.reverse;
+		settings.columns = *top_model_columns(t.model);
+		settings.tree = top_model_tree(t.model);
+		settings.delay = (double)t.delay_ns / 1e9;
+		ret = rc_save(&settings);
+		if (ret < 0) {
+			rc_path(rc_warn, sizeof(rc_warn), false);
+			fprintf(stderr, "vsocktop: cannot save the settings to %s: %s (--no-rc skips it)\n", rc_warn,
+				strerror(-ret));
+		}
+	}
 	flush_out(&t);
 out:
 	top_view_close(t.view);

@@ -52,6 +52,7 @@ const struct top_sort_info top_sorts[TOP_SORT_COUNT] = {
 	[TOP_COL_PROBLEMS] = { "problems", "PROBLEMS", true, { TOP_COL_PROBLEMS, -1 } },
 	[TOP_SORT_RATE] = { "rate", "bytes/s", true, { TOP_COL_RATE_AB, TOP_COL_RATE_BA } },
 	[TOP_SORT_CREDIT] = { "credit", "credit", false, { TOP_COL_CREDIT_A, TOP_COL_CREDIT_B } },
+	[TOP_SORT_TROUBLE] = { "trouble", "trouble", true, { TOP_COL_STALL, TOP_COL_PROBLEMS } },
 };
 
 /* A flow's counters at the previous refresh, by flow id (ids start at 1: 0 marks an empty slot). */
@@ -91,6 +92,8 @@ struct top_model {
 	struct top_cid *cids;		/* sorted by cid */
 	size_t ncids, cids_cap;
 	struct top_devices dev;
+	struct top_columns columns;
+	bool tree;
 };
 
 int top_sort_from_name(const char *name)
@@ -101,13 +104,56 @@ int top_sort_from_name(const char *name)
 	return -EINVAL;
 }
 
+void top_columns_default(struct top_columns *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (int c = 0; c < TOP_COL_COUNT; c++)
+		ret->col[ret->n++] = c;
+}
+
+int top_columns_find(const struct top_columns *c, int col)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->col[i] == col)
+			return i;
+	return -1;
+}
+
+void top_model_set_columns(struct top_model *m, const struct top_columns *cols)
+{
+	m->columns = *cols;
+}
+
+const struct top_columns *top_model_columns(const struct top_model *m)
+{
+	return &m->columns;
+}
+
+uint64_t top_row_tree_cid(const struct top_row *r)
+{
+	/* Guests have CIDs from 3 on; the host (2), local (1) and the hypervisor (0) are below. */
+	return r->key.cid[0] > r->key.cid[1] ? r->key.cid[0] : r->key.cid[1];
+}
+
+void top_model_set_tree(struct top_model *m, bool tree)
+{
+	m->tree = tree;
+	top_model_set_sort(m, m->sort, m->reverse);
+}
+
+bool top_model_tree(const struct top_model *m)
+{
+	return m->tree;
+}
+
 int top_model_new(struct top_model **ret_model)
 {
 	struct top_model *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return -ENOMEM;
-	m->sort = TOP_SORT_RATE;
+	m->sort = TOP_SORT_TROUBLE;
+	top_columns_default(&m->columns);
 	m->sel = -1;
 	m->filter_text = strdup("");
 	if (!m->filter_text) {
@@ -409,6 +455,17 @@ static int64_t in_flight_sum(const struct top_row *r)
 	return sum;
 }
 
+/* A connection in trouble other than a stall now: a problem flag, or an end by reset or refusal. */
+static bool troubled(const struct top_row *r)
+{
+	return r->problems || r->state == VSM_FLOW_RESET || r->state == VSM_FLOW_REFUSED;
+}
+
+static uint64_t stall_now(const struct top_row *r)
+{
+	return r->dir[0].stall_now_ns > r->dir[1].stall_now_ns ? r->dir[0].stall_now_ns : r->dir[1].stall_now_ns;
+}
+
 static int cmp_key(const struct top_row *a, const struct top_row *b, int key)
 {
 	switch (key) {
@@ -456,6 +513,17 @@ static int cmp_key(const struct top_row *a, const struct top_row *b, int key)
 	}
 	case TOP_SORT_RATE:
 		return cmp_double(a->dir[0].bps + a->dir[1].bps, b->dir[0].bps + b->dir[1].bps);
+	case TOP_SORT_TROUBLE: {
+		/* As top puts the busiest first, the connections a user came to look at: stalled now
+		   (longest first), then the others with a problem, each group by bytes/s. */
+		int c = cmp_u64(stall_now(a) > 0, stall_now(b) > 0);
+
+		if (!c)
+			c = cmp_u64(stall_now(a), stall_now(b));
+		if (!c)
+			c = cmp_u64(troubled(a), troubled(b));
+		return c ? c : cmp_key(a, b, TOP_SORT_RATE);
+	}
 	case TOP_SORT_CREDIT: {
 		int64_t x = credit_or_max(&a->dir[0]) < credit_or_max(&a->dir[1]) ? credit_or_max(&a->dir[0]) : credit_or_max(&a->dir[1]);
 		int64_t y = credit_or_max(&b->dir[0]) < credit_or_max(&b->dir[1]) ? credit_or_max(&b->dir[0]) : credit_or_max(&b->dir[1]);
@@ -471,8 +539,11 @@ static int cmp_shown(const void *pa, const void *pb, void *ctx)
 {
 	const struct top_model *m = ctx;
 	const struct top_row *a = &m->rows[*(const size_t *)pa], *b = &m->rows[*(const size_t *)pb];
-	int c = cmp_key(a, b, m->sort);
+	int c = m->tree ? cmp_u64(top_row_tree_cid(a), top_row_tree_cid(b)) : 0;
 
+	if (c)
+		return c;	/* the tree's groups by CID, whatever the order within them */
+	c = cmp_key(a, b, m->sort);
 	if (top_model_sort_descending(m))
 		c = -c;
 	/* Ties in the order the connections were first seen, whatever the direction: stable frames. */
@@ -512,7 +583,7 @@ static void reselect(struct top_model *m)
 void top_model_set_sort(struct top_model *m, int key, bool reverse)
 {
 	if (key < 0 || key >= TOP_SORT_COUNT)
-		key = TOP_SORT_RATE;
+		key = TOP_SORT_TROUBLE;
 	m->sort = key;
 	m->reverse = reverse;
 	m->nshown = 0;
@@ -674,6 +745,9 @@ int top_model_refresh(struct top_model *m, const struct vsm_flows *flows, const 
 	next.slots = NULL;
 
 	vsm_flows_totals(flows, &m->totals.t);
+	m->totals.with_problems = 0;
+	for (size_t i = 0; i < n; i++)
+		m->totals.with_problems += m->rows[i].problems != 0;
 	m->totals.interval = seconds;
 	m->totals.pps = seconds > 0 ? (double)(m->totals.t.pkts - m->prev_pkts) / seconds : 0;
 	m->totals.bps = seconds > 0 ? (double)(m->totals.t.bytes - m->prev_bytes) / seconds : 0;

@@ -41,8 +41,9 @@ enum top_col {
 
 /* Sort keys: every column, and two that span a pair of columns. */
 enum top_sort {
-	TOP_SORT_RATE = TOP_COL_COUNT,	/* bytes/s both ways: the default */
+	TOP_SORT_RATE = TOP_COL_COUNT,	/* bytes/s both ways */
 	TOP_SORT_CREDIT,		/* the smaller credit of the two sides: the most starved first */
+	TOP_SORT_TROUBLE,		/* the default: stalled now, then other problems, then bytes/s */
 	TOP_SORT_COUNT
 };
 
@@ -66,6 +67,20 @@ extern const struct top_col_info top_cols[TOP_COL_COUNT];
 
 /* Returns the sort key of a name, or -EINVAL. */
 int top_sort_from_name(const char *name);
+
+/*
+ * The columns the user chose (F2, the rc file): which, in what order, how wide. A column's name is
+ * its sort key's (top_sorts[col].name). Every column in enum order, widths automatic, by default.
+ */
+struct top_columns {
+	int n;
+	int col[TOP_COL_COUNT];		/* shown, in order */
+	int width[TOP_COL_COUNT];	/* by column id: 0 automatic, else that many characters */
+};
+
+void top_columns_default(struct top_columns *ret);
+/* Whether col is shown; its place among the shown ones, or -1. */
+int top_columns_find(const struct top_columns *c, int col);
 
 /* One direction of a connection, from side s to its peer. */
 struct top_dir {
@@ -151,6 +166,7 @@ struct top_totals {
 	struct timespec now;
 	struct top_source_stats src;
 	uint64_t refreshes;
+	uint64_t with_problems;		/* connections held that show a problem (top_row.problems) */
 };
 
 struct top_model;
@@ -170,6 +186,15 @@ int top_model_refresh(struct top_model *m, const struct vsm_flows *flows, const 
 
 /* Endpoints as numbers (--numeric) instead of host, local, hypervisor. Takes effect at the next refresh. */
 void top_model_set_numeric(struct top_model *m, bool numeric);
+
+void top_model_set_columns(struct top_model *m, const struct top_columns *cols);
+const struct top_columns *top_model_columns(const struct top_model *m);
+
+/* The tree (F5): rows grouped by the CID of a guest (the larger CID of the two ends), groups by CID. */
+void top_model_set_tree(struct top_model *m, bool tree);
+bool top_model_tree(const struct top_model *m);
+/* The CID a row is grouped under in the tree. */
+uint64_t top_row_tree_cid(const struct top_row *r);
 
 void top_model_set_sort(struct top_model *m, int key, bool reverse);
 int top_model_sort_key(const struct top_model *m);

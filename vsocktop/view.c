@@ -14,6 +14,11 @@ enum { PAIR_STALLED = 1, PAIR_RESET, PAIR_TITLE, PAIR_ERROR, PAIR_HEADER };
 struct top_screen {
 	bool color;
 	long conn_top, cid_top, dev_top;	/* first row shown in each table */
+	char scroll_text[96];			/* "rows 21-40 of 295" when the table has rows out of view */
+	/* where the connection table was drawn, for the mouse */
+	int table_y, table_rows, table_x0;
+	struct top_layout layout;
+	MEVENT click;
 };
 
 int top_view_open(bool color, struct top_screen **ret_view, char *err, size_t errlen)
@@ -35,8 +40,13 @@ int top_view_open(bool color, struct top_screen **ret_view, char *err, size_t er
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	curs_set(0);
-	/* Esc alone must go back at once, not after curses' default second of waiting for a sequence. */
-	set_escdelay(25);
+	/* Esc alone must go back at once, not after curses' default second of waiting for a sequence;
+	   ESCDELAY in the environment (ncurses(3X)) still wins, for a slow link that splits sequences. */
+	if (!getenv("ESCDELAY"))
+		set_escdelay(25);
+	/* Clicks only: a click selects a row or sorts by a column title, as in htop. */
+	mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED, NULL);
+	mouseinterval(0);
 	v->color = color && has_colors() && !getenv("NO_COLOR");
 	if (v->color) {
 		start_color();
@@ -74,6 +84,12 @@ int top_view_key(struct top_screen *v)
 	case KEY_HOME: return TOP_KEY_HOME;
 	case KEY_END: return TOP_KEY_END;
 	case KEY_RESIZE: return TOP_KEY_RESIZE;
+	case KEY_MOUSE:
+		/* The press is the click; its release (asked for, so that curses does not hold the press
+		   back to make a click of the two) is ignored. */
+		if (getmouse(&v->click) != OK || !(v->click.bstate & BUTTON1_PRESSED))
+			return 0;
+		return TOP_KEY_MOUSE;
 	case KEY_ENTER: case '\r': case '\n': return TOP_KEY_ENTER;
 	case KEY_BACKSPACE: case 8: case 127: return TOP_KEY_BACKSPACE;
 	default:
@@ -158,23 +174,49 @@ static void draw_lines(const char *text, int y0, int rows, long skip)
 	}
 }
 
+/* The tree's first column: the guest CID on its group's first row, then branches. */
+#define TREE_WIDTH 10
+
+static void tree_prefix(struct vsm_strbuf *out, const struct top_model *m, long i, long count)
+{
+	const struct top_row *r = top_model_row(m, (size_t)i);
+	uint64_t cid = top_row_tree_cid(r);
+	bool first = i == 0 || top_row_tree_cid(top_model_row(m, (size_t)i - 1)) != cid;
+	bool last = i + 1 >= count || top_row_tree_cid(top_model_row(m, (size_t)i + 1)) != cid;
+	char head[16];
+
+	snprintf(head, sizeof(head), "%llu", (unsigned long long)cid);
+	vsm_sb_printf(out, "%-*s%s ", TREE_WIDTH - 3, first ? head : "", last ? "`-" : "|-");
+}
+
 static void draw_conns(struct top_screen *v, const struct top_model *m, struct top_ui *ui, int y0, int rows)
 {
 	long count = (long)top_model_count(m), sel = top_model_selected(m);
-	struct top_layout l;
+	bool tree = top_model_tree(m);
 	struct vsm_strbuf sb;
 
 	v->conn_top = scroll_to(v->conn_top, sel, rows, count);
-	top_layout(m, (size_t)v->conn_top, (size_t)rows, COLS, &l);
+	if (count > rows)
+		snprintf(v->scroll_text, sizeof(v->scroll_text), "rows %ld-%ld of %ld%s", v->conn_top + 1,
+			 v->conn_top + rows < count ? v->conn_top + rows : count, count,
+			 v->conn_top > 0 ? (v->conn_top + rows < count ? " ^v" : " ^") : " v");
+	v->table_x0 = tree ? TREE_WIDTH : 0;
+	v->table_y = y0;
+	v->table_rows = rows;
+	top_layout(m, (size_t)v->conn_top, (size_t)rows, COLS - v->table_x0, &v->layout);
 	vsm_sb_init(&sb);
-	top_table_title(&sb, m, &l, top_model_sort_descending(m) ? 'v' : '^');
+	if (tree)
+		vsm_sb_printf(&sb, "%-*s", TREE_WIDTH, "CID");
+	top_table_title(&sb, m, &v->layout, top_model_sort_descending(m) ? 'v' : '^');
 	bar(y0, sb.data ? sb.data : "", title_attr(v));
 	for (int i = 0; i < rows && v->conn_top + i < count; i++) {
 		const struct top_row *r = top_model_row(m, (size_t)(v->conn_top + i));
 		attr_t attr = row_attr(v, r);
 
 		vsm_sb_reset(&sb);
-		top_table_line(&sb, r, &l);
+		if (tree)
+			tree_prefix(&sb, m, v->conn_top + i, count);
+		top_table_line(&sb, r, &v->layout);
 		if (v->conn_top + i == sel)
 			bar(y0 + 1 + i, sb.data ? sb.data : "", attr | A_REVERSE);
 		else
@@ -186,6 +228,38 @@ static void draw_conns(struct top_screen *v, const struct top_model *m, struct t
 	vsm_sb_free(&sb);
 }
 
+unsigned top_view_click(struct top_screen *v, struct top_model *m, struct top_ui *ui)
+{
+	int x = v->click.x - v->table_x0, y = v->click.y;
+
+	if (ui->view != TOP_VIEW_CONNS || ui->prompt != TOP_PROMPT_NONE)
+		return 0;
+	if (y == v->table_y) {
+		/* The column under x: each cell is its width plus a blank. */
+		for (int i = 0, at = 0; i < v->layout.ncols; i++) {
+			int c = v->layout.col[i], w = v->layout.width[c];
+
+			if (x >= at && x <= at + w) {
+				if (ui->sort == c) {
+					ui->reverse = !ui->reverse;
+				} else {
+					ui->sort = c;
+					ui->reverse = false;
+				}
+				return TOP_RESORT | TOP_REDRAW;
+			}
+			at += w + 1;
+		}
+		return 0;
+	}
+	if (y > v->table_y && y <= v->table_y + v->table_rows &&
+	    v->conn_top + (y - v->table_y - 1) < (long)top_model_count(m)) {
+		top_model_select(m, v->conn_top + (y - v->table_y - 1));
+		return TOP_REDRAW;
+	}
+	return 0;
+}
+
 static void draw_cids(struct top_screen *v, const struct top_model *m, struct top_ui *ui, const struct top_frame_info *info,
 		      int y0, int rows)
 {
@@ -195,6 +269,9 @@ static void draw_cids(struct top_screen *v, const struct top_model *m, struct to
 	if (ui->cid_sel >= count)
 		ui->cid_sel = count ? count - 1 : 0;
 	v->cid_top = scroll_to(v->cid_top, ui->cid_sel, rows, count);
+	if (count > rows)
+		snprintf(v->scroll_text, sizeof(v->scroll_text), "rows %ld-%ld of %ld", v->cid_top + 1,
+			 v->cid_top + rows < count ? v->cid_top + rows : count, count);
 	vsm_sb_init(&sb);
 	top_cid_title(&sb);
 	bar(y0, sb.data ? sb.data : "", title_attr(v));
@@ -282,6 +359,28 @@ static void draw_help(struct top_screen *v, struct top_ui *ui, int y0, int rows)
 	}
 }
 
+static void draw_setup(struct top_screen *v, const struct top_model *m, struct top_ui *ui, int y0, int rows)
+{
+	const struct top_columns *c = top_model_columns(m);
+
+	bar(y0, "Setup: columns (Space show/hide, - + move, Left Right width, 0 automatic, Esc back)", title_attr(v));
+	for (int i = 0; i + 1 < rows && i < TOP_COL_COUNT; i++) {
+		int k = ui->setup_cursor - (rows - 2) + 1 > 0 ? ui->setup_cursor - (rows - 2) + 1 + i : i;
+		int col = top_setup_col(c, k);
+		char line[128], width[16];
+
+		if (col < 0)
+			break;
+		if (c->width[col])
+			snprintf(width, sizeof(width), "%d", c->width[col]);
+		else
+			snprintf(width, sizeof(width), "auto");
+		snprintf(line, sizeof(line), " [%c] %-12s %-9s width %s", k < c->n ? 'x' : ' ', top_sorts[col].name,
+			 top_cols[col].title, width);
+		put(y0 + 1 + i, 0, line, k == ui->setup_cursor ? A_REVERSE : A_NORMAL);
+	}
+}
+
 static void draw_sort_menu(struct top_screen *v, struct top_ui *ui, int y0, int rows)
 {
 	put(y0, 0, " Sort by (Enter picks, Esc cancels) ", title_attr(v));
@@ -322,10 +421,26 @@ static void draw_footer(struct top_screen *v, struct top_ui *ui)
 	case TOP_VIEW_HELP:
 		put(y, 0, "any key: back", A_DIM);
 		break;
-	default:
-		put(y, 0, "h help  / search  \\ filter  F6 sort  I invert  Enter detail  t/c/d views  Space pause  q quit",
-		    A_DIM);
+	case TOP_VIEW_SETUP:
+		put(y, 0, "Esc/F2 back  Space show/hide  - + move  Left Right width  0 automatic", A_DIM);
 		break;
+	default: {
+		/* Help and quit are never dropped; the scroll indicator goes after them, the rest by use. */
+		const struct top_keyhint hints[] = {
+			{ "h help", 0 },	 { "F6 sort", 7 },	{ "\\ filter", 6 },
+			{ "/ search", 5 },	 { "Enter detail", 4 }, { "t/c/d views", 3 },
+			{ "F2 setup", 2 },	 { "F5 tree", 2 },
+			{ "I invert", 2 },	 { "Space pause", 1 },	{ "q quit", 0 },
+			{ v->scroll_text, 9 },
+		};
+		struct vsm_strbuf sb;
+
+		vsm_sb_init(&sb);
+		top_keybar(&sb, hints, sizeof(hints) / sizeof(hints[0]), COLS);
+		put(y, 0, sb.data ? sb.data : "h help  q quit", A_DIM);
+		vsm_sb_free(&sb);
+		break;
+	}
 	}
 }
 
@@ -348,7 +463,8 @@ void top_view_draw(struct top_screen *v, const struct top_model *m, struct top_u
 	header_lines = LINES >= 12 ? 4 : LINES >= 7 ? 2 : 1;
 	vsm_sb_init(&head);
 	top_header(&head, m, info);
-	draw_lines(head.data ? head.data : "", 0, header_lines, 0);
+	/* One line left: the trouble counts (the header's second line) matter more than the clock. */
+	draw_lines(head.data ? head.data : "", 0, header_lines, header_lines == 1);
 	if (v->color && head.data)
 		mvchgat(0, 0, -1, A_BOLD, PAIR_HEADER, NULL);
 	vsm_sb_free(&head);
@@ -357,6 +473,7 @@ void top_view_draw(struct top_screen *v, const struct top_model *m, struct top_u
 	if (rows < 1)
 		rows = 1;
 	ui->page_rows = rows;
+	v->scroll_text[0] = '\0';
 	switch (ui->view) {
 	case TOP_VIEW_CONNS:
 		draw_conns(v, m, ui, y0, rows);
@@ -372,6 +489,9 @@ void top_view_draw(struct top_screen *v, const struct top_model *m, struct top_u
 		break;
 	case TOP_VIEW_HELP:
 		draw_help(v, ui, y0, rows + 1);
+		break;
+	case TOP_VIEW_SETUP:
+		draw_setup(v, m, ui, y0, rows + 1);
 		break;
 	}
 	if (ui->prompt == TOP_PROMPT_SORT)

@@ -3,6 +3,7 @@
 # vsocktop-tmux.sh: the interactive vsocktop driven for real in a detached tmux session: a lab capture replayed
 # at half speed, then keys (sort, invert, F6, filter, a bad filter, search, detail, per-CID, devices, help,
 # pause), colours, the window shrunk to 40x12 and 20x5 and back, and q, after which vsocktop must exit 0.
+# HOME and XDG_CONFIG_HOME point into the test's directory: the settings file vsocktop writes on quit stays there.
 # Usage: vsocktop-tmux.sh VSOCKTOP VSOCKLAB VSOCKDUMP CAPTURE   (CAPTURE: the golden top-guests.pcap)
 # Exit: 0 pass, 1 fail, 77 skip (tmux or jq missing), 99 bad invocation.
 set -u
@@ -53,7 +54,7 @@ maxid=$(jq 'max_by(.a_to_b.bytes + .b_to_a.bytes) | .id' "$tmp/flows.json")
 echo "# lab capture: $nflows connections, $nrefused refused; the most bytes: connection $maxid"
 
 # ---- session 1: the lab capture at half speed ----
-tm new-session -d -s a -x 130 -y 30 "TERM=screen '$top' -r '$tmp/lab.pcap' --speed 0.5 -d 0.5; echo \"exit=\$?\" >'$tmp/exit-a'; sleep 60"
+tm new-session -d -s a -x 130 -y 30 "TERM=screen HOME='$tmp' XDG_CONFIG_HOME='$tmp/config' '$top' -r '$tmp/lab.pcap' --speed 0.5 -d 0.5; echo \"exit=\$?\" >'$tmp/exit-a'; sleep 60"
 expect a "the display starts" "^vsocktop - file lab.pcap - 2024-01-01" 5
 # While it replays, the capture time moves on between refreshes.
 t1=$(screen a | sed -n 's/^vsocktop - file lab.pcap - [0-9-]* \([0-9:.]*\) UTC.*/\1/p')
@@ -163,7 +164,7 @@ long=$(screen a | awk 'length > 40' | wc -l)
 [ "$long" = 0 ] && ok "at 40x12 no line passes 40 columns" || bad "at 40x12, $long lines are wider"
 [ "$(screen a | wc -l)" -le 12 ] && ok "at 40x12, 12 lines at most" || bad "more than 12 lines at 40x12"
 tm resize-window -t a -x 20 -y 5
-expect a "at 20x5 it still draws" "^vsocktop - file"
+expect a "at 20x5 it still draws, the trouble counts first" "^Stalled: [0-9]+"
 tm resize-window -t a -x 12 -y 2
 expect a "at 12x2 it says the terminal is too small, as far as it fits" "^vsocktop: te"
 tm resize-window -t a -x 130 -y 30
@@ -181,7 +182,7 @@ for _ in $(seq 60); do [ -s "$tmp/exit-a" ] && break; sleep 0.05; done
 [ "$(cat "$tmp/exit-a" 2>/dev/null)" = "exit=0" ] && ok "q quits, exit status 0" || bad "after q: '$(cat "$tmp/exit-a" 2>/dev/null)'"
 
 # ---- session 2: a stall to the end, red and bold; a reset, yellow ----
-tm new-session -d -s b -x 120 -y 20 "TERM=screen '$top' -r '$guests' --fast; echo \"exit=\$?\" >'$tmp/exit-b'; sleep 60"
+tm new-session -d -s b -x 120 -y 20 "TERM=screen HOME='$tmp' XDG_CONFIG_HOME='$tmp/config' '$top' -r '$guests' --fast; echo \"exit=\$?\" >'$tmp/exit-b'; sleep 60"
 expect b "the golden capture replays as fast as it can" "\\[end of capture\\]" 5
 line=$(screen_esc b | grep -a '4:1026')
 red=$'\e\\[([0-9]+;)*31[;m]' bold=$'\e\\[([0-9]+;)*1[;m]'

@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "model.h"
 #include "prom.h"
+#include "rc.h"
 #include "testutil.h"
 
 struct ep {
@@ -202,6 +203,13 @@ static double key_value(const struct top_row *r, int key)
 	case TOP_COL_PROBLEMS: return __builtin_popcount(r->problems) * 1e10 + r->problems;
 	case TOP_SORT_RATE: return r->dir[0].bps + r->dir[1].bps;
 	case TOP_SORT_CREDIT: return c0 < c1 ? c0 : c1;
+	case TOP_SORT_TROUBLE: {
+		/* Stalled now (longest first), then any other trouble, then bytes/s. */
+		double stall = s0 > s1 ? s0 : s1, rate = r->dir[0].bps + r->dir[1].bps;
+		bool other = r->problems || r->state == VSM_FLOW_RESET || r->state == VSM_FLOW_REFUSED;
+
+		return stall > 0 ? 2e15 + stall : other ? 1e15 + rate : rate;
+	}
 	default: fail(); return 0;
 	}
 }
@@ -247,6 +255,21 @@ static void test_every_sort_key_and_reverse(void **state)
 	top_model_set_sort(fx->m, TOP_SORT_RATE, false);	/* only 1 moved data since 2.0 */
 	assert_int_equal(top_model_row(fx->m, 0)->id, 1);
 	assert_int_equal(top_model_row(fx->m, 1)->id, 2);	/* ties: by id */
+	/* The default: the stalled one, the refused one, then by bytes/s (1 moved data, 2 did not). */
+	{
+		struct top_model *fresh;
+
+		assert_int_equal(top_model_new(&fresh), 0);
+		assert_int_equal(top_model_sort_key(fresh), TOP_SORT_TROUBLE);
+		assert_true(top_model_sort_descending(fresh));
+		top_model_free(fresh);
+	}
+	top_model_set_sort(fx->m, TOP_SORT_TROUBLE, false);
+	assert_int_equal(top_model_row(fx->m, 0)->id, 4);
+	assert_int_equal(top_model_row(fx->m, 1)->id, 3);
+	assert_int_equal(top_model_row(fx->m, 2)->id, 1);
+	assert_int_equal(top_model_row(fx->m, 3)->id, 2);
+	assert_int_equal(top_model_totals(fx->m)->with_problems, 2);
 	top_model_set_sort(fx->m, TOP_SORT_CREDIT, false);	/* the stalled one first, the refused one last */
 	assert_int_equal(top_model_row(fx->m, 0)->id, 4);
 	assert_int_equal(top_model_row(fx->m, 3)->id, 3);
@@ -630,24 +653,41 @@ static void test_formats(void **state)
 {
 	char b[32];
 
+	/* One helper for every list: below 1000 the number, then three digits and a power of 1024. */
+	top_fmt_amount(b, sizeof(b), 999);
+	assert_string_equal(b, "999");
+	top_fmt_amount(b, sizeof(b), 1000);
+	assert_string_equal(b, "1.0K");
+	top_fmt_amount(b, sizeof(b), 63871);	/* the column: never 63871 beside 256K */
+	assert_string_equal(b, "62.4K");
 	top_fmt_amount(b, sizeof(b), 99999);
-	assert_string_equal(b, "99999");
-	top_fmt_amount(b, sizeof(b), 100000);
 	assert_string_equal(b, "97.7K");
 	top_fmt_amount(b, sizeof(b), 262144);
 	assert_string_equal(b, "256K");
+	top_fmt_amount(b, sizeof(b), 1258291);
+	assert_string_equal(b, "1.2M");
 	top_fmt_amount(b, sizeof(b), 12210005);
 	assert_string_equal(b, "11.6M");
+	top_fmt_amount(b, sizeof(b), 1073636966);	/* 1023.9M rounds up to the next unit, not "1024M" */
+	assert_string_equal(b, "1.0G");
 	top_fmt_signed(b, sizeof(b), -1328);
-	assert_string_equal(b, "-1328");
+	assert_string_equal(b, "-1.3K");
 	top_fmt_rate(b, sizeof(b), 0.01);
 	assert_string_equal(b, "0");
-	top_fmt_rate(b, sizeof(b), 49.95);
-	assert_string_equal(b, "50.0");
+	top_fmt_rate(b, sizeof(b), 12.5);
+	assert_string_equal(b, "12.5");
+	top_fmt_rate(b, sizeof(b), 4);
+	assert_string_equal(b, "4");
 	top_fmt_rate(b, sizeof(b), 65536);
-	assert_string_equal(b, "65536");
+	assert_string_equal(b, "64.0K");
 	top_fmt_rate(b, sizeof(b), 340619);
 	assert_string_equal(b, "333K");
+	top_fmt_human(b, sizeof(b), 340619, "B/s");
+	assert_string_equal(b, "333KB/s");
+	top_fmt_human(b, sizeof(b), 0, "B/s");
+	assert_string_equal(b, "0B/s");
+	top_fmt_human(b, sizeof(b), 7.8, "/s");
+	assert_string_equal(b, "7.8/s");
 	top_fmt_ns(b, sizeof(b), 0);
 	assert_string_equal(b, "-");
 	top_fmt_ns(b, sizeof(b), 276000);
@@ -733,6 +773,125 @@ static void test_detail_text(void **state)
 	vsm_sb_free(&sb);
 }
 
+/* The key bar keeps help and quit at any width; the least used keys go first. */
+static void test_keybar(void **state)
+{
+	const struct top_keyhint hints[] = {
+		{ "h help", 0 }, { "F6 sort", 7 }, { "/ search", 5 }, { "Space pause", 1 }, { "q quit", 0 }, { "rows 1-20 of 295", 9 },
+	};
+	struct vsm_strbuf sb;
+
+	vsm_sb_init(&sb);
+	top_keybar(&sb, hints, 6, 0);
+	assert_string_equal(sb.data, "h help  F6 sort  / search  Space pause  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 60);	/* 65 wide: Space pause goes */
+	assert_string_equal(sb.data, "h help  F6 sort  / search  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 40);
+	assert_string_equal(sb.data, "h help  q quit  rows 1-20 of 295");
+	vsm_sb_reset(&sb);
+	top_keybar(&sb, hints, 6, 10);	/* too narrow even for the two: they stay, the screen cuts */
+	assert_string_equal(sb.data, "h help  q quit");
+	vsm_sb_free(&sb);
+}
+
+/* The header: trouble before totals; no 1970 date before the first packet. */
+static void test_header(void **state)
+{
+	struct fixture *fx = *state;
+	struct top_frame_info info = { .source = "file x.pcap", .capture = true };
+	struct top_model *empty;
+	struct vsm_strbuf sb;
+
+	vsm_sb_init(&sb);
+	top_header(&sb, fx->m, &info);
+	assert_non_null(strstr(sb.data, "\nStalled: 1  Refused: 1  Resets: 0  Problems: 2  Connections: 4 seen"));
+	assert_non_null(strstr(sb.data, "Sort: trouble (descending)"));
+	vsm_sb_reset(&sb);
+	assert_int_equal(top_model_new(&empty), 0);
+	top_header(&sb, empty, &info);
+	assert_null(strstr(sb.data, "1970"));
+	assert_non_null(strstr(sb.data, "vsocktop - file x.pcap - - (capture time), interval"));
+	top_model_free(empty);
+	vsm_sb_free(&sb);
+}
+
+/* The settings file: read, written and read back the same; a wrong line gives the defaults and says where. */
+static void test_rc(void **state)
+{
+	struct top_settings s, back;
+	struct vsm_strbuf sb;
+	char err[256];
+
+	assert_int_equal(top_rc_parse("# mine\n\nsort=bytes\nreverse=1\ntree=yes\ndelay=0.5\n"
+				      "columns=stall:9,a,b:20,problems\n", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.sort, TOP_COL_BYTES);
+	assert_true(s.reverse);
+	assert_true(s.tree);
+	assert_true(s.delay == 0.5);
+	assert_int_equal(s.columns.n, 4);
+	assert_int_equal(s.columns.col[0], TOP_COL_STALL);
+	assert_int_equal(s.columns.col[3], TOP_COL_PROBLEMS);
+	assert_int_equal(s.columns.width[TOP_COL_STALL], 9);
+	assert_int_equal(s.columns.width[TOP_COL_B], 20);
+	assert_int_equal(s.columns.width[TOP_COL_A], 0);
+	vsm_sb_init(&sb);
+	top_rc_write(&sb, &s);
+	assert_non_null(strstr(sb.data, "\ncolumns=stall:9,a,b:20,problems\n"));
+	assert_int_equal(top_rc_parse(sb.data, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&back, &s, sizeof(s));
+	/* The defaults round-trip too. */
+	top_settings_default(&s);
+	vsm_sb_reset(&sb);
+	top_rc_write(&sb, &s);
+	assert_int_equal(top_rc_parse(sb.data, &back, err, sizeof(err)), 0);
+	assert_memory_equal(&back, &s, sizeof(s));
+	assert_int_equal(back.sort, TOP_SORT_TROUBLE);
+	vsm_sb_free(&sb);
+
+	/* Wrong lines: each says its line and what, and the result is the defaults. */
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "sort=bytes\nsort=nonsense\n", "line 2: unknown sort key 'nonsense'" },
+		{ "columns=a,zzz\n", "line 1: unknown column 'zzz'" },
+		{ "columns=a,a\n", "line 1: column 'a' twice" },
+		{ "columns=a:wide\n", "line 1: width of 'a' is not a number from 0 to 200" },
+		{ "columns=\n", "line 1: no column" },
+		{ "delay=0\n", "line 1: delay is seconds from 0.01 to 3600, not '0'" },
+		{ "tree=maybe\n", "line 1: tree is 0 or 1, not 'maybe'" },
+		{ "\x01\x02garbage", "line 1: not key=value" },
+		{ "colour=red\n", "line 1: unknown key 'colour'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(top_rc_parse(bad[i].text, &s, err, sizeof(err)), -EINVAL);
+		assert_string_equal(err, bad[i].err);
+		top_settings_default(&back);
+		assert_memory_equal(&back, &s, sizeof(s));
+	}
+}
+
+/* The user's columns: only those, in their order, at their widths; the tree groups by CID. */
+static void test_columns_and_tree(void **state)
+{
+	struct fixture *fx = *state;
+	struct top_columns cols = { .n = 3, .col = { TOP_COL_STALL, TOP_COL_A, TOP_COL_ID } };
+	struct top_layout l;
+
+	cols.width[TOP_COL_A] = 12;
+	top_model_set_columns(fx->m, &cols);
+	top_layout(fx->m, 0, 10, 0, &l);
+	assert_int_equal(l.ncols, 3);
+	assert_int_equal(l.col[0], TOP_COL_STALL);
+	assert_int_equal(l.col[1], TOP_COL_A);
+	assert_int_equal(l.col[2], TOP_COL_ID);
+	assert_int_equal(l.width[TOP_COL_A], 12);
+	top_model_set_tree(fx->m, true);
+	for (size_t i = 1; i < top_model_count(fx->m); i++)
+		assert_true(top_row_tree_cid(top_model_row(fx->m, i - 1)) <= top_row_tree_cid(top_model_row(fx->m, i)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +908,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_layout_narrow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prometheus_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detail_text, setup, teardown),
+		cmocka_unit_test(test_keybar),
+		cmocka_unit_test(test_rc),
+		cmocka_unit_test_setup_teardown(test_columns_and_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
