@@ -522,7 +522,15 @@ void top_detail(struct vsm_strbuf *out, const struct vsm_flow *f, const struct t
 	vsm_sb_puts(out, " <> ");
 	endpoint(out, f, 1, numeric);
 	vsm_sb_printf(out, "  %s  %s  duration %s\n", type ? type : "unknown-type", vsm_flow_state_name(f->state), dur);
-	vsm_sb_printf(out, "Problems: %s\n\n", problems);
+	vsm_sb_printf(out, "Problems: %s\n", problems);
+	/* each problem in the words of problems.def, as vsockdump --flows and the dissector say it */
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		const struct vsm_flow_problem_info *info = vsm_flow_problem_info(p);
+
+		if (f->problems & (1u << p))
+			vsm_sb_printf(out, "  %s: %s\n    check: %s\n", info->name, info->explanation, info->check);
+	}
+	vsm_sb_putc(out, '\n');
 	for (int s = 0; s < 2; s++) {
 		vsm_sb_init(&hd[s]);
 		direction(&hd[s], f, s, numeric);
