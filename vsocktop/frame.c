@@ -417,6 +417,23 @@ void top_device_summary(struct vsm_strbuf *out, const struct top_devices *devs, 
 		      (unsigned long long)devs->tap_unobserved, devs->error[0] ? "; last fetch: " : "", devs->error);
 }
 
+void top_device_events_text(struct vsm_strbuf *out, const struct top_device *d)
+{
+	for (int i = 0; i < d->nevents; i++) {
+		const struct top_device_event *ev = &d->events[i];
+		time_t sec = (time_t)(ev->ts_ns / 1000000000);
+		struct tm tm;
+		char when[16] = "?";
+
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		/* "host": a host program's connection to a guest port; "guest": the guest's to a host port */
+		vsm_sb_printf(out, "  %s CID %llu %s port %u: %s: %s%s%s%s\n", when, (unsigned long long)d->guest_cid,
+			      strcmp(ev->side, "host") ? "guest to host" : "host to guest", ev->port, ev->reason, ev->why,
+			      ev->detail[0] ? " (" : "", ev->detail, ev->detail[0] ? ")" : "");
+	}
+}
+
 /* ---- the detail of one connection ---- */
 
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
