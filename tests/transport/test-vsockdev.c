@@ -573,6 +573,17 @@ static void test_guest_refused(void **state)
 		assert_non_null(strstr(daemon_log(w), path));
 	}
 	json_decref(s);
+	/* A CID no VM here serves: the REQUEST is dropped (the connect will time out), and said why. */
+	c = vtr_connect(eng(vm), 99, 4322, VTR_STREAM, 0);
+	assert_true(c >= 0);
+	for (int k = 0; k < 100 && !strstr(daemon_log(w), "guest connection to CID 99 port 4322 dropped"); k++)
+		pump(w, 10);
+	s = stats(w);
+	assert_non_null(strstr(event_of(s, 0, "unknown_cid", "guest", 4322, "CID 99"), "no VM here serves"));
+	assert_int_equal(stat_of(s, 0, "forwarding.unroutable"), 1);
+	assert_int_equal(stat_of(s, 0, "events_total"), 2);
+	json_decref(s);
+	vtr_close(eng(vm), c);
 	world_free(w);
 }
 
