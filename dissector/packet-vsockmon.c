@@ -1345,24 +1345,22 @@ static const struct {
 	{ PI_MALFORMED, PI_WARN, "The capture's time for this frame is outside 1970..2199: shown clamped" },
 };
 
-/* Flow problems (flow.h), by VSM_FP_*. */
+/* Flow problems (flow.h), by VSM_FP_*: group and severity; the words come from problems.def. */
 static const struct {
 	int group, severity;
-	const char *text;
 } flow_problem_info[VSM_FP_COUNT] = {
-	[VSM_FP_STALL] = { PI_SEQUENCE, PI_NOTE, "Window full: the sender has no credit left (a credit stall begins)" },
-	[VSM_FP_CREDIT_UNANSWERED] = { PI_SEQUENCE, PI_WARN, "CREDIT_REQUEST not answered by a CREDIT_UPDATE within 1 s" },
-	[VSM_FP_CREDIT_EXCEEDED] = { PI_PROTOCOL, PI_WARN, "The sender went past the credit its peer ever allowed" },
-	[VSM_FP_DATA_AFTER_SHUTDOWN] = { PI_PROTOCOL, PI_WARN, "Data after the sender's SHUTDOWN SEND" },
-	[VSM_FP_DATA_BEFORE_RESPONSE] = { PI_PROTOCOL, PI_WARN, "Data before the RESPONSE" },
-	[VSM_FP_REFUSED] = { PI_SEQUENCE, PI_WARN, "Connection refused: an RST answers the REQUEST" },
-	[VSM_FP_ABORT] = { PI_SEQUENCE, PI_WARN, "Connection aborted: an RST without a SHUTDOWN" },
-	[VSM_FP_HALF_OPEN] = { PI_SEQUENCE, PI_NOTE, "Half-closed and left so" },
-	[VSM_FP_INCOMPLETE] = { PI_SEQUENCE, PI_WARN, "REQUEST never answered" },
-	[VSM_FP_BUF_CHANGE] = { PI_SEQUENCE, PI_NOTE, "The sender changed its buf_alloc on a live connection" },
-	[VSM_FP_MIDWAY] = { PI_SEQUENCE, PI_NOTE, "The capture joined the connection midway: its credit is unknown" },
-	[VSM_FP_RING_WAIT] = { PI_SEQUENCE, PI_NOTE,
-			       "Likely a wait for the receiver's RX ring: a pause inside a split packet while credit was left" },
+	[VSM_FP_STALL] = { PI_SEQUENCE, PI_NOTE },
+	[VSM_FP_CREDIT_UNANSWERED] = { PI_SEQUENCE, PI_WARN },
+	[VSM_FP_CREDIT_EXCEEDED] = { PI_PROTOCOL, PI_WARN },
+	[VSM_FP_DATA_AFTER_SHUTDOWN] = { PI_PROTOCOL, PI_WARN },
+	[VSM_FP_DATA_BEFORE_RESPONSE] = { PI_PROTOCOL, PI_WARN },
+	[VSM_FP_REFUSED] = { PI_SEQUENCE, PI_WARN },
+	[VSM_FP_ABORT] = { PI_SEQUENCE, PI_WARN },
+	[VSM_FP_HALF_OPEN] = { PI_SEQUENCE, PI_NOTE },
+	[VSM_FP_INCOMPLETE] = { PI_SEQUENCE, PI_WARN },
+	[VSM_FP_BUF_CHANGE] = { PI_SEQUENCE, PI_NOTE },
+	[VSM_FP_MIDWAY] = { PI_SEQUENCE, PI_NOTE },
+	[VSM_FP_RING_WAIT] = { PI_SEQUENCE, PI_NOTE },
 };
 
 /* One generated field: what the HFILL of a static hf_register_info gives, filled in at run time. */
@@ -1500,9 +1498,12 @@ void proto_register_vsockmon(void)
 	for (unsigned i = 0; i < VSM_PROB_COUNT; i++)
 		set_ei(&ei[m++], &ei_frame[i], vsm_problem_name(1u << i), frame_problem_info[i].group,
 		       frame_problem_info[i].severity, frame_problem_info[i].text);
+	/* The summary is problems.def's explanation and what to check: vsockdump --flows's words. */
 	for (unsigned i = 0; i < VSM_FP_COUNT; i++)
 		set_ei(&ei[m++], &ei_flow[i], vsm_flow_problem_name(i), flow_problem_info[i].group,
-		       flow_problem_info[i].severity, flow_problem_info[i].text);
+		       flow_problem_info[i].severity,
+		       g_strconcat(vsm_flow_problem_info(i)->explanation, "; check: ", vsm_flow_problem_info(i)->check,
+				   NULL));
 
 	/* The built-in dissector owns "vsock": this one needs a name of its own. */
 	proto_vsockmon = proto_register_protocol("vsockmon (vsock over vsockmon)", "VSOCKMON", "vsockmon");

@@ -43,6 +43,13 @@ void top_batch_text(struct vsm_strbuf *out, const struct top_model *m, const str
 			top_device_line(out, &d->vm[i]);
 			vsm_sb_putc(out, '\n');
 		}
+		for (size_t i = 0; i < d->nvm; i++) {
+			if (!d->vm[i].nevents)
+				continue;
+			vsm_sb_printf(out, "Events of CID %llu (last %d of %llu):\n", (unsigned long long)d->vm[i].guest_cid,
+				      d->vm[i].nevents, (unsigned long long)d->vm[i].events_total);
+			top_device_events_text(out, &d->vm[i]);
+		}
 	}
 	vsm_sb_putc(out, '\n');
 }

@@ -203,6 +203,36 @@ static void parse_queue(json_t *q, struct top_queue *ret)
 		ret->occupancy = ret->size;
 }
 
+/* vsockdev's causes (its refusal table's keys, whatever they are) and its newest events. */
+static void parse_events(json_t *o, struct top_device *d)
+{
+	json_t *by = json_object_get(o, "events_by_reason"), *events = json_object_get(o, "events"), *v;
+	const char *key;
+	size_t n = json_array_size(events), i;
+
+	d->events_total = get_u64(o, "events_total");
+	json_object_foreach(by, key, v) {
+		struct top_device_reason *r;
+
+		if (d->nreasons == TOP_DEVICE_REASONS || !json_is_integer(v))
+			continue;
+		r = &d->reasons[d->nreasons++];
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		r->count = get_u64(by, key);
+	}
+	for (i = n > TOP_DEVICE_EVENTS ? n - TOP_DEVICE_EVENTS : 0; i < n; i++) {
+		json_t *e = json_array_get(events, i);
+		struct top_device_event *ev = &d->events[d->nevents++];
+
+		ev->ts_ns = get_u64(e, "ts_ns");
+		ev->port = (uint32_t)get_u64(e, "port");
+		get_str(e, "reason", ev->reason, sizeof(ev->reason));
+		get_str(e, "why", ev->why, sizeof(ev->why));
+		get_str(e, "side", ev->side, sizeof(ev->side));
+		get_str(e, "detail", ev->detail, sizeof(ev->detail));
+	}
+}
+
 static void parse_vm(json_t *o, struct top_device *d)
 {
 	json_t *queues = json_object_get(o, "queues"), *q;
@@ -236,6 +266,7 @@ static void parse_vm(json_t *o, struct top_device *d)
 	d->sessions = get_u64(o, "sessions");
 	d->resets = get_u64(o, "resets");
 	get_str(o, "last_error", d->last_error, sizeof(d->last_error));
+	parse_events(o, d);
 }
 
 static double per_second(uint64_t now, uint64_t before, double seconds)

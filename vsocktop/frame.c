@@ -451,6 +451,23 @@ void top_device_summary(struct vsm_strbuf *out, const struct top_devices *devs, 
 		      (unsigned long long)devs->tap_unobserved, devs->error[0] ? "; last fetch: " : "", devs->error);
 }
 
+void top_device_events_text(struct vsm_strbuf *out, const struct top_device *d)
+{
+	for (int i = 0; i < d->nevents; i++) {
+		const struct top_device_event *ev = &d->events[i];
+		time_t sec = (time_t)(ev->ts_ns / 1000000000);
+		struct tm tm;
+		char when[16] = "?";
+
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		/* "host": a host program's connection to a guest port; "guest": the guest's to a host port */
+		vsm_sb_printf(out, "  %s CID %llu %s port %u: %s: %s%s%s%s\n", when, (unsigned long long)d->guest_cid,
+			      strcmp(ev->side, "host") ? "guest to host" : "host to guest", ev->port, ev->reason, ev->why,
+			      ev->detail[0] ? " (" : "", ev->detail, ev->detail[0] ? ")" : "");
+	}
+}
+
 /* ---- the detail of one connection ---- */
 
 static int64_t ns_between(const struct timespec *a, const struct timespec *b)
@@ -557,7 +574,15 @@ void top_detail(struct vsm_strbuf *out, const struct vsm_flow *f, const struct t
 	vsm_sb_puts(out, " <> ");
 	endpoint(out, f, 1, numeric);
 	vsm_sb_printf(out, "  %s  %s  duration %s\n", type ? type : "unknown-type", vsm_flow_state_name(f->state), dur);
-	vsm_sb_printf(out, "Problems: %s\n\n", problems);
+	vsm_sb_printf(out, "Problems: %s\n", problems);
+	/* each problem in the words of problems.def, as vsockdump --flows and the dissector say it */
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		const struct vsm_flow_problem_info *info = vsm_flow_problem_info(p);
+
+		if (f->problems & (1u << p))
+			vsm_sb_printf(out, "  %s: %s\n    check: %s\n", info->name, info->explanation, info->check);
+	}
+	vsm_sb_putc(out, '\n');
 	for (int s = 0; s < 2; s++) {
 		vsm_sb_init(&hd[s]);
 		direction(&hd[s], f, s, numeric);

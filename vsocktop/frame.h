@@ -75,6 +75,11 @@ void top_cid_line(struct vsm_strbuf *out, const struct top_cid *c, bool numeric)
 /* The device view: a title and one line per VM (no newlines), then the tap line. */
 void top_device_title(struct vsm_strbuf *out);
 void top_device_line(struct vsm_strbuf *out, const struct top_device *d);
+/*
+ * A VM's newest vsockdev events, one line each, each ending in a newline: local time, the side and
+ * port, the cause's key and vsockdev's words for it, and the detail (the socket path...).
+ */
+void top_device_events_text(struct vsm_strbuf *out, const struct top_device *d);
 void top_device_summary(struct vsm_strbuf *out, const struct top_devices *devs, const char *path);
 
 /*

@@ -127,6 +127,9 @@ struct top_queue {
 };
 
 /* One VM of vsockdev, from its statistics document (vsockdev(8), STATISTICS). */
+#define TOP_DEVICE_REASONS	24	/* causes read from vsockdev's "events_by_reason" (it has 13) */
+#define TOP_DEVICE_EVENTS	8	/* vsockdev's latest events kept for the device view */
+
 struct top_device {
 	uint64_t guest_cid;
 	char socket[108];
@@ -140,6 +143,19 @@ struct top_device {
 	uint64_t connections, guest_refused, engine_rst_sent;
 	uint64_t sessions, resets;
 	char last_error[128];
+	/* vsockdev's refusals, timeouts and resets by cause ("events_by_reason"), and the last few of them */
+	struct top_device_reason {
+		char key[32];		/* "no_listener", "guest_timeout"... (vsockdev's refusal table) */
+		uint64_t count;
+	} reasons[TOP_DEVICE_REASONS];
+	int nreasons;
+	uint64_t events_total;
+	struct top_device_event {
+		uint64_t ts_ns;		/* CLOCK_REALTIME */
+		char reason[32], why[160], side[8], detail[112];
+		uint32_t port;
+	} events[TOP_DEVICE_EVENTS];	/* the newest last */
+	int nevents;
 };
 
 struct top_devices {

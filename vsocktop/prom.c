@@ -201,6 +201,16 @@ static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
 			}
 		}
 	}
+	/* vsockdev's causes are its own (vsockdev(8) EVENTS): every key its document has, zeros included. */
+	family(out, "vsock_device_refusals_total", "counter",
+	       "Connections vsockdev refused, that timed out or were reset, by cause (vsockdev(8) EVENTS)");
+	for (size_t i = 0; i < d->nvm; i++) {
+		num(cid, sizeof(cid), d->vm[i].guest_cid);
+		for (int r = 0; r < d->vm[i].nreasons; r++) {
+			num(v, sizeof(v), d->vm[i].reasons[r].count);
+			labelled(out, "vsock_device_refusals_total", "guest_cid", cid, "reason", d->vm[i].reasons[r].key, v);
+		}
+	}
 	family(out, "vsock_device_rx_ring_empty_seconds_total", "counter", "Time packets waited for an RX buffer");
 	for (size_t i = 0; i < d->nvm; i++) {
 		num(cid, sizeof(cid), d->vm[i].guest_cid);

@@ -308,6 +308,35 @@ static void draw_devices(struct top_screen *v, const struct top_model *m, struct
 	top_device_title(&sb);
 	bar(y0 + 1, sb.data ? sb.data : "", title_attr(v));
 	rows -= 1;
+	/* The selected VM's recent refusals, timeouts and resets with their cause, under the VMs. */
+	if (count && d->vm[ui->dev_sel].nevents && rows > 4) {
+		const struct top_device *dv = &d->vm[ui->dev_sel];
+		int ev_rows = dv->nevents + 1 < rows / 2 ? dv->nevents + 1 : rows / 2;
+		int y = y0 + 2 + rows - ev_rows;
+		const char *line;
+
+		vsm_sb_reset(&sb);
+		vsm_sb_printf(&sb, "Events of CID %llu (last %d of %llu):\n", (unsigned long long)dv->guest_cid,
+			      dv->nevents, (unsigned long long)dv->events_total);
+		/* the newest last: when they do not all fit, the newest are the ones shown */
+		for (int i = dv->nevents > ev_rows - 1 ? dv->nevents - (ev_rows - 1) : 0; i < dv->nevents; i++) {
+			struct top_device one = *dv;
+
+			one.events[0] = dv->events[i];
+			one.nevents = 1;
+			top_device_events_text(&sb, &one);
+		}
+		line = sb.data ? sb.data : "";
+		for (int k = 0; k < ev_rows && *line; k++) {
+			const char *nl = strchr(line, '\n');
+			char buf[512];
+
+			snprintf(buf, sizeof(buf), "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+			put(y + k, 0, buf, k ? A_NORMAL : A_BOLD);
+			line = nl ? nl + 1 : "";
+		}
+		rows -= ev_rows;
+	}
 	v->dev_top = scroll_to(v->dev_top, ui->dev_sel, rows, count);
 	for (int i = 0; i < rows && v->dev_top + i < count; i++) {
 		const struct top_device *dv = &d->vm[v->dev_top + i];

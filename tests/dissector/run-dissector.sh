@@ -171,6 +171,16 @@ test_flows() {
 			*) want_ops=$ops ;;
 			esac
 			[ "$ops" = "$want_ops" ] || fail "$name: vsockmon.problem.$p on packets of op $ops, not $want_ops"
+			# The expert info says it in vsockdump --flows's words (problems.def): "explain P: WORDS".
+			local words
+			words=$("$vsockdump" -n --flows -r "$cap" | sed -n "s/^    explain $p: //p" | sort -u)
+			[ -n "$words" ] || fail "$name: vsockdump --flows has no 'explain $p' line"
+			run_tshark -2 -r "$(cap_path "$cap")" -Y "vsockmon.problem.$p" -T fields -e _ws.expert.message \
+				-E occurrence=a -E 'aggregator=|' >"$work/msgs" 2>/dev/null
+			# (problems.def's words have no "|": it parts the messages of one frame)
+			if [ -n "$words" ] && ! tr '|' '\n' <"$work/msgs" | grep -qxF -- "$words"; then
+				fail "$name: the expert info of vsockmon.problem.$p does not say '$words'"
+			fi
 		done
 	done
 }

@@ -209,7 +209,10 @@ cat >"$tmp/doc.json" <<'JSON'
             {"name":"tx","index":1,"size":256,"started":true,"enabled":true,"avail_idx":50,"last_avail_idx":48,"used_idx":47,"in_flight":1,"kicks":50,"calls":40,"notifications_suppressed":0,"chains_popped":48,"chains_pushed":47}],
   "packets":{"from_guest":1000,"from_guest_bytes":100000,"to_guest":2000,"to_guest_bytes":400000,"split":0,"malformed":0},
   "rx_ring_empty":{"events":5,"total_ns":250000000,"max_ns":100000000,"now":true},
-  "host":{"connections":2},"sessions":1,"resets":1,"last_error":""}]}
+  "host":{"connections":2},"sessions":1,"resets":1,"last_error":"",
+  "events_total":3,"events_by_reason":{"no_listener":2,"guest_timeout":1,"malformed_connect":0},
+  "events":[{"ts_ns":1700000000000000000,"reason":"no_listener","why":"nothing listens at the host's socket path for that port (is the host service running?)","side":"guest","port":1234,"detail":"/run/vm3.vsock_1234: No such file or directory"},
+            {"ts_ns":1700000001000000000,"reason":"guest_timeout","why":"the guest did not answer the REQUEST in time (guest hung, or its driver does not run its queues)","side":"host","port":5000,"detail":"no answer to the REQUEST in 2000 ms"}]}]}
 JSON
 "$py" "$tmp/fakedev.py" "$tmp/fake.sock" "$tmp/doc.json" >"$tmp/fake.out" 2>&1 &
 pids="$pids $!"
@@ -229,29 +232,49 @@ if "$top" --device "$tmp/fake.sock" -q -n 2 -d 0.2 --prometheus-file "$tmp/dev.p
 	'value:vsock_device_rx_ring_empty{guest_cid="3"}:1' \
 	'value:vsock_device_packets_total{direction="to_guest",guest_cid="3"}:2000' \
 	'value:vsock_device_bytes_total{direction="from_guest",guest_cid="3"}:100000' \
-	'value:vsock_device_resets_total{guest_cid="3"}:1' value:vsock_packets_total:0; then
-	ok "device (canned document): queues, occupancy, ring exhaustion, packets, tap drops"
+	'value:vsock_device_resets_total{guest_cid="3"}:1' value:vsock_packets_total:0 \
+	family:vsock_device_refusals:counter \
+	'value:vsock_device_refusals_total{guest_cid="3",reason="no_listener"}:2' \
+	'value:vsock_device_refusals_total{guest_cid="3",reason="guest_timeout"}:1' \
+	'value:vsock_device_refusals_total{guest_cid="3",reason="malformed_connect"}:0'; then
+	ok "device (canned document): queues, occupancy, ring exhaustion, packets, tap drops, refusals by reason"
 else
 	bad "device (canned document): $(cat "$tmp/err3")"
 fi
 "$top" --device "$tmp/fake.sock" -b -n 1 -d 0.2 >"$tmp/dev.txt" 2>&1
 if grep -q "^device $tmp/fake.sock: vsockdev pid 4242, up 5.0 s, 1 VM, tap sinks 1: 100 frames, 3 dropped, 1 unobserved$" "$tmp/dev.txt" &&
    grep -Eq '^3 +run +2 +0 +0 +200/256 +3/256 +NOW +250.0ms +5 +100.0ms +1$' "$tmp/dev.txt" &&
-   grep -q "Drops: tap 3, kernel -" "$tmp/dev.txt"; then
-	ok "device view in batch mode: the VM's line (occupancy 200/256, ring empty now, 250 ms in 5 events)"
+   grep -q "Drops: tap 3, kernel -" "$tmp/dev.txt" &&
+   grep -q "^Events of CID 3 (last 2 of 3):$" "$tmp/dev.txt" &&
+   grep -Eq "^  [0-9]{2}:[0-9]{2}:[0-9]{2} CID 3 guest to host port 1234: no_listener: nothing listens at the host's socket path for that port \(is the host service running\?\) \(/run/vm3.vsock_1234: No such file or directory\)$" "$tmp/dev.txt" &&
+   grep -Eq "^  [0-9]{2}:[0-9]{2}:[0-9]{2} CID 3 host to guest port 5000: guest_timeout: the guest did not answer the REQUEST in time .*\(no answer to the REQUEST in 2000 ms\)$" "$tmp/dev.txt"; then
+	ok "device view in batch mode: the VM's line (occupancy 200/256, ring empty now, 250 ms in 5 events), its events with their cause"
 else
 	bad "device view in batch mode:"; sed 's/^/    /' "$tmp/dev.txt"
 fi
 
 # 4. A real vsockdev with a VM no QEMU has attached: the document it serves reads back whole.
-"$vsockdev" --vm guest-cid=3,socket="$tmp/vm3.vhost" --vm guest-cid=7,socket="$tmp/vm7.vhost" \
-	--stats "$tmp/stats.sock" -q 2>"$tmp/vsockdev.err" &
+# VM 3 has a host side: a host program's CONNECT finds no driver behind the device (no QEMU), and
+# vsockdev counts it by that cause.
+"$vsockdev" --vm guest-cid=3,socket="$tmp/vm3.vhost",uds-path="$tmp/vm3.vsock" \
+	--vm guest-cid=7,socket="$tmp/vm7.vhost" --stats "$tmp/stats.sock" -q 2>"$tmp/vsockdev.err" &
 pids="$pids $!"
-for _ in $(seq 100); do [ -S "$tmp/stats.sock" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -S "$tmp/stats.sock" ] && [ -S "$tmp/vm3.vsock" ] && break; sleep 0.05; done
+"$py" - "$tmp/vm3.vsock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 5000\n")
+s.settimeout(5)
+s.recv(16)  # the daemon closes it without an answer
+PY
 if "$top" --device "$tmp/stats.sock" -q -n 2 -d 0.2 --prometheus-file "$tmp/real.prom" 2>"$tmp/err4" &&
    check "$tmp/real.prom" value:vsock_device_up:1 'value:vsock_device_attached{guest_cid="3"}:0' \
-	'value:vsock_device_attached{guest_cid="7"}:0' 'value:vsock_device_packets_total{direction="from_guest",guest_cid="7"}:0'; then
-	ok "device (real vsockdev): two VMs, not attached, read back"
+	'value:vsock_device_attached{guest_cid="7"}:0' 'value:vsock_device_packets_total{direction="from_guest",guest_cid="7"}:0' \
+	'value:vsock_device_refusals_total{guest_cid="3",reason="no_driver"}:1' \
+	'value:vsock_device_refusals_total{guest_cid="3",reason="no_listener"}:0' \
+	'value:vsock_device_refusals_total{guest_cid="7",reason="no_driver"}:0'; then
+	ok "device (real vsockdev): two VMs, not attached, read back; a host CONNECT without a driver counted as no_driver"
 else
 	bad "device (real vsockdev): $(cat "$tmp/err4" "$tmp/vsockdev.err")"
 fi

@@ -415,6 +415,31 @@ static json_int_t stat_of(json_t *s, unsigned vm, const char *path)
 	return json_is_boolean(o) ? json_is_true(o) : json_integer_value(o);
 }
 
+/*
+ * The VM's recent event with this reason (the statistics' "events"): fails unless there is one whose
+ * side and port are these and whose detail holds detail_part; returns its "why".
+ */
+static const char *event_of(json_t *s, unsigned vm, const char *reason, const char *side, uint32_t port,
+			    const char *detail_part)
+{
+	json_t *events = json_object_get(json_array_get(json_object_get(s, "vms"), vm), "events"), *ev;
+	size_t i;
+
+	assert_true(json_is_array(events));
+	json_array_foreach(events, i, ev) {
+		const char *d = json_string_value(json_object_get(ev, "detail"));
+
+		if (!strcmp(json_string_value(json_object_get(ev, "reason")), reason) &&
+		    !strcmp(json_string_value(json_object_get(ev, "side")), side) &&
+		    json_integer_value(json_object_get(ev, "port")) == port && d && strstr(d, detail_part) &&
+		    json_integer_value(json_object_get(ev, "ts_ns")) > 0)
+			return json_string_value(json_object_get(ev, "why"));
+	}
+	fail_msg("statistics: no %s event on the %s side, port %u, detail with '%s': %s", reason, side, port,
+		 detail_part, json_dumps(events, JSON_COMPACT));
+	return NULL;
+}
+
 /* The log so far, for checks of what vsockdev says. */
 static char *daemon_log(struct world *w)
 {
@@ -533,7 +558,32 @@ static void test_guest_refused(void **state)
 	vtr_close(eng(vm), c);
 	s = stats(w);
 	assert_int_equal(stat_of(s, 0, "host.guest_refused"), 1);
+	/* The cause: nothing at uds_path_4321, named by the event and the log. */
+	{
+		char path[sizeof(vm->uds) + 16];
+		const char *why;
+
+		snprintf(path, sizeof(path), "%s_4321: ", vm->uds);
+		why = event_of(s, 0, "no_listener", "guest", 4321, path);
+		assert_non_null(strstr(why, "nothing listens at the host's socket path"));
+		assert_int_equal(stat_of(s, 0, "events_by_reason.no_listener"), 1);
+		assert_int_equal(stat_of(s, 0, "host.guest_refused_by_reason.no_listener"), 1);
+		assert_int_equal(stat_of(s, 0, "events_total"), 1);
+		assert_non_null(strstr(daemon_log(w), "guest connection to port 4321 refused: "));
+		assert_non_null(strstr(daemon_log(w), path));
+	}
 	json_decref(s);
+	/* A CID no VM here serves: the REQUEST is dropped (the connect will time out), and said why. */
+	c = vtr_connect(eng(vm), 99, 4322, VTR_STREAM, 0);
+	assert_true(c >= 0);
+	for (int k = 0; k < 100 && !strstr(daemon_log(w), "guest connection to CID 99 port 4322 dropped"); k++)
+		pump(w, 10);
+	s = stats(w);
+	assert_non_null(strstr(event_of(s, 0, "unknown_cid", "guest", 4322, "CID 99"), "no VM here serves"));
+	assert_int_equal(stat_of(s, 0, "forwarding.unroutable"), 1);
+	assert_int_equal(stat_of(s, 0, "events_total"), 2);
+	json_decref(s);
+	vtr_close(eng(vm), c);
 	world_free(w);
 }
 
@@ -557,6 +607,13 @@ static void test_host_refused(void **state)
 	}
 	s = stats(w);
 	assert_int_equal(stat_of(s, 0, "host.host_connect_failures"), 1);
+	/* Each with its cause: the guest's RST for port 4444, then the line that was not CONNECT. */
+	assert_non_null(strstr(event_of(s, 0, "guest_no_listener", "host", 4444, "port 4444"),
+			       "nothing listens on that port in the guest"));
+	assert_non_null(strstr(event_of(s, 0, "malformed_connect", "host", 0, "got \"HELLO 1\""),
+			       "is not \"CONNECT <port>\\n\""));
+	assert_int_equal(stat_of(s, 0, "events_by_reason.guest_no_listener"), 1);
+	assert_int_equal(stat_of(s, 0, "events_by_reason.malformed_connect"), 1);
 	json_decref(s);
 	world_free(w);
 }
@@ -995,6 +1052,11 @@ static void test_host_connect_no_guest(void **state)
 	assert_int_equal(stat_of(st, 0, "host.host_connect_failures"), 2);
 	assert_int_equal(stat_of(st, 0, "host.host_connect_failures_by_reason.timeout"), 1);
 	assert_int_equal(stat_of(st, 0, "host.host_connect_failures_by_reason.no_driver"), 1);
+	/* The events say which: the guest that did not answer in 2 s, then no driver at all. */
+	assert_non_null(strstr(event_of(st, 0, "guest_timeout", "host", 5000, "in 2000 ms"),
+			       "the guest did not answer the REQUEST in time"));
+	assert_non_null(strstr(event_of(st, 0, "no_driver", "host", 5000, "no front-end (QEMU)"),
+			       "the guest's vsock driver is not running"));
 	json_decref(st);
 	assert_non_null(strstr(daemon_log(w), "the guest did not answer its REQUEST in 2000 ms"));
 	assert_non_null(strstr(daemon_log(w), "the guest's vsock driver is not running"));

@@ -770,6 +770,10 @@ static void test_detail_text(void **state)
 	assert_non_null(strstr(sb.data, "  stall_now_ns                      100.0ms                      -\n"));
 	assert_non_null(strstr(sb.data, "        0 |!                                                 |\n"));
 	assert_non_null(strstr(sb.data, "Events (last 1 of 1):\n  +100.0 ms stall (6:4000 > 2:800)\n"));
+	/* the stall in the words of problems.def, what vsockdump --flows prints after "explain stall: " */
+	assert_non_null(strstr(sb.data, "Problems: stall\n  stall: the sender used all the credit its peer gave and had "
+				  "to wait (the receiver read too slowly or its buffer is small)\n    check: is the "
+				  "receiving program reading? raise its buffer (SO_VM_SOCKETS_BUFFER_SIZE)\n\n"));
 	vsm_sb_free(&sb);
 }
 

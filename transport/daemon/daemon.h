@@ -38,6 +38,7 @@
 #define VSOCKDEV_ENGINE_SOCKETS	4096u		/* the host engine's sockets (its default max_sockets) */
 #define VSOCKDEV_ACCEPT_PAUSE_MS 250		/* a listening socket is not polled for this long after
 						   accept() found no descriptor: never a busy loop */
+#define VSOCKDEV_EVENTS		32u	/* recent events kept per VM for the statistics */
 /* Descriptors kept out of the VMs' budgets: stdio, signalfd, statistics and its client, captures,
  * taps; and per VM its two listening sockets and a front-end session (socket, kick, call and error
  * eventfds of two queues, memory fds while they are mapped). */
@@ -45,8 +46,9 @@
 #define VSOCKDEV_FD_RESERVE_VM	24u
 
 /*
- * Why a connection was refused, host side or guest side: each has a counter in the statistics
- * (stats.c lists them by key) and a sentence in the log (hconn.c's refusal table).
+ * Why a connection was refused, timed out or reset, host side or guest side: each has a counter in
+ * the statistics (stats.c lists them by key), a sentence in the log, and an event in the VM's
+ * recent events (hconn.c's refusal table, vm_event()).
  */
 enum refusal {
 	REFUSE_CONN_LIMIT,		/* the VM's connection budget (--max-connections) is spent */
@@ -54,6 +56,15 @@ enum refusal {
 	REFUSE_HANDSHAKE_TIMEOUT,	/* no "CONNECT <port>\n" within --handshake-timeout */
 	REFUSE_NO_DESCRIPTOR,		/* the process or the system is out of descriptors (EMFILE, ENFILE) */
 	REFUSE_ENGINE_SOCKETS,		/* the host engine has no free socket (some may still be closing) */
+	/* the causes a user meets most (issue 13): */
+	REFUSE_NO_LISTENER,		/* guest to host port P: nothing listens at uds_path_P */
+	REFUSE_PATH_TOO_LONG,		/* guest to host port P: uds_path_P does not fit a sockaddr_un */
+	REFUSE_MALFORMED_CONNECT,	/* host: the first line is not "CONNECT <port>\n" */
+	REFUSE_NO_DRIVER,		/* host to guest: no driver runs the device (no front-end, not DRIVER_OK, reset) */
+	REFUSE_GUEST_TIMEOUT,		/* host to guest: the guest did not answer the REQUEST in time */
+	REFUSE_GUEST_NO_LISTENER,	/* host to guest: the guest answered RST, nothing listens on that port */
+	REFUSE_HOST_CLOSED,		/* a host program closed or failed with data under way: RST to the guest */
+	REFUSE_UNKNOWN_CID,		/* a guest's packet for a CID no VM here serves (dropped) */
 	REFUSE_N
 };
 struct refusal_info {
@@ -102,6 +113,17 @@ struct vm {
 	unsigned npending;		/* of them in HC_HANDSHAKE */
 	int64_t uds_paused_until;	/* accept() found no descriptor: uds_fd rests until then (ms) */
 	int64_t listen_paused_until;	/* the same for listen_fd */
+	/* The last VSOCKDEV_EVENTS refusals, timeouts and resets with their cause, oldest first from events_head. */
+	struct vm_event {
+		int64_t realtime_ns;	/* when (CLOCK_REALTIME) */
+		enum refusal reason;
+		bool host_side;		/* a host program's connection, or the guest's */
+		uint32_t port;		/* the port asked for (guest port host side, host port guest side) */
+		char detail[112];	/* the socket path, the timeout... */
+	} events[VSOCKDEV_EVENTS];
+	unsigned events_head, events_n;
+	uint64_t events_total;
+	uint64_t events_by[REFUSE_N];
 	struct {
 		uint64_t host_connects, host_connect_fail, guest_connects, guest_refused;
 		/* refusals before a connection exists, by enum refusal */
@@ -244,6 +266,10 @@ int service_notify(const char *state);
 void service_tell(const struct daemon *d, const char *state);
 /* READY=1 and a STATUS naming the VMs: every socket listens. */
 void service_ready(const struct daemon *d);
+
+/* hconn.c: records an event of cause why (one of the refusal table) for the statistics, and counts it. */
+__attribute__((format(printf, 5, 6)))
+void vm_event(struct vm *vm, enum refusal why, bool host_side, uint32_t port, const char *detail_fmt, ...);
 
 /* main.c */
 __attribute__((format(printf, 3, 4)))

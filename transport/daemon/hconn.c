@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* hconn.c: host connections: a Unix socket joined to an engine socket, with the hybrid-vsock handshake. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
  * ones), so a storm of tiny packets would hurt it.
  */
 
-/* One table: the statistics' key and the log's reason of each refusal (enum refusal). */
+/* One table: the statistics' key and the log's and events' reason of each refusal (enum refusal). */
 const struct refusal_info refusal_table[REFUSE_N] = {
 	[REFUSE_CONN_LIMIT] = { "connection_limit", "the VM's connection limit (--max-connections) is reached" },
 	[REFUSE_PENDING_LIMIT] = { "pending_limit", "too many handshakes under way (--max-pending): the oldest "
@@ -32,7 +33,48 @@ const struct refusal_info refusal_table[REFUSE_N] = {
 				   "lower --max-connections)" },
 	[REFUSE_ENGINE_SOCKETS] = { "engine_sockets", "the VM's host engine has no free socket (4096, closing "
 				    "connections included)" },
+	[REFUSE_NO_LISTENER] = { "no_listener", "nothing listens at the host's socket path for that port (is the "
+				 "host service running?)" },
+	[REFUSE_PATH_TOO_LONG] = { "path_too_long", "the host socket path for that port is longer than 107 bytes "
+				   "(shorten uds_path)" },
+	[REFUSE_MALFORMED_CONNECT] = { "malformed_connect", "the host program's first line is not "
+				       "\"CONNECT <port>\\n\"" },
+	[REFUSE_NO_DRIVER] = { "no_driver", "the guest's vsock driver is not running (no front-end, device not "
+			       "started or reset, DRIVER_OK not set)" },
+	[REFUSE_GUEST_TIMEOUT] = { "guest_timeout", "the guest did not answer the REQUEST in time (guest hung, or "
+				   "its driver does not run its queues)" },
+	[REFUSE_GUEST_NO_LISTENER] = { "guest_no_listener", "nothing listens on that port in the guest (it "
+				       "answered RST)" },
+	[REFUSE_HOST_CLOSED] = { "host_closed", "the host program closed or failed with data under way: the guest "
+				 "got an RST" },
+	[REFUSE_UNKNOWN_CID] = { "unknown_cid", "the guest sent to a CID no VM here serves (dropped: its connect "
+				 "times out)" },
 };
+
+void vm_event(struct vm *vm, enum refusal why, bool host_side, uint32_t port, const char *detail_fmt, ...)
+{
+	struct vm_event *ev;
+	struct timespec now;
+	va_list ap;
+
+	/* A full ring forgets its oldest: the counts by reason keep everything. */
+	if (vm->events_n == VSOCKDEV_EVENTS) {
+		vm->events_head = (vm->events_head + 1) % VSOCKDEV_EVENTS;
+		vm->events_n--;
+	}
+	ev = &vm->events[(vm->events_head + vm->events_n) % VSOCKDEV_EVENTS];
+	vm->events_n++;
+	vm->events_total++;
+	vm->events_by[why]++;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev->realtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	ev->reason = why;
+	ev->host_side = host_side;
+	ev->port = port;
+	va_start(ap, detail_fmt);
+	vsnprintf(ev->detail, sizeof(ev->detail), detail_fmt, ap);
+	va_end(ap);
+}
 
 static void link_conn(struct vm *vm, struct hconn *c)
 {
@@ -137,11 +179,18 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 		       refusal_table[REFUSE_CONN_LIMIT].why, vm->max_conns);
 		vm->st.guest_refused++;
 		vm->st.guest_refused_by[REFUSE_CONN_LIMIT]++;
+		vm_event(vm, REFUSE_CONN_LIMIT, false, port, "%u connections", vm->max_conns);
 		return -EMFILE;
 	}
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vm->cfg.uds_path, port) >= sizeof(sa.sun_path) ||
 	    (uint32_t)sock >= vm->max_sockets) {
 		vm->st.guest_refused++;
+		if ((uint32_t)sock < vm->max_sockets) {
+			logmsg(vm->d, 1, "%s: guest connection to port %u refused: %s", vm->name, port,
+			       refusal_table[REFUSE_PATH_TOO_LONG].why);
+			vm->st.guest_refused_by[REFUSE_PATH_TOO_LONG]++;
+			vm_event(vm, REFUSE_PATH_TOO_LONG, false, port, "%s_%u", vm->cfg.uds_path, port);
+		}
 		return -ENAMETOOLONG;
 	}
 	fd = socket(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -152,6 +201,7 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 			logmsg(vm->d, 1, "%s: guest connection to port %u refused: %s", vm->name, port,
 			       refusal_table[REFUSE_NO_DESCRIPTOR].why);
 			vm->st.guest_refused_by[REFUSE_NO_DESCRIPTOR]++;
+			vm_event(vm, REFUSE_NO_DESCRIPTOR, false, port, "socket(): %s", strerror(-ret));
 		}
 		vm->st.guest_refused++;
 		return ret;
@@ -162,11 +212,17 @@ int hconn_guest_admit(struct vm *vm, int sock, uint32_t port, bool seqpacket)
 	 */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int ret = -errno;
+		/* ENOENT (no file) and ECONNREFUSED (a socket nobody listens on) are the missing service. */
+		enum refusal why = ret == -ENOENT || ret == -ECONNREFUSED ? REFUSE_NO_LISTENER : REFUSE_N;
 
-		logmsg(vm->d, 2, "%s: guest connection to port %u refused: %s: %s", vm->name, port, sa.sun_path,
-		       strerror(errno));
+		logmsg(vm->d, 1, "%s: guest connection to port %u refused: %s: %s%s%s", vm->name, port, sa.sun_path,
+		       strerror(errno), why == REFUSE_N ? "" : ": ", why == REFUSE_N ? "" : refusal_table[why].why);
 		close(fd);
 		vm->st.guest_refused++;
+		if (why != REFUSE_N) {
+			vm->st.guest_refused_by[why]++;
+			vm_event(vm, why, false, port, "%s: %s", sa.sun_path, strerror(-ret));
+		}
 		return ret;
 	}
 	c = conn_new(vm, fd, false);
@@ -189,6 +245,7 @@ static void refuse_host(struct vm *vm, enum refusal why)
 {
 	logmsg(vm->d, 1, "%s: host connection refused: %s", vm->name, refusal_table[why].why);
 	vm->st.host_refused[why]++;
+	vm_event(vm, why, true, 0, "%s", vm->cfg.uds_path);
 }
 
 /* The handshake under way the longest: it gives way to a new client once --max-pending are. */
@@ -270,6 +327,8 @@ static void handshake(struct hconn *c)
 		if (c->line_len + (size_t)n >= sizeof(c->line) - 1) {
 			logmsg(vm->d, 1, "%s: host connection: no \"CONNECT <port>\" line in %zu bytes; closed",
 			       vm->name, sizeof(c->line) - 1);
+			vm->st.host_refused[REFUSE_MALFORMED_CONNECT]++;
+			vm_event(vm, REFUSE_MALFORMED_CONNECT, true, 0, "no newline in %zu bytes", sizeof(c->line) - 1);
 			hconn_free(c, false);
 			return;
 		}
@@ -293,6 +352,9 @@ static void handshake(struct hconn *c)
 		log_escape(c->line, c->line_len - 1, shown, sizeof(shown));
 		logmsg(vm->d, 1, "%s: host connection: expected \"CONNECT <port>\\n\", got \"%s\"%s; closed", vm->name,
 		       shown, ret == -ERANGE ? " (the port is past 4294967294)" : "");
+		vm->st.host_refused[REFUSE_MALFORMED_CONNECT]++;
+		vm_event(vm, REFUSE_MALFORMED_CONNECT, true, 0, "got \"%.80s\"%s", shown,
+			 ret == -ERANGE ? " (the port is past 4294967294)" : "");
 		hconn_free(c, false);
 		return;
 	}
@@ -305,6 +367,8 @@ static void handshake(struct hconn *c)
 		       "no front-end (QEMU) on the vhost-user socket");
 		vm->st.host_connect_fail++;
 		vm->st.host_connect_no_driver++;
+		vm_event(vm, REFUSE_NO_DRIVER, true, port, "%s", vtr_vudev_attached(vm->dev) ?
+			 "the device is not set up or was reset" : "no front-end (QEMU) on the vhost-user socket");
 		hconn_free(c, false);
 		return;
 	}
@@ -314,6 +378,7 @@ static void handshake(struct hconn *c)
 		logmsg(vm->d, 1, "%s: host connection to guest port %u refused: %s", vm->name, port,
 		       refusal_table[REFUSE_ENGINE_SOCKETS].why);
 		vm->st.host_refused[REFUSE_ENGINE_SOCKETS]++;
+		vm_event(vm, REFUSE_ENGINE_SOCKETS, true, port, "guest port %u", port);
 		vm->st.host_connect_fail++;
 		hconn_free(c, false);
 		return;
@@ -353,6 +418,15 @@ static bool connected(struct hconn *c)
 
 /* ---- data ---- */
 
+/* The host program closed its socket or failed while data was under way: said before the RST. */
+static void host_closed(struct hconn *c, const char *call, int err)
+{
+	logmsg(c->vm->d, 1, "%s: connection to %s port %u reset: %s (%s: %s)", c->vm->name,
+	       c->host_initiated ? "guest" : "host", c->guest_port, refusal_table[REFUSE_HOST_CLOSED].why, call,
+	       strerror(err));
+	vm_event(c->vm, REFUSE_HOST_CLOSED, c->host_initiated, c->guest_port, "%s: %s", call, strerror(err));
+}
+
 /* Guest to host: writes what is pending. 1: all written, 0: the socket is full, -1: c is gone. */
 static int flush_out(struct hconn *c)
 {
@@ -365,6 +439,7 @@ static int flush_out(struct hconn *c)
 			if (errno == EAGAIN)
 				return 0;
 			/* The host program is gone: the guest learns by an RST, as from a TCP peer. */
+			host_closed(c, "send", errno);
 			hconn_free(c, true);
 			return -1;
 		}
@@ -528,6 +603,7 @@ static bool host_to_guest(struct hconn *c)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return true;
+			host_closed(c, "recv", errno);
 			hconn_free(c, true);
 			return false;
 		}
@@ -569,10 +645,14 @@ static void run(struct hconn *c)
 				vm->st.host_connect_timeout++;
 				logmsg(vm->d, 1, "%s: host connection to guest port %u failed: the guest did not answer "
 				       "its REQUEST in %u ms", vm->name, c->guest_port, VSOCKDEV_CONNECT_MS);
+				vm_event(vm, REFUSE_GUEST_TIMEOUT, true, c->guest_port, "no answer to the REQUEST in %u ms",
+					 VSOCKDEV_CONNECT_MS);
 			} else if (err == -ECONNRESET || err == -ECONNREFUSED || !err) {
 				vm->st.host_connect_refused++;
 				logmsg(vm->d, 1, "%s: host connection to guest port %u refused: nothing listens on that "
 				       "port in the guest (it answered RST)", vm->name, c->guest_port);
+				vm_event(vm, REFUSE_GUEST_NO_LISTENER, true, c->guest_port, "guest CID %llu port %u",
+					 (unsigned long long)vm->cfg.guest_cid, c->guest_port);
 			} else {
 				logmsg(vm->d, 1, "%s: host connection to guest port %u failed: %s", vm->name,
 				       c->guest_port, strerror(-err));

@@ -52,6 +52,26 @@ static json_t *refusals_json(const uint64_t *counts)
 	return o;
 }
 
+/*
+ * The VM's recent refusals, timeouts and resets, oldest first: each with its cause as a key of the
+ * refusal table, its sentence, the side ("host": a host program's connection, "guest": one the
+ * guest opened), the port asked for and a detail (the socket path, the timeout...).
+ */
+static json_t *events_json(const struct vm *vm)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < vm->events_n; i++) {
+		const struct vm_event *ev = &vm->events[(vm->events_head + i) % VSOCKDEV_EVENTS];
+
+		json_array_append_new(a, json_pack("{s:o, s:s, s:s, s:s, s:o, s:s}",
+			"ts_ns", u64((uint64_t)ev->realtime_ns), "reason", refusal_table[ev->reason].key,
+			"why", refusal_table[ev->reason].why, "side", ev->host_side ? "host" : "guest",
+			"port", u64(ev->port), "detail", ev->detail));
+	}
+	return a;
+}
+
 static json_t *vm_json(const struct vm *vm)
 {
 	struct vtr_vudev_stats ds;
@@ -94,6 +114,9 @@ static json_t *vm_json(const struct vm *vm)
 	json_object_set_new(o, "forwarding", json_pack("{s:o, s:o, s:o, s:o, s:o}",
 		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd_bytes),
 		"unroutable", u64(vm->st.unroutable), "spoofed", u64(vm->st.spoofed)));
+	json_object_set_new(o, "events_total", u64(vm->events_total));
+	json_object_set_new(o, "events_by_reason", refusals_json(vm->events_by));
+	json_object_set_new(o, "events", events_json(vm));
 	json_object_set_new(o, "sessions", u64(ds.sessions));
 	json_object_set_new(o, "resets", u64(ds.resets));
 	json_object_set_new(o, "device_resets", u64(ds.device_resets));

@@ -137,6 +137,15 @@ static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, u
 	}
 	/* A CID nobody serves here: dropped, as vhost-vsock drops it (the guest's connect times out). */
 	vm->st.unroutable++;
+	if (hdr[30] == 1 && hdr[31] == 0) {
+		/* A REQUEST (virtio spec 5.10.6, op 1): a connect that will time out; say why once for it. */
+		uint32_t dst_port = (uint32_t)hdr[20] | (uint32_t)hdr[21] << 8 | (uint32_t)hdr[22] << 16 |
+				    (uint32_t)hdr[23] << 24;
+
+		logmsg(vm->d, 1, "%s: guest connection to CID %llu port %u dropped: %s", vm->name,
+		       (unsigned long long)dst, dst_port, refusal_table[REFUSE_UNKNOWN_CID].why);
+		vm_event(vm, REFUSE_UNKNOWN_CID, false, dst_port, "CID %llu", (unsigned long long)dst);
+	}
 }
 
 static bool dev_can_deliver(void *ctx)

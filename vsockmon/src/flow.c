@@ -59,18 +59,31 @@ const char *vsm_flow_state_name(enum vsm_flow_state state)
 	return (unsigned)state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
 }
 
+static const struct vsm_flow_problem_info problem_info[VSM_FP_COUNT] = {
+#define X(id, name, explanation, check) [VSM_FP_##id] = { name, explanation, check },
+#include <vsockmon/problems.def>
+#undef X
+};
+
+/* problems.def has one row for each problem: a missing row would leave a NULL name. */
+enum {
+#define X(id, name, explanation, check) PROBLEM_ROW_##id,
+#include <vsockmon/problems.def>
+#undef X
+	PROBLEM_ROWS
+};
+_Static_assert((int)PROBLEM_ROWS == (int)VSM_FP_COUNT, "problems.def needs a row for every VSM_FP_*");
+
+const struct vsm_flow_problem_info *vsm_flow_problem_info(unsigned kind)
+{
+	return kind < VSM_FP_COUNT ? &problem_info[kind] : NULL;
+}
+
 const char *vsm_flow_problem_name(unsigned kind)
 {
-	static const char *const names[VSM_FE_KINDS] = {
-		[VSM_FP_STALL] = "stall", [VSM_FP_CREDIT_UNANSWERED] = "credit_unanswered",
-		[VSM_FP_CREDIT_EXCEEDED] = "credit_exceeded", [VSM_FP_DATA_AFTER_SHUTDOWN] = "data_after_shutdown",
-		[VSM_FP_DATA_BEFORE_RESPONSE] = "data_before_response", [VSM_FP_REFUSED] = "refused",
-		[VSM_FP_ABORT] = "abort", [VSM_FP_HALF_OPEN] = "half_open", [VSM_FP_INCOMPLETE] = "incomplete",
-		[VSM_FP_BUF_CHANGE] = "buf_change", [VSM_FP_MIDWAY] = "midway", [VSM_FP_RING_WAIT] = "ring_wait",
-		[VSM_FE_STALL_END] = "stall_end",
-	};
-
-	return kind < VSM_FE_KINDS ? names[kind] : "?";
+	if (kind == VSM_FE_STALL_END)
+		return "stall_end";
+	return kind < VSM_FP_COUNT ? problem_info[kind].name : "?";
 }
 
 int vsm_flows_new(size_t max_flows, struct vsm_flows **ret_flows)

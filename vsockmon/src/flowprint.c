@@ -72,6 +72,47 @@ static void problem_names(struct vsm_strbuf *out, uint32_t problems, bool json)
 	}
 }
 
+/* "explain":[{"problem":..,"explanation":..,"check":..}...] for a flow's problems, words from problems.def. */
+static void explain_json(struct vsm_strbuf *out, uint32_t problems)
+{
+	bool first = true;
+
+	vsm_sb_puts(out, ",\"explain\":[");
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		const struct vsm_flow_problem_info *info = vsm_flow_problem_info(p);
+
+		if (!(problems & (1u << p)))
+			continue;
+		vsm_sb_puts(out, first ? "{\"problem\":" : ",{\"problem\":");
+		vsm_json_string(out, info->name);
+		vsm_sb_puts(out, ",\"explanation\":");
+		vsm_json_string(out, info->explanation);
+		vsm_sb_puts(out, ",\"check\":");
+		vsm_json_string(out, info->check);
+		vsm_sb_putc(out, '}');
+		first = false;
+	}
+	vsm_sb_putc(out, ']');
+}
+
+/* One "explain" line per problem of the flow: what it means, what to check. */
+static void explain_text(struct vsm_strbuf *out, uint32_t problems)
+{
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
+		const struct vsm_flow_problem_info *info = vsm_flow_problem_info(p);
+
+		if (!(problems & (1u << p)))
+			continue;
+		vsm_sb_puts(out, "    explain ");
+		vsm_sb_puts(out, info->name);
+		vsm_sb_puts(out, ": ");
+		vsm_sb_puts(out, info->explanation);
+		vsm_sb_puts(out, "; check: ");
+		vsm_sb_puts(out, info->check);
+		vsm_sb_putc(out, '\n');
+	}
+}
+
 static void shutdown_list(struct vsm_strbuf *out, uint32_t flags)
 {
 	vsm_sb_putc(out, '[');
@@ -156,6 +197,7 @@ void vsm_flow_json(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	vsm_sb_putc(out, '[');
 	problem_names(out, f->problems, true);
 	vsm_sb_putc(out, ']');
+	explain_json(out, f->problems);
 	dir_json(out, f, 0, now);
 	dir_json(out, f, 1, now);
 	vsm_sb_puts(out, ",\"events\":[");
@@ -337,6 +379,7 @@ void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 		}
 		vsm_sb_putc(out, '\n');
 	}
+	explain_text(out, f->problems);
 }
 
 void vsm_totals_text(struct vsm_strbuf *out, const struct vsm_flows_totals *t)

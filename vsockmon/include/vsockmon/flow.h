@@ -194,8 +194,17 @@ size_t vsm_flow_events(const struct vsm_flow *flow, struct vsm_flow_event *out);
 size_t vsm_flow_samples(const struct vsm_flow *flow, int side, struct vsm_credit_sample *out);
 
 const char *vsm_flow_state_name(enum vsm_flow_state state);
+/* A flow problem in words, from problems.def: the same words in every tool. */
+struct vsm_flow_problem_info {
+	const char *name;		/* "stall", "refused"... */
+	const char *explanation;	/* one line: what the packets show */
+	const char *check;		/* what to look at first */
+};
+
 /* "stall", "credit_unanswered"... for a problem bit or event kind; "stall_end" for VSM_FE_STALL_END. */
 const char *vsm_flow_problem_name(unsigned kind);
+/* The words for problem kind (enum vsm_flow_problem); NULL for anything else (VSM_FE_STALL_END). */
+const struct vsm_flow_problem_info *vsm_flow_problem_info(unsigned kind);
 bool vsm_flow_finished(const struct vsm_flow *flow);
 
 #endif
