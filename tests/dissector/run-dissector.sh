@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dissector.sh: tshark with the build tree's vsockmon plugin, checked against vsockdump on the same captures.
 #   run-dissector.sh TEST PLUGIN WS_VERSION VSOCKDUMP CAPTURE...
-# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime. Exit 77 skips (saying why).
+# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime summary. Exit 77 skips (saying why).
 set -euo pipefail
 
 test_name=$1 plugin=$2 ws_version=$3 vsockdump=$4
@@ -343,6 +343,81 @@ test_conversations() {
 	fi
 }
 
+# 7. The connection summary (issue 13): its own subtree, one line for the connection and one per
+# direction in human units, so that tshark -V on a REQUEST stays short; exact values behind the lines as
+# filter fields; the preference vsockmon.show_summary turns the subtree off, not the filters.
+test_summary() {
+	local cap name vlines trouble want_lines=30
+	for cap in "${captures[@]}"; do
+		name=$(basename "$cap")
+		# The first REQUEST of the capture: what our protocol prints of it with -V (Wireshark's own Frame
+		# section, which differs between versions, aside).
+		local req
+		req=$("$vsockdump" --json -r "$cap" | jq -r 'select(.op == "REQUEST") | .num' | head -1)
+		[ -n "$req" ] || { fail "$name has no REQUEST"; continue; }
+		run_tshark -2 -V -r "$(cap_path "$cap")" -Y "frame.number == $req" >"$work/v" 2>/dev/null
+		awk '/^vsockmon \(vsock over vsockmon\)/ { on = 1 } on && /^$/ { exit } on' "$work/v" >"$work/ours"
+		# Under a direction's line, only the figures that say something went wrong are shown (one line
+		# each); the rest of our lines fit in want_lines.
+		trouble=$(grep -Ec '^ {12}\[(stalled|stalls|stall_ns|stall_max_ns|stall_now_ns|credit_unanswered|buf_changes|ring_waits): ' \
+			"$work/ours" || true)
+		vlines=$(wc -l <"$work/ours")
+		if [ $((vlines - trouble)) -gt "$want_lines" ]; then
+			fail "tshark -V on the REQUEST (frame $req) of $name: $vlines lines of vsockmon ($trouble of trouble), over $want_lines"
+			cat "$work/ours"
+		else
+			echo "ok: tshark -V on the REQUEST (frame $req) of $name: $vlines lines of vsockmon, $trouble of them trouble figures ($(wc -l <"$work/v") in all)"
+		fi
+		# No raw nanosecond counts as values: durations read "59.5 ms (59500000 ns)".
+		if grep -Eq '\[[a-z_]*_ns: [0-9]+\]' "$work/ours"; then
+			fail "$name frame $req: a duration in raw nanoseconds: $(grep -Em1 '\[[a-z_]*_ns: [0-9]+\]' "$work/ours")"
+		fi
+		# The connection line, against vsockdump --flows: type, both endpoints, state and duration.
+		local id line want
+		id=$(run_tshark -2 -r "$(cap_path "$cap")" -Y "frame.number == $req" -T fields -e vsockmon.analysis.flow_id 2>/dev/null)
+		line=$("$vsockdump" --flows --json -r "$cap" | jq -r --argjson id "$id" \
+			'select(.kind == "flow" and .id == $id) | "\(.type) \(.a_cid):\(.a_port) ↔ \(.b_cid):\(.b_port), \(.state), "')
+		# vsockdump --flows prints the duration the same way (libvsockmon's vsm_put_duration()).
+		want=$line$("$vsockdump" --flows -r "$cap" | sed -n "s/^flow $id .*, \([0-9.]* [mu]\{0,1\}s\)\( \[.*\]\)\{0,1\}$/\1/p")
+		if [ -z "$line" ]; then
+			echo "ok: $name: connection $id of frame $req is not in vsockdump's table (its endpoints were used again)"
+		elif grep -qF "[Connection summary: $want" "$work/ours"; then
+			echo "ok: $name frame $req: [Connection summary: $want...]"
+		else
+			fail "$name frame $req: no [Connection summary: $want...]: $(grep -m1 'Connection summary' "$work/ours")"
+		fi
+		# The preference off: no summary in the tree, and the same frames match a filter on its fields.
+		run_tshark -2 -V -o vsockmon.show_summary:FALSE -r "$(cap_path "$cap")" -Y "frame.number == $req" >"$work/v" 2>/dev/null
+		if grep -q 'Connection summary' "$work/v"; then
+			fail "$name: vsockmon.show_summary:FALSE still shows the summary"
+		fi
+		local filter='vsockmon.dir.pkts > 2 || vsockmon.flow.state == "refused"'
+		run_tshark -2 -r "$(cap_path "$cap")" -Y "$filter" -T fields -e frame.number >"$work/want" 2>/dev/null
+		run_tshark -2 -o vsockmon.show_summary:FALSE -r "$(cap_path "$cap")" -Y "$filter" -T fields \
+			-e frame.number >"$work/got" 2>/dev/null
+		[ -s "$work/want" ] || fail "$name: no frame matches $filter: the check checks nothing"
+		same "$filter on $name with vsockmon.show_summary off" "$work/want" "$work/got"
+	done
+	# The slow reader's first connection (kernel-captures.md: 57 stalls on port 6001): on its last packet,
+	# the direction line in KiB and the stall figures shown with their exact values, as vsockdump has them.
+	cap=$work/caps/kernel-slow-reader.pcap
+	[ -f "$cap" ] || return 0
+	local bytes stalls stall_ns last kib
+	read -r bytes stalls stall_ns < <("$vsockdump" --flows --json -r "$cap" |
+		jq -r 'select(.kind == "flow" and .b_port == 6001) | "\(.a_to_b.bytes) \(.a_to_b.stalls) \(.a_to_b.stall_ns)"')
+	last=$(run_tshark -2 -r "$cap" -Y 'vsockmon.flow.b_port == 6001' -T fields -e frame.number 2>/dev/null | tail -1)
+	run_tshark -2 -V -r "$cap" -Y "frame.number == $last" >"$work/v" 2>/dev/null
+	# 524288 bytes: 512 KiB (a size of 10 KiB or more has no decimal).
+	kib=$((bytes / 1024))
+	[ $((bytes % 1024)) -eq 0 ] && [ "$kib" -ge 10 ] || { fail "kernel-slow-reader: $bytes bytes, not a whole number of KiB"; return; }
+	grep -q "a_to_b .*: [0-9]* packets ([0-9]* RW), $kib KiB, .*, $stalls stalls (" "$work/v" &&
+		echo "ok: kernel-slow-reader frame $last: a_to_b says $kib KiB and $stalls stalls" ||
+		fail "kernel-slow-reader frame $last: no a_to_b line with $kib KiB and $stalls stalls: $(grep -m1 'a_to_b' "$work/v")"
+	grep -q "^ *\[stalls: $stalls\]$" "$work/v" && grep -q "^ *\[stall_ns: .* ($stall_ns ns)\]$" "$work/v" &&
+		echo "ok: kernel-slow-reader frame $last: [stalls: $stalls], [stall_ns: ... ($stall_ns ns)]" ||
+		fail "kernel-slow-reader frame $last: the stall figures are not shown: $(grep -m3 'stall' "$work/v")"
+}
+
 # 9. Clocks that make no sense (issue 12, item 7; tests/badtime/mkbadtime.py): the plugin bounds the time its
 # flow analysis does arithmetic on, and marks exactly the frames vsockdump flags "timestamp"; tshark -V goes
 # through each capture without a sanitizer report (in the -Dsanitizers build) or a dissector bug.
@@ -377,6 +452,7 @@ http2) test_http2 ;;
 malformed) test_malformed ;;
 conversations) test_conversations ;;
 badtime) test_badtime ;;
+summary) test_summary ;;
 *) echo "unknown test $test_name" >&2; exit 99 ;;
 esac
 
