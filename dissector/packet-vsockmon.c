@@ -44,6 +44,9 @@ static int hf_flow[VSM_FF_COUNT];		/* from flowfields.def: "vsockmon.flow.<key>"
 static int hf_reserved = -1;
 static int hf_cid = -1;
 static int hf_port = -1;
+static int hf_src_endpoint = -1;
+static int hf_dst_endpoint = -1;
+static int hf_endpoint = -1;
 static int hf_v_src_cid = -1;
 static int hf_v_dst_cid = -1;
 static int hf_v_src_port = -1;
@@ -755,7 +758,21 @@ static void set_columns(packet_info *pinfo, const struct vsm_pkt *pkt, const str
 		col_prepend_fence_fstr(pinfo->cinfo, COL_INFO, "%s", wmem_strbuf_get_str(tags));
 }
 
-static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, const struct vsm_pkt *pkt)
+static void add_endpoint_items(proto_tree *tree, tvbuff_t *tvb, const char *src, const char *dst)
+{
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_src_endpoint, tvb, VSM_OFF_MON_SRC_CID, 8, src));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_dst_endpoint, tvb, VSM_OFF_MON_DST_CID, 8, dst));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_endpoint, tvb, VSM_OFF_MON_SRC_CID, 8, src));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_endpoint, tvb, VSM_OFF_MON_DST_CID, 8, dst));
+}
+
+/* "cid:port": how the conversation and endpoint tables name a socket, and their filters' value. */
+static const char *endpoint_text(wmem_allocator_t *pool, uint64_t cid, uint32_t port)
+{
+	return wmem_strdup_printf(pool, "%" PRIu64 ":%u", cid, port);
+}
+
+static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct vsm_pkt *pkt)
 {
 	static const struct { enum vsm_field field; uint32_t off, size; } mon[] = {
 		{ VSM_F_SRC_CID, VSM_OFF_MON_SRC_CID, 8 }, { VSM_F_DST_CID, VSM_OFF_MON_DST_CID, 8 },
@@ -786,6 +803,9 @@ static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, const struct vsm_pkt
 		proto_item_set_hidden(hidden);
 		hidden = proto_tree_add_item(mt, hf_port, tvb, VSM_OFF_MON_DST_PORT, 4, ENC_LITTLE_ENDIAN);
 		proto_item_set_hidden(hidden);
+		/* Each end as cid:port, for the filters of Statistics > Conversations and Endpoints. */
+		add_endpoint_items(mt, tvb, endpoint_text(pinfo->pool, pkt->src_cid, pkt->src_port),
+				   endpoint_text(pinfo->pool, pkt->dst_cid, pkt->dst_port));
 	}
 }
 
@@ -1117,6 +1137,11 @@ static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, co
 
 /* ---- the dissector ---- */
 
+/*
+ * What the conversation tap gets: each end as "cid:port" (an AT_STRINGZ address), as tshark prints
+ * ports only for TCP, UDP and SCTP (ui/cli/tap-iousers.c) and two connections between the same CIDs
+ * must be told apart; and as Wireshark quotes such an address in the filters it makes.
+ */
 struct conv_tap {
 	address src, dst;
 	guint32 sport, dport;
@@ -1176,7 +1201,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 				       pkt.dst_cid, pkt.dst_port);
 	if (pkt.has_virtio && vsm_op_name(pkt.virtio.op))
 		proto_item_append_text(top, ", %s", vsm_op_name(pkt.virtio.op));
-	add_mon_header(vtree, tvb, &pkt);
+	add_mon_header(vtree, tvb, pinfo, &pkt);
 	add_virtio_header(vtree, tvb, &pkt);
 	for (unsigned i = 0; i < VSM_PROB_COUNT; i++) {
 		if (pkt.problems & (1u << i)) {
@@ -1236,12 +1261,18 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 static void tap_conversation_packet(packet_info *pinfo, const struct frame_info *fi)
 {
 	struct conv_tap *t;
+	uint64_t src_cid, dst_cid;
+	const char *src, *dst;
 
 	if (tap_conv < 0 || !fi->flow || pinfo->src.type != at_cid)
 		return;
+	memcpy(&src_cid, pinfo->src.data, sizeof(src_cid));
+	memcpy(&dst_cid, pinfo->dst.data, sizeof(dst_cid));
+	src = endpoint_text(pinfo->pool, src_cid, pinfo->srcport);
+	dst = endpoint_text(pinfo->pool, dst_cid, pinfo->destport);
 	t = wmem_new0(pinfo->pool, struct conv_tap);
-	copy_address_shallow(&t->src, &pinfo->src);
-	copy_address_shallow(&t->dst, &pinfo->dst);
+	set_address(&t->src, AT_STRINGZ, (int)strlen(src) + 1, src);
+	set_address(&t->dst, AT_STRINGZ, (int)strlen(dst) + 1, dst);
 	t->sport = pinfo->srcport;
 	t->dport = pinfo->destport;
 	t->stream = (guint32)(fi->flow->id - 1);
@@ -1289,9 +1320,9 @@ static int cid_len(void)
 static const char *conv_filter_type(conv_item_t *conv _U_, conv_filter_type_e filter)
 {
 	switch (filter) {
-	case CONV_FT_SRC_ADDRESS: return "vsockmon.src_cid";
-	case CONV_FT_DST_ADDRESS: return "vsockmon.dst_cid";
-	case CONV_FT_ANY_ADDRESS: return "vsockmon.cid";
+	case CONV_FT_SRC_ADDRESS: return "vsockmon.src_endpoint";
+	case CONV_FT_DST_ADDRESS: return "vsockmon.dst_endpoint";
+	case CONV_FT_ANY_ADDRESS: return "vsockmon.endpoint";
 	case CONV_FT_SRC_PORT: return "vsockmon.src_port";
 	case CONV_FT_DST_PORT: return "vsockmon.dst_port";
 	case CONV_FT_ANY_PORT: return "vsockmon.port";
@@ -1547,6 +1578,12 @@ void proto_register_vsockmon(void)
 		{ &hf_reserved, { "Reserved", "vsockmon.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
 		{ &hf_cid, { "Source or destination CID", "vsockmon.cid", FT_UINT64, BASE_DEC, NULL, 0x0, NULL, HFILL } },
 		{ &hf_port, { "Source or destination port", "vsockmon.port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_src_endpoint, { "Source", "vsockmon.src_endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				      "The source as cid:port", HFILL } },
+		{ &hf_dst_endpoint, { "Destination", "vsockmon.dst_endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				      "The destination as cid:port", HFILL } },
+		{ &hf_endpoint, { "Source or destination", "vsockmon.endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				  "Either end as cid:port (the conversation and endpoint tables' filters)", HFILL } },
 		{ &hf_v_src_cid, { "Source CID", "vsockmon.virtio.src_cid", FT_UINT64, BASE_DEC, NULL, 0x0,
 				   "The virtio header's source CID", HFILL } },
 		{ &hf_v_dst_cid, { "Destination CID", "vsockmon.virtio.dst_cid", FT_UINT64, BASE_DEC, NULL, 0x0,
@@ -1676,7 +1713,8 @@ void proto_register_vsockmon(void)
 						 cid_col_filter, cid_len, NULL, NULL);
 	tap_conv = register_tap("vsockmon");
 	tap_follow = register_tap("vsockmon_follow");
-	register_conversation_table(proto_vsockmon, FALSE, conv_packet, endpoint_packet);
+	/* The addresses hold the ports ("cid:port"): no port columns of their own. */
+	register_conversation_table(proto_vsockmon, TRUE, conv_packet, endpoint_packet);
 #if VSM_WS_FOLLOW_STREAM_COUNT
 	register_follow_stream(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
 			       follow_address_filter, follow_port_to_display, follow_tvb_tap_listener,

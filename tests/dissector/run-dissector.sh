@@ -341,6 +341,42 @@ test_conversations() {
 			echo "ok: follow,vsockmon,ascii,0 shows the 23-byte echo both ways" ||
 			fail "follow,vsockmon,ascii,0 does not show the 23-byte echo: $(cat "$work/follow")"
 	fi
+	# Both ends of each conversation and each endpoint as cid:port (issue 13), so that two connections
+	# between the same CIDs are told apart: the pairs vsockdump --flows finds, on every capture given.
+	local pairs_want seen=" " checked=0
+	for cap in "${captures[@]}"; do
+		name=$(basename "$cap")
+		case $seen in *" $name "*) continue ;; esac
+		seen+="$name "
+		"$vsockdump" --flows --json -r "$cap" | jq -r 'select(.kind == "flow") | "\(.a_cid):\(.a_port) \(.b_cid):\(.b_port)"' |
+			awk '{ print ($1 < $2) ? $1 " " $2 : $2 " " $1 }' | sort -u >"$work/want"
+		run_tshark -r "$(cap_path "$cap")" -q -z conv,vsockmon >"$work/conv" 2>/dev/null
+		awk '$2 == "<->" { print ($1 < $3) ? $1 " " $3 : $3 " " $1 }' "$work/conv" | sort -u >"$work/got"
+		same "conversations of $name as cid:port pairs" "$work/want" "$work/got"
+		run_tshark -r "$(cap_path "$cap")" -q -z endpoints,vsockmon >"$work/ep" 2>/dev/null
+		tr ' ' '\n' <"$work/want" | sort -u >"$work/want.ep"
+		awk '$1 ~ /^[0-9]+:[0-9]+$/ { print $1 }' "$work/ep" | sort -u >"$work/got.ep"
+		same "endpoints of $name as cid:port" "$work/want.ep" "$work/got.ep"
+		# The filter Wireshark makes for a conversation (Conversation Filter, A <-> B) keeps its packets
+		# (those of every connection between the two, when a pair of ends was used again).
+		local a b frames n
+		while read -r a b frames; do
+			n=$(run_tshark -r "$(cap_path "$cap")" -Y "vsockmon.endpoint==\"$a\" && vsockmon.endpoint==\"$b\"" 2>/dev/null | wc -l)
+			[ "$n" -eq "$frames" ] || fail "$name: the filter of conversation $a <-> $b keeps $n frames, not $frames"
+			checked=$((checked + 1))
+		done < <(awk '$2 == "<->" { n[$1 " " $3] += $(NF - 4) } END { for (p in n) print p, n[p] }' "$work/conv" | head -20)
+	done
+	[ "$checked" -gt 0 ] && echo "ok: the filters of $checked conversations keep their frames" ||
+		fail "no conversation filter checked"
+	# Checked by hand against vsockdump --flows -n: the four connections of loopback-mixed.pcap, three of
+	# them between the same two CIDs (1 and 1: loopback).
+	if [ "$(basename "${captures[0]}")" = loopback-mixed.pcap ]; then
+		pairs_want=$'1:344982357 <-> 1:1234\n1:344982358 <-> 1:1235\n1:344982359 <-> 1:4321\n1:344982360 <-> 1:1236'
+		run_tshark -r "$(cap_path "${captures[0]}")" -q -z conv,vsockmon 2>/dev/null |
+			awk '$2 == "<->" { print $1, $2, $3 }' | sort >"$work/got"
+		[ "$(cat "$work/got")" = "$pairs_want" ] && echo "ok: -z conv,vsockmon on loopback-mixed.pcap: $(paste -sd';' "$work/got")" ||
+			fail "-z conv,vsockmon on loopback-mixed.pcap: $(cat "$work/got")"
+	fi
 }
 
 # 7. The connection summary (issue 13): its own subtree, one line for the connection and one per
