@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dissector.sh: tshark with the build tree's vsockmon plugin, checked against vsockdump on the same captures.
 #   run-dissector.sh TEST PLUGIN WS_VERSION VSOCKDUMP CAPTURE...
-# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime summary. Exit 77 skips (saying why).
+# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime summary colors. Exit 77 skips (saying why).
 set -euo pipefail
 
 test_name=$1 plugin=$2 ws_version=$3 vsockdump=$4
@@ -454,6 +454,59 @@ test_summary() {
 		fail "kernel-slow-reader frame $last: the stall figures are not shown: $(grep -m3 'stall' "$work/v")"
 }
 
+# 8. The coloring rules shipped with the plugin (dissector/vsockmon.colorfilters, issue 13): they load in
+# tshark from a profile without a complaint, and each colors exactly the frames its filter matches and
+# no earlier rule does (the first rule that matches wins, as in Wireshark); each colors some frame.
+test_colors() {
+	local rules=${captures[0]} profile=$work/home/.config/wireshark/profiles/vsockmon cap name i n
+	local -a names filters
+	mkdir -p "$profile"
+	while IFS=@ read -r _ rname rfilter _; do
+		names+=("$rname")
+		filters+=("$rfilter")
+	done < <(grep '^@' "$rules")
+	[ "${#names[@]}" -ge 4 ] || { fail "$rules: ${#names[@]} rules"; return; }
+	chmod -R a+rX "$work/home"
+	# A rule whose filter does not compile: tshark says so on stderr (and leaves the rule out). First
+	# with one made wrong on purpose, so that the check below is known to be able to fail.
+	{ cat "$rules"; echo '@vsock broken@vsockmon.problem.no_such_problem@[0,0,0][65535,65535,65535]'; } >"$profile/colorfilters"
+	chmod a+r "$profile/colorfilters"
+	XDG_CONFIG_HOME=$work/home/.config run_tshark -C vsockmon --color -r "$(cap_path "${captures[1]}")" -c 1 >/dev/null 2>"$work/stderr" || true
+	grep -q 'Could not compile "vsock broken"' "$work/stderr" &&
+		echo "ok: a rule that does not compile is reported: $(grep -m1 -o 'Could not compile "[^"]*"' "$work/stderr")" ||
+		fail "tshark did not report the broken rule: $(head -3 "$work/stderr")"
+	cp "$rules" "$profile/colorfilters"
+	chmod a+r "$profile/colorfilters"
+	declare -A colored=()
+	for cap in "${captures[@]:1}"; do
+		name=$(basename "$cap")
+		XDG_CONFIG_HOME=$work/home/.config run_tshark -2 -C vsockmon --color -r "$(cap_path "$cap")" \
+			-T fields -e frame.number -e frame.coloring_rule.name >"$work/got.all" 2>"$work/stderr"
+		if grep -v "Running as user" "$work/stderr" | grep -q .; then
+			fail "tshark complained about $rules on $name: $(head -3 "$work/stderr")"
+		fi
+		# What each rule should color: its filter, and none of the rules above it.
+		: >"$work/want"
+		local before=""
+		for i in "${!names[@]}"; do
+			run_tshark -2 -r "$(cap_path "$cap")" -Y "(${filters[$i]})${before:+ && !(${before})}" -T fields -e frame.number \
+				2>/dev/null | sed "s/\$/\t${names[$i]}/" >>"$work/want"
+			before="${before:+$before || }(${filters[$i]})"
+		done
+		sort -n "$work/want" >"$work/want.s"
+		awk -F'\t' '$2 != ""' "$work/got.all" | sort -n >"$work/got"
+		same "coloring rules on $name" "$work/want.s" "$work/got"
+		while IFS=$'\t' read -r _ rname; do
+			colored[$rname]=$((${colored[$rname]:-0} + 1))
+		done <"$work/got"
+	done
+	for i in "${!names[@]}"; do
+		n=${colored[${names[$i]}]:-0}
+		[ "$n" -gt 0 ] && echo "ok: rule \"${names[$i]}\" colors $n frames" ||
+			fail "rule \"${names[$i]}\" colors no frame of the captures: it is not tested"
+	done
+}
+
 # 9. Clocks that make no sense (issue 12, item 7; tests/badtime/mkbadtime.py): the plugin bounds the time its
 # flow analysis does arithmetic on, and marks exactly the frames vsockdump flags "timestamp"; tshark -V goes
 # through each capture without a sanitizer report (in the -Dsanitizers build) or a dissector bug.
@@ -489,6 +542,7 @@ malformed) test_malformed ;;
 conversations) test_conversations ;;
 badtime) test_badtime ;;
 summary) test_summary ;;
+colors) test_colors ;;
 *) echo "unknown test $test_name" >&2; exit 99 ;;
 esac
 
