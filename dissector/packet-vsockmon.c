@@ -804,8 +804,10 @@ static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, 
 		hidden = proto_tree_add_item(mt, hf_port, tvb, VSM_OFF_MON_DST_PORT, 4, ENC_LITTLE_ENDIAN);
 		proto_item_set_hidden(hidden);
 		/* Each end as cid:port, for the filters of Statistics > Conversations and Endpoints. */
-		add_endpoint_items(mt, tvb, endpoint_text(pinfo->pool, pkt->src_cid, pkt->src_port),
-				   endpoint_text(pinfo->pool, pkt->dst_cid, pkt->dst_port));
+		if (proto_field_is_referenced(mt, hf_endpoint) || proto_field_is_referenced(mt, hf_src_endpoint) ||
+		    proto_field_is_referenced(mt, hf_dst_endpoint))
+			add_endpoint_items(mt, tvb, endpoint_text(pinfo->pool, pkt->src_cid, pkt->src_port),
+					   endpoint_text(pinfo->pool, pkt->dst_cid, pkt->dst_port));
 	}
 }
 
@@ -1264,7 +1266,7 @@ static void tap_conversation_packet(packet_info *pinfo, const struct frame_info 
 	uint64_t src_cid, dst_cid;
 	const char *src, *dst;
 
-	if (tap_conv < 0 || !fi->flow || pinfo->src.type != at_cid)
+	if (tap_conv < 0 || !have_tap_listener(tap_conv) || !fi->flow || pinfo->src.type != at_cid)
 		return;
 	memcpy(&src_cid, pinfo->src.data, sizeof(src_cid));
 	memcpy(&dst_cid, pinfo->dst.data, sizeof(dst_cid));
