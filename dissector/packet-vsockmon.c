@@ -44,6 +44,9 @@ static int hf_flow[VSM_FF_COUNT];		/* from flowfields.def: "vsockmon.flow.<key>"
 static int hf_reserved = -1;
 static int hf_cid = -1;
 static int hf_port = -1;
+static int hf_src_endpoint = -1;
+static int hf_dst_endpoint = -1;
+static int hf_endpoint = -1;
 static int hf_v_src_cid = -1;
 static int hf_v_dst_cid = -1;
 static int hf_v_src_port = -1;
@@ -90,6 +93,8 @@ static int at_cid = -1;				/* the address type of CIDs */
 static dissector_handle_t vsockmon_handle;
 /* Preference "vsockmon.linktype": decode LINKTYPE_VSOCK (on), or give it back to the built-in "vsock". */
 static vsm_ws_bool pref_linktype = TRUE;
+/* Preference "vsockmon.show_summary": the connection summary on every packet of a connection (on). */
+static vsm_ws_bool pref_summary = TRUE;
 static dissector_table_t port_table;
 static heur_dissector_list_t heur_list;
 
@@ -753,7 +758,21 @@ static void set_columns(packet_info *pinfo, const struct vsm_pkt *pkt, const str
 		col_prepend_fence_fstr(pinfo->cinfo, COL_INFO, "%s", wmem_strbuf_get_str(tags));
 }
 
-static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, const struct vsm_pkt *pkt)
+static void add_endpoint_items(proto_tree *tree, tvbuff_t *tvb, const char *src, const char *dst)
+{
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_src_endpoint, tvb, VSM_OFF_MON_SRC_CID, 8, src));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_dst_endpoint, tvb, VSM_OFF_MON_DST_CID, 8, dst));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_endpoint, tvb, VSM_OFF_MON_SRC_CID, 8, src));
+	proto_item_set_hidden(proto_tree_add_string(tree, hf_endpoint, tvb, VSM_OFF_MON_DST_CID, 8, dst));
+}
+
+/* "cid:port": how the conversation and endpoint tables name a socket, and their filters' value. */
+static const char *endpoint_text(wmem_allocator_t *pool, uint64_t cid, uint32_t port)
+{
+	return wmem_strdup_printf(pool, "%" PRIu64 ":%u", cid, port);
+}
+
+static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct vsm_pkt *pkt)
 {
 	static const struct { enum vsm_field field; uint32_t off, size; } mon[] = {
 		{ VSM_F_SRC_CID, VSM_OFF_MON_SRC_CID, 8 }, { VSM_F_DST_CID, VSM_OFF_MON_DST_CID, 8 },
@@ -784,6 +803,11 @@ static void add_mon_header(proto_tree *tree, tvbuff_t *tvb, const struct vsm_pkt
 		proto_item_set_hidden(hidden);
 		hidden = proto_tree_add_item(mt, hf_port, tvb, VSM_OFF_MON_DST_PORT, 4, ENC_LITTLE_ENDIAN);
 		proto_item_set_hidden(hidden);
+		/* Each end as cid:port, for the filters of Statistics > Conversations and Endpoints. */
+		if (proto_field_is_referenced(mt, hf_endpoint) || proto_field_is_referenced(mt, hf_src_endpoint) ||
+		    proto_field_is_referenced(mt, hf_dst_endpoint))
+			add_endpoint_items(mt, tvb, endpoint_text(pinfo->pool, pkt->src_cid, pkt->src_port),
+					   endpoint_text(pinfo->pool, pkt->dst_cid, pkt->dst_port));
 	}
 }
 
@@ -832,97 +856,241 @@ static void add_virtio_header(proto_tree *tree, tvbuff_t *tvb, const struct vsm_
 	proto_tree_add_item(vt, hf_field[VSM_F_FWD_CNT], tvb, VSM_OFF_V_FWD_CNT, 4, ENC_LITTLE_ENDIAN);
 }
 
-static void add_u64(proto_tree *t, int hf, tvbuff_t *tvb, uint64_t v)
+/*
+ * The connection summary: one line for the connection and one per direction, in words and human units
+ * (KiB, ms), so that tshark -V stays short. The exact values of vsockdump --flows --json are there too,
+ * as filter fields under each line: hidden, except the ones that say something went wrong (stalls,
+ * unanswered requests, buf_alloc changes, ring waits) when they are not zero.
+ */
+static void put_size(wmem_strbuf_t *out, uint64_t bytes)
 {
-	proto_item_set_generated(proto_tree_add_uint64(t, hf, tvb, 0, 0, v));
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes / 1024;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		wmem_strbuf_append_printf(out, "%" PRIu64 " byte%s", bytes, bytes == 1 ? "" : "s");
+		return;
+	}
+	while (v >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+		v /= 1024;
+		u++;
+	}
+	wmem_strbuf_append_printf(out, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
-static void add_dir(proto_tree *tree, tvbuff_t *tvb, const struct vsm_flow *f, int s, const struct timespec *now)
+static const char *size_text(wmem_allocator_t *pool, uint64_t bytes)
+{
+	wmem_strbuf_t *sb = wmem_strbuf_new(pool, "");
+
+	put_size(sb, bytes);
+	return wmem_strbuf_get_str(sb);
+}
+
+static const char *duration_text(wmem_allocator_t *pool, uint64_t ns)
+{
+	wmem_strbuf_t *sb = wmem_strbuf_new(pool, "");
+
+	put_duration(sb, ns);
+	return wmem_strbuf_get_str(sb);
+}
+
+/* A summary field: shown when it says something went wrong, else there for filters and -T fields only. */
+static void summary_item(proto_item *ti, bool shown)
+{
+	proto_item_set_generated(ti);
+	if (!shown)
+		proto_item_set_hidden(ti);
+}
+
+static void add_count(proto_tree *t, int hf, tvbuff_t *tvb, uint64_t v, bool trouble)
+{
+	summary_item(proto_tree_add_uint64(t, hf, tvb, 0, 0, v), trouble && v);
+}
+
+static void add_bytes(proto_tree *t, packet_info *pinfo, int hf, tvbuff_t *tvb, uint64_t v)
+{
+	summary_item(proto_tree_add_uint64_format_value(t, hf, tvb, 0, 0, v, "%s", size_text(pinfo->pool, v)), false);
+}
+
+static void add_ns(proto_tree *t, packet_info *pinfo, int hf, tvbuff_t *tvb, uint64_t ns, bool trouble)
+{
+	summary_item(proto_tree_add_uint64_format_value(t, hf, tvb, 0, 0, ns, "%s (%" PRIu64 " ns)",
+							duration_text(pinfo->pool, ns), ns), trouble && ns);
+}
+
+static void add_dir(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct vsm_flow *f, int s,
+		    const struct timespec *now)
 {
 	const struct vsm_flow_side *d = &f->side[s];
-	proto_item *ti = proto_tree_add_none_format(tree, hf_dir_tree, tvb, 0, 0,
-						    "%s: %" PRIu64 ":%u " UTF8_RIGHTWARDS_ARROW " %" PRIu64 ":%u", s ? "b_to_a" : "a_to_b",
-						    f->key.cid[s], f->key.port[s], f->key.cid[!s], f->key.port[!s]);
-	proto_tree *t = proto_item_add_subtree(ti, ett_dir);
-	int64_t credit;
+	wmem_strbuf_t *text = wmem_strbuf_new(pinfo->pool, "");
+	int64_t credit, cur = d->stalled ? ts_ns(now) - ts_ns(&d->stall_since) : 0;
+	uint64_t stall_ns = vsm_flow_stall_ns(f, s, now), now_ns = cur > 0 ? (uint64_t)cur : 0;
 	uint32_t in_flight;
-	int64_t cur = d->stalled ? ts_ns(now) - ts_ns(&d->stall_since) : 0;
+	bool known = vsm_flow_credit(f, s, &credit, &in_flight);
+	proto_item *ti;
+	proto_tree *t;
 
-	proto_item_set_generated(ti);
-	/* The same values as vsockdump --flows --json (vsm_flow_json()). */
-	add_u64(t, hf_flow[VSM_FF_PKTS], tvb, d->pkts);
-	add_u64(t, hf_flow[VSM_FF_RW_PKTS], tvb, d->rw_pkts);
-	add_u64(t, hf_flow[VSM_FF_BYTES], tvb, d->bytes);
-	add_u64(t, hf_flow[VSM_FF_MSGS], tvb, d->msgs);
-	add_u64(t, hf_flow[VSM_FF_MSGS_EOR], tvb, d->msgs_eor);
-	add_u64(t, hf_flow[VSM_FF_MSG_MIN], tvb, d->msg_min);
-	add_u64(t, hf_flow[VSM_FF_MSG_MAX], tvb, d->msg_max);
-	proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_BUF_ALLOC], tvb, 0, 0, d->buf_alloc));
-	proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_FWD_CNT], tvb, 0, 0, d->fwd_cnt));
-	if (vsm_flow_credit(f, s, &credit, &in_flight)) {
-		proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_IN_FLIGHT], tvb, 0, 0, in_flight));
-		proto_item_set_generated(proto_tree_add_int64(t, hf_flow[VSM_FF_CREDIT], tvb, 0, 0, credit));
+	wmem_strbuf_append_printf(text, "%" PRIu64 " packet%s", d->pkts, d->pkts == 1 ? "" : "s");
+	if (d->rw_pkts)
+		wmem_strbuf_append_printf(text, " (%" PRIu64 " RW)", d->rw_pkts);
+	wmem_strbuf_append(text, ", ");
+	put_size(text, d->bytes);
+	if (f->type == VSM_TYPE_SEQPACKET && d->msgs) {
+		wmem_strbuf_append_printf(text, " in %" PRIu64 " message%s (", d->msgs, d->msgs == 1 ? "" : "s");
+		put_size(text, d->msg_min);
+		wmem_strbuf_append(text, " to ");
+		put_size(text, d->msg_max);
+		wmem_strbuf_append_c(text, ')');
 	}
-	proto_item_set_generated(proto_tree_add_boolean(t, hf_flow[VSM_FF_STALLED], tvb, 0, 0, d->stalled));
-	add_u64(t, hf_flow[VSM_FF_STALLS], tvb, d->stalls);
-	add_u64(t, hf_flow[VSM_FF_STALL_NS], tvb, vsm_flow_stall_ns(f, s, now));
-	add_u64(t, hf_flow[VSM_FF_STALL_MAX_NS], tvb, d->stall_max_ns);
-	add_u64(t, hf_flow[VSM_FF_STALL_NOW_NS], tvb, cur > 0 ? (uint64_t)cur : 0);
-	add_u64(t, hf_flow[VSM_FF_CREDIT_REQUESTS], tvb, d->credit_requests);
-	add_u64(t, hf_flow[VSM_FF_CREDIT_UNANSWERED], tvb, d->credit_unanswered);
-	add_u64(t, hf_flow[VSM_FF_CREDIT_UPDATES], tvb, d->credit_updates);
-	add_u64(t, hf_flow[VSM_FF_BUF_CHANGES], tvb, d->buf_changes);
-	add_u64(t, hf_flow[VSM_FF_RING_WAITS], tvb, d->ring_waits);
-	if (d->shutdown & VSM_SHUTDOWN_RCV)
-		proto_item_set_generated(proto_tree_add_string(t, hf_flow[VSM_FF_SHUTDOWN], tvb, 0, 0, "RCV"));
-	if (d->shutdown & VSM_SHUTDOWN_SEND)
-		proto_item_set_generated(proto_tree_add_string(t, hf_flow[VSM_FF_SHUTDOWN], tvb, 0, 0, "SEND"));
-}
-
-/* The connection as a whole: as the analysis left it (at the end of the capture, from the second pass on). */
-static void add_flow(proto_tree *tree, tvbuff_t *tvb, const struct flow_data *fd, const struct timespec *now)
-{
-	const struct vsm_flow *f = &fd->snap;
-	const char *type = vsm_type_name(f->type);
-	proto_item *ti = proto_tree_add_none_format(tree, hf_flow_tree, tvb, 0, 0, "Connection %" PRIu64 ": %s",
-						    f->id, vsm_flow_state_name(f->state));
-	proto_tree *t = proto_item_add_subtree(ti, ett_flow);
-	nstime_t first = { f->first.tv_sec, (int)f->first.tv_nsec }, last = { f->last.tv_sec, (int)f->last.tv_nsec };
-
+	if (known) {
+		wmem_strbuf_append(text, ", credit ");
+		if (credit < 0) {
+			wmem_strbuf_append(text, "-");
+			put_size(text, (uint64_t)-credit);
+		} else {
+			put_size(text, (uint64_t)credit);
+		}
+	}
+	if (d->stalls) {
+		wmem_strbuf_append_printf(text, ", %" PRIu64 " stall%s (", d->stalls, d->stalls == 1 ? "" : "s");
+		put_duration(text, stall_ns);
+		wmem_strbuf_append(text, " in all, longest ");
+		put_duration(text, d->stall_max_ns);
+		if (d->stalled) {
+			wmem_strbuf_append(text, ", stalled for ");
+			put_duration(text, now_ns);
+			wmem_strbuf_append(text, " at the end");
+		}
+		wmem_strbuf_append_c(text, ')');
+	}
+	if (d->credit_requests)
+		wmem_strbuf_append_printf(text, ", %" PRIu64 " CREDIT_REQUEST%s (%" PRIu64 " unanswered)", d->credit_requests,
+					  d->credit_requests == 1 ? "" : "s", d->credit_unanswered);
+	if (d->credit_updates)
+		wmem_strbuf_append_printf(text, ", %" PRIu64 " CREDIT_UPDATE%s", d->credit_updates,
+					  d->credit_updates == 1 ? "" : "s");
+	if (d->buf_changes)
+		wmem_strbuf_append_printf(text, ", buf_alloc changed %" PRIu64 " time%s", d->buf_changes,
+					  d->buf_changes == 1 ? "" : "s");
+	if (d->ring_waits)
+		wmem_strbuf_append_printf(text, ", %" PRIu64 " ring wait%s", d->ring_waits, d->ring_waits == 1 ? "" : "s");
+	if (d->shutdown)
+		wmem_strbuf_append_printf(text, ", SHUTDOWN %s", d->shutdown == (VSM_SHUTDOWN_RCV | VSM_SHUTDOWN_SEND) ?
+					  "RCV+SEND" : d->shutdown & VSM_SHUTDOWN_SEND ? "SEND" : "RCV");
+	ti = proto_tree_add_none_format(tree, hf_dir_tree, tvb, 0, 0, "%s %" PRIu64 ":%u " UTF8_RIGHTWARDS_ARROW " %" PRIu64 ":%u: %s",
+					s ? "b_to_a" : "a_to_b", f->key.cid[s], f->key.port[s], f->key.cid[!s], f->key.port[!s],
+					wmem_strbuf_get_str(text));
 	proto_item_set_generated(ti);
-	add_u64(t, hf_flow[VSM_FF_ID], tvb, f->id);
-	proto_item_set_generated(proto_tree_add_string(t, hf_flow[VSM_FF_TYPE], tvb, 0, 0, type ? type : "unknown"));
-	proto_item_set_generated(proto_tree_add_string(t, hf_flow[VSM_FF_STATE], tvb, 0, 0, vsm_flow_state_name(f->state)));
-	add_u64(t, hf_flow[VSM_FF_A_CID], tvb, f->key.cid[0]);
-	proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_A_PORT], tvb, 0, 0, f->key.port[0]));
-	add_u64(t, hf_flow[VSM_FF_B_CID], tvb, f->key.cid[1]);
-	proto_item_set_generated(proto_tree_add_uint(t, hf_flow[VSM_FF_B_PORT], tvb, 0, 0, f->key.port[1]));
-	proto_item_set_generated(proto_tree_add_time(t, hf_flow[VSM_FF_FIRST], tvb, 0, 0, &first));
-	proto_item_set_generated(proto_tree_add_time(t, hf_flow[VSM_FF_LAST], tvb, 0, 0, &last));
-	add_u64(t, hf_flow[VSM_FF_DURATION_NS], tvb, ts_ns(&f->last) > ts_ns(&f->first) ?
-		(uint64_t)(ts_ns(&f->last) - ts_ns(&f->first)) : 0);
-	proto_item_set_generated(proto_tree_add_boolean(t, hf_flow[VSM_FF_MIDWAY], tvb, 0, 0,
-							(f->problems >> VSM_FP_MIDWAY) & 1));
-	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
-		if (f->problems & (1u << p))
-			proto_item_set_generated(proto_tree_add_string(t, hf_flow[VSM_FF_PROBLEMS], tvb, 0, 0,
-								       vsm_flow_problem_name(p)));
-	add_dir(t, tvb, f, 0, now);
-	add_dir(t, tvb, f, 1, now);
+	t = proto_item_add_subtree(ti, ett_dir);
+	/* The same values as vsockdump --flows --json (vsm_flow_json()), in its order. */
+	add_count(t, hf_flow[VSM_FF_PKTS], tvb, d->pkts, false);
+	add_count(t, hf_flow[VSM_FF_RW_PKTS], tvb, d->rw_pkts, false);
+	add_bytes(t, pinfo, hf_flow[VSM_FF_BYTES], tvb, d->bytes);
+	add_count(t, hf_flow[VSM_FF_MSGS], tvb, d->msgs, false);
+	add_count(t, hf_flow[VSM_FF_MSGS_EOR], tvb, d->msgs_eor, false);
+	add_bytes(t, pinfo, hf_flow[VSM_FF_MSG_MIN], tvb, d->msg_min);
+	add_bytes(t, pinfo, hf_flow[VSM_FF_MSG_MAX], tvb, d->msg_max);
+	summary_item(proto_tree_add_uint_format_value(t, hf_flow[VSM_FF_BUF_ALLOC], tvb, 0, 0, d->buf_alloc, "%s",
+						      size_text(pinfo->pool, d->buf_alloc)), false);
+	summary_item(proto_tree_add_uint(t, hf_flow[VSM_FF_FWD_CNT], tvb, 0, 0, d->fwd_cnt), false);
+	if (known) {
+		summary_item(proto_tree_add_uint_format_value(t, hf_flow[VSM_FF_IN_FLIGHT], tvb, 0, 0, in_flight, "%s",
+							      size_text(pinfo->pool, in_flight)), false);
+		summary_item(proto_tree_add_int64(t, hf_flow[VSM_FF_CREDIT], tvb, 0, 0, credit), false);
+	}
+	summary_item(proto_tree_add_boolean(t, hf_flow[VSM_FF_STALLED], tvb, 0, 0, d->stalled), d->stalled);
+	add_count(t, hf_flow[VSM_FF_STALLS], tvb, d->stalls, true);
+	add_ns(t, pinfo, hf_flow[VSM_FF_STALL_NS], tvb, stall_ns, true);
+	add_ns(t, pinfo, hf_flow[VSM_FF_STALL_MAX_NS], tvb, d->stall_max_ns, true);
+	add_ns(t, pinfo, hf_flow[VSM_FF_STALL_NOW_NS], tvb, now_ns, true);
+	add_count(t, hf_flow[VSM_FF_CREDIT_REQUESTS], tvb, d->credit_requests, false);
+	add_count(t, hf_flow[VSM_FF_CREDIT_UNANSWERED], tvb, d->credit_unanswered, true);
+	add_count(t, hf_flow[VSM_FF_CREDIT_UPDATES], tvb, d->credit_updates, false);
+	add_count(t, hf_flow[VSM_FF_BUF_CHANGES], tvb, d->buf_changes, true);
+	add_count(t, hf_flow[VSM_FF_RING_WAITS], tvb, d->ring_waits, true);
+	if (d->shutdown & VSM_SHUTDOWN_RCV)
+		summary_item(proto_tree_add_string(t, hf_flow[VSM_FF_SHUTDOWN], tvb, 0, 0, "RCV"), false);
+	if (d->shutdown & VSM_SHUTDOWN_SEND)
+		summary_item(proto_tree_add_string(t, hf_flow[VSM_FF_SHUTDOWN], tvb, 0, 0, "SEND"), false);
 }
 
 /*
- * The connection summary is some sixty items on every packet: build it only for a tree that is shown
- * or for a filter or a -T fields column that names one of its fields (tshark -n -r shows neither).
+ * The connection as a whole, as the analysis left it (at the end of the capture, from the second pass
+ * on), in its own subtree; hidden, for filters only, when the preference vsockmon.show_summary is off.
  */
-static bool flow_fields_wanted(proto_tree *tree)
+static void add_flow(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct flow_data *fd,
+		     const struct timespec *now, bool shown)
 {
-	if (proto_field_is_referenced(tree, hf_flow_tree) || proto_field_is_referenced(tree, hf_dir_tree))
+	const struct vsm_flow *f = &fd->snap;
+	const char *type = vsm_type_name(f->type);
+	uint64_t duration = ts_ns(&f->last) > ts_ns(&f->first) ? (uint64_t)(ts_ns(&f->last) - ts_ns(&f->first)) : 0;
+	wmem_strbuf_t *problems = wmem_strbuf_new(pinfo->pool, "");
+	nstime_t first = { f->first.tv_sec, (int)f->first.tv_nsec }, last = { f->last.tv_sec, (int)f->last.tv_nsec };
+	proto_item *ti;
+	proto_tree *t;
+
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
+		if (f->problems & (1u << p))
+			wmem_strbuf_append_printf(problems, "%s%s", wmem_strbuf_get_len(problems) ? ", " : "",
+						  vsm_flow_problem_name(p));
+	ti = proto_tree_add_none_format(tree, hf_flow_tree, tvb, 0, 0,
+					"Connection summary: %s %" PRIu64 ":%u " UTF8_LEFT_RIGHT_ARROW " %" PRIu64 ":%u, %s, %s%s%s",
+					type ? type : "unknown type", f->key.cid[0], f->key.port[0], f->key.cid[1], f->key.port[1],
+					vsm_flow_state_name(f->state), duration_text(pinfo->pool, duration),
+					wmem_strbuf_get_len(problems) ? "; problems: " : "", wmem_strbuf_get_str(problems));
+	proto_item_set_generated(ti);
+	if (!shown)
+		proto_item_set_hidden(ti);
+	t = proto_item_add_subtree(ti, ett_flow);
+	/* All said by the line above: filter fields only. */
+	add_count(t, hf_flow[VSM_FF_ID], tvb, f->id, false);
+	summary_item(proto_tree_add_string(t, hf_flow[VSM_FF_TYPE], tvb, 0, 0, type ? type : "unknown"), false);
+	summary_item(proto_tree_add_string(t, hf_flow[VSM_FF_STATE], tvb, 0, 0, vsm_flow_state_name(f->state)), false);
+	add_count(t, hf_flow[VSM_FF_A_CID], tvb, f->key.cid[0], false);
+	summary_item(proto_tree_add_uint(t, hf_flow[VSM_FF_A_PORT], tvb, 0, 0, f->key.port[0]), false);
+	add_count(t, hf_flow[VSM_FF_B_CID], tvb, f->key.cid[1], false);
+	summary_item(proto_tree_add_uint(t, hf_flow[VSM_FF_B_PORT], tvb, 0, 0, f->key.port[1]), false);
+	summary_item(proto_tree_add_time(t, hf_flow[VSM_FF_FIRST], tvb, 0, 0, &first), false);
+	summary_item(proto_tree_add_time(t, hf_flow[VSM_FF_LAST], tvb, 0, 0, &last), false);
+	add_ns(t, pinfo, hf_flow[VSM_FF_DURATION_NS], tvb, duration, false);
+	summary_item(proto_tree_add_boolean(t, hf_flow[VSM_FF_MIDWAY], tvb, 0, 0, (f->problems >> VSM_FP_MIDWAY) & 1), false);
+	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
+		if (f->problems & (1u << p))
+			summary_item(proto_tree_add_string(t, hf_flow[VSM_FF_PROBLEMS], tvb, 0, 0, vsm_flow_problem_name(p)),
+				     false);
+	add_dir(t, tvb, pinfo, f, 0, now);
+	add_dir(t, tvb, pinfo, f, 1, now);
+}
+
+/* A filter or a -T fields column names a field of the summary. */
+static bool flow_fields_referenced(void)
+{
+	if (proto_registrar_get_nth(hf_flow_tree)->ref_type != HF_REF_TYPE_NONE ||
+	    proto_registrar_get_nth(hf_dir_tree)->ref_type != HF_REF_TYPE_NONE)
 		return true;
 	for (int i = 0; i < VSM_FF_COUNT; i++)
-		if (proto_field_is_referenced(tree, hf_flow[i]))
+		if (proto_registrar_get_nth(hf_flow[i])->ref_type != HF_REF_TYPE_NONE)
 			return true;
 	return false;
+}
+
+/*
+ * The summary is some sixty items on every packet: built for a tree that is shown (unless the
+ * preference turns it off) or for a filter or a -T fields column that names one of its fields
+ * (tshark -n -r shows neither).
+ */
+static void add_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct frame_info *fi)
+{
+	struct timespec now = capture && capture->ended ? capture->last_ts : fi->flow->snap.last;
+	bool referenced;
+
+	if (!tree)
+		return;
+	referenced = flow_fields_referenced();
+	if (pref_summary ? !(referenced || proto_field_is_referenced(tree, hf_flow_tree)) : !referenced)
+		return;
+	add_flow(tree, tvb, pinfo, fi->flow, &now, pref_summary);
 }
 
 static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const struct frame_info *fi, proto_item *top)
@@ -930,12 +1098,12 @@ static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, co
 	const struct flow_data *fd = fi->flow;
 	proto_item *ti = proto_tree_add_none_format(tree, hf_analysis, tvb, 0, 0, "vsock analysis");
 	proto_tree *t = proto_item_add_subtree(ti, ett_analysis);
-	struct timespec now = capture && capture->ended ? capture->last_ts : fd->snap.last;
 	nstime_t nt;
 
 	proto_item_set_generated(ti);
 	proto_item_set_generated(proto_tree_add_uint(t, hf_an_stream, tvb, 0, 0, (guint32)(fd->id - 1)));
-	add_u64(t, hf_an_flow_id, tvb, fd->id);
+	/* The stream index + 1: for filters, not worth a line of its own. */
+	summary_item(proto_tree_add_uint64(t, hf_an_flow_id, tvb, 0, 0, fd->id), false);
 	proto_item_set_generated(proto_tree_add_string(t, hf_an_state, tvb, 0, 0, vsm_flow_state_name(fi->state)));
 	if (fd->opened_in)
 		proto_item_set_generated(proto_tree_add_uint(t, hf_an_opened_in, tvb, 0, 0, fd->opened_in));
@@ -964,8 +1132,6 @@ static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, co
 		nt = ns_to_nstime(fi->since_cu_ns);
 		proto_item_set_generated(proto_tree_add_time(t, hf_an_since_cu, tvb, 0, 0, &nt));
 	}
-	if (flow_fields_wanted(t))
-		add_flow(t, tvb, fd, &now);
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++)
 		if (fi->problems & (1u << p))
 			expert_add_info(pinfo, top, &ei_flow[p]);
@@ -973,6 +1139,11 @@ static void add_analysis(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, co
 
 /* ---- the dissector ---- */
 
+/*
+ * What the conversation tap gets: each end as "cid:port" (an AT_STRINGZ address), as tshark prints
+ * ports only for TCP, UDP and SCTP (ui/cli/tap-iousers.c) and two connections between the same CIDs
+ * must be told apart; and as Wireshark quotes such an address in the filters it makes.
+ */
 struct conv_tap {
 	address src, dst;
 	guint32 sport, dport;
@@ -1032,7 +1203,7 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 				       pkt.dst_cid, pkt.dst_port);
 	if (pkt.has_virtio && vsm_op_name(pkt.virtio.op))
 		proto_item_append_text(top, ", %s", vsm_op_name(pkt.virtio.op));
-	add_mon_header(vtree, tvb, &pkt);
+	add_mon_header(vtree, tvb, pinfo, &pkt);
 	add_virtio_header(vtree, tvb, &pkt);
 	for (unsigned i = 0; i < VSM_PROB_COUNT; i++) {
 		if (pkt.problems & (1u << i)) {
@@ -1043,8 +1214,10 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	}
 	/* Always there, as in vsockdump --json: 0 when nothing of a payload was captured. */
 	proto_item_set_generated(proto_tree_add_uint(vtree, hf_field[VSM_F_PAYLOAD_CAPLEN], tvb, 0, 0, pkt.payload_caplen));
-	if (fi->flow)
+	if (fi->flow) {
 		add_analysis(vtree, tvb, pinfo, fi, top);
+		add_summary(vtree, tvb, pinfo, fi);
+	}
 
 	/* The payload: after the transport header, whatever its length (the LINKTYPE_VSOCK page). */
 	pay_off = VSM_MON_HDR_LEN + pkt.tp_len;
@@ -1090,12 +1263,18 @@ static int dissect_vsockmon(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 static void tap_conversation_packet(packet_info *pinfo, const struct frame_info *fi)
 {
 	struct conv_tap *t;
+	uint64_t src_cid, dst_cid;
+	const char *src, *dst;
 
-	if (tap_conv < 0 || !fi->flow || pinfo->src.type != at_cid)
+	if (tap_conv < 0 || !have_tap_listener(tap_conv) || !fi->flow || pinfo->src.type != at_cid)
 		return;
+	memcpy(&src_cid, pinfo->src.data, sizeof(src_cid));
+	memcpy(&dst_cid, pinfo->dst.data, sizeof(dst_cid));
+	src = endpoint_text(pinfo->pool, src_cid, pinfo->srcport);
+	dst = endpoint_text(pinfo->pool, dst_cid, pinfo->destport);
 	t = wmem_new0(pinfo->pool, struct conv_tap);
-	copy_address_shallow(&t->src, &pinfo->src);
-	copy_address_shallow(&t->dst, &pinfo->dst);
+	set_address(&t->src, AT_STRINGZ, (int)strlen(src) + 1, src);
+	set_address(&t->dst, AT_STRINGZ, (int)strlen(dst) + 1, dst);
 	t->sport = pinfo->srcport;
 	t->dport = pinfo->destport;
 	t->stream = (guint32)(fi->flow->id - 1);
@@ -1143,9 +1322,9 @@ static int cid_len(void)
 static const char *conv_filter_type(conv_item_t *conv _U_, conv_filter_type_e filter)
 {
 	switch (filter) {
-	case CONV_FT_SRC_ADDRESS: return "vsockmon.src_cid";
-	case CONV_FT_DST_ADDRESS: return "vsockmon.dst_cid";
-	case CONV_FT_ANY_ADDRESS: return "vsockmon.cid";
+	case CONV_FT_SRC_ADDRESS: return "vsockmon.src_endpoint";
+	case CONV_FT_DST_ADDRESS: return "vsockmon.dst_endpoint";
+	case CONV_FT_ANY_ADDRESS: return "vsockmon.endpoint";
 	case CONV_FT_SRC_PORT: return "vsockmon.src_port";
 	case CONV_FT_DST_PORT: return "vsockmon.dst_port";
 	case CONV_FT_ANY_PORT: return "vsockmon.port";
@@ -1399,6 +1578,12 @@ void proto_register_vsockmon(void)
 		{ &hf_reserved, { "Reserved", "vsockmon.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
 		{ &hf_cid, { "Source or destination CID", "vsockmon.cid", FT_UINT64, BASE_DEC, NULL, 0x0, NULL, HFILL } },
 		{ &hf_port, { "Source or destination port", "vsockmon.port", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+		{ &hf_src_endpoint, { "Source", "vsockmon.src_endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				      "The source as cid:port", HFILL } },
+		{ &hf_dst_endpoint, { "Destination", "vsockmon.dst_endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				      "The destination as cid:port", HFILL } },
+		{ &hf_endpoint, { "Source or destination", "vsockmon.endpoint", FT_STRING, BASE_NONE, NULL, 0x0,
+				  "Either end as cid:port (the conversation and endpoint tables' filters)", HFILL } },
 		{ &hf_v_src_cid, { "Source CID", "vsockmon.virtio.src_cid", FT_UINT64, BASE_DEC, NULL, 0x0,
 				   "The virtio header's source CID", HFILL } },
 		{ &hf_v_dst_cid, { "Destination CID", "vsockmon.virtio.dst_cid", FT_UINT64, BASE_DEC, NULL, 0x0,
@@ -1440,7 +1625,7 @@ void proto_register_vsockmon(void)
 		{ &hf_virtio, { "virtio-vsock header", "vsockmon.virtio", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
 		{ &hf_analysis, { "vsock analysis", "vsockmon.analysis", FT_NONE, BASE_NONE, NULL, 0x0,
 				  "The flow and credit analysis of libvsockmon", HFILL } },
-		{ &hf_flow_tree, { "Connection", "vsockmon.flow", FT_NONE, BASE_NONE, NULL, 0x0,
+		{ &hf_flow_tree, { "Connection summary", "vsockmon.flow", FT_NONE, BASE_NONE, NULL, 0x0,
 				   "The connection as a whole (vsockdump --flows)", HFILL } },
 		{ &hf_dir_tree, { "Direction", "vsockmon.dir", FT_NONE, BASE_NONE, NULL, 0x0,
 				  "One direction of the connection (a_to_b, b_to_a)", HFILL } },
@@ -1522,12 +1707,17 @@ void proto_register_vsockmon(void)
 				       "Off: captures of vsockmon interfaces go back to Wireshark's built-in vsock dissector "
 				       "(tshark -o vsockmon.linktype:FALSE), for instance to compare the two",
 				       &pref_linktype);
+	prefs_register_bool_preference(prefs, "show_summary", "Show the connection summary",
+				       "The connection as a whole (vsockdump --flows) in a subtree of every packet of it. Off: "
+				       "not shown, though filters on vsockmon.flow.* and vsockmon.dir.* still work",
+				       &pref_summary);
 
 	at_cid = address_type_dissector_register("AT_VSOCKMON_CID", "vsock CID", cid_to_str, cid_str_len, NULL,
 						 cid_col_filter, cid_len, NULL, NULL);
 	tap_conv = register_tap("vsockmon");
 	tap_follow = register_tap("vsockmon_follow");
-	register_conversation_table(proto_vsockmon, FALSE, conv_packet, endpoint_packet);
+	/* The addresses hold the ports ("cid:port"): no port columns of their own. */
+	register_conversation_table(proto_vsockmon, TRUE, conv_packet, endpoint_packet);
 #if VSM_WS_FOLLOW_STREAM_COUNT
 	register_follow_stream(proto_vsockmon, "vsockmon_follow", follow_conv_filter, follow_index_filter,
 			       follow_address_filter, follow_port_to_display, follow_tvb_tap_listener,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-dissector.sh: tshark with the build tree's vsockmon plugin, checked against vsockdump on the same captures.
 #   run-dissector.sh TEST PLUGIN WS_VERSION VSOCKDUMP CAPTURE...
-# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime. Exit 77 skips (saying why).
+# TEST is one of: fields analysis flows filter seqpacket http2 malformed conversations badtime summary colors. Exit 77 skips (saying why).
 set -euo pipefail
 
 test_name=$1 plugin=$2 ws_version=$3 vsockdump=$4
@@ -351,6 +351,170 @@ test_conversations() {
 			echo "ok: follow,vsockmon,ascii,0 shows the 23-byte echo both ways" ||
 			fail "follow,vsockmon,ascii,0 does not show the 23-byte echo: $(cat "$work/follow")"
 	fi
+	# Both ends of each conversation and each endpoint as cid:port (issue 13), so that two connections
+	# between the same CIDs are told apart: the pairs vsockdump --flows finds, on every capture given.
+	local pairs_want seen=" " checked=0
+	for cap in "${captures[@]}"; do
+		name=$(basename "$cap")
+		case $seen in *" $name "*) continue ;; esac
+		seen+="$name "
+		"$vsockdump" --flows --json -r "$cap" | jq -r 'select(.kind == "flow") | "\(.a_cid):\(.a_port) \(.b_cid):\(.b_port)"' |
+			awk '{ print ($1 < $2) ? $1 " " $2 : $2 " " $1 }' | sort -u >"$work/want"
+		run_tshark -r "$(cap_path "$cap")" -q -z conv,vsockmon >"$work/conv" 2>/dev/null
+		awk '$2 == "<->" { print ($1 < $3) ? $1 " " $3 : $3 " " $1 }' "$work/conv" | sort -u >"$work/got"
+		same "conversations of $name as cid:port pairs" "$work/want" "$work/got"
+		run_tshark -r "$(cap_path "$cap")" -q -z endpoints,vsockmon >"$work/ep" 2>/dev/null
+		tr ' ' '\n' <"$work/want" | sort -u >"$work/want.ep"
+		awk '$1 ~ /^[0-9]+:[0-9]+$/ { print $1 }' "$work/ep" | sort -u >"$work/got.ep"
+		same "endpoints of $name as cid:port" "$work/want.ep" "$work/got.ep"
+		# The filter Wireshark makes for a conversation (Conversation Filter, A <-> B) keeps its packets
+		# (those of every connection between the two, when a pair of ends was used again).
+		local a b frames n
+		while read -r a b frames; do
+			n=$(run_tshark -r "$(cap_path "$cap")" -Y "vsockmon.endpoint==\"$a\" && vsockmon.endpoint==\"$b\"" 2>/dev/null | wc -l)
+			[ "$n" -eq "$frames" ] || fail "$name: the filter of conversation $a <-> $b keeps $n frames, not $frames"
+			checked=$((checked + 1))
+		done < <(awk '$2 == "<->" { n[$1 " " $3] += $(NF - 4) } END { for (p in n) print p, n[p] }' "$work/conv" | head -20)
+	done
+	[ "$checked" -gt 0 ] && echo "ok: the filters of $checked conversations keep their frames" ||
+		fail "no conversation filter checked"
+	# Checked by hand against vsockdump --flows -n: the four connections of loopback-mixed.pcap, three of
+	# them between the same two CIDs (1 and 1: loopback).
+	if [ "$(basename "${captures[0]}")" = loopback-mixed.pcap ]; then
+		pairs_want=$'1:344982357 <-> 1:1234\n1:344982358 <-> 1:1235\n1:344982359 <-> 1:4321\n1:344982360 <-> 1:1236'
+		run_tshark -r "$(cap_path "${captures[0]}")" -q -z conv,vsockmon 2>/dev/null |
+			awk '$2 == "<->" { print $1, $2, $3 }' | sort >"$work/got"
+		[ "$(cat "$work/got")" = "$pairs_want" ] && echo "ok: -z conv,vsockmon on loopback-mixed.pcap: $(paste -sd';' "$work/got")" ||
+			fail "-z conv,vsockmon on loopback-mixed.pcap: $(cat "$work/got")"
+	fi
+}
+
+# 7. The connection summary (issue 13): its own subtree, one line for the connection and one per
+# direction in human units, so that tshark -V on a REQUEST stays short; exact values behind the lines as
+# filter fields; the preference vsockmon.show_summary turns the subtree off, not the filters.
+test_summary() {
+	local cap name vlines trouble want_lines=30
+	for cap in "${captures[@]}"; do
+		name=$(basename "$cap")
+		# The first REQUEST of the capture: what our protocol prints of it with -V (Wireshark's own Frame
+		# section, which differs between versions, aside).
+		local req
+		req=$("$vsockdump" --json -r "$cap" | jq -r 'select(.op == "REQUEST") | .num' | head -1)
+		[ -n "$req" ] || { fail "$name has no REQUEST"; continue; }
+		run_tshark -2 -V -r "$(cap_path "$cap")" -Y "frame.number == $req" >"$work/v" 2>/dev/null
+		awk '/^vsockmon \(vsock over vsockmon\)/ { on = 1 } on && /^$/ { exit } on' "$work/v" >"$work/ours"
+		# Under a direction's line, only the figures that say something went wrong are shown (one line
+		# each); the rest of our lines fit in want_lines.
+		trouble=$(grep -Ec '^ {12}\[(stalled|stalls|stall_ns|stall_max_ns|stall_now_ns|credit_unanswered|buf_changes|ring_waits): ' \
+			"$work/ours" || true)
+		vlines=$(wc -l <"$work/ours")
+		if [ $((vlines - trouble)) -gt "$want_lines" ]; then
+			fail "tshark -V on the REQUEST (frame $req) of $name: $vlines lines of vsockmon ($trouble of trouble), over $want_lines"
+			cat "$work/ours"
+		else
+			echo "ok: tshark -V on the REQUEST (frame $req) of $name: $vlines lines of vsockmon, $trouble of them trouble figures ($(wc -l <"$work/v") in all)"
+		fi
+		# No raw nanosecond counts as values: durations read "59.5 ms (59500000 ns)".
+		if grep -Eq '\[[a-z_]*_ns: [0-9]+\]' "$work/ours"; then
+			fail "$name frame $req: a duration in raw nanoseconds: $(grep -Em1 '\[[a-z_]*_ns: [0-9]+\]' "$work/ours")"
+		fi
+		# The connection line, against vsockdump --flows: type, both endpoints, state and duration.
+		local id line want
+		id=$(run_tshark -2 -r "$(cap_path "$cap")" -Y "frame.number == $req" -T fields -e vsockmon.analysis.flow_id 2>/dev/null)
+		line=$("$vsockdump" --flows --json -r "$cap" | jq -r --argjson id "$id" \
+			'select(.kind == "flow" and .id == $id) | "\(.type) \(.a_cid):\(.a_port) ↔ \(.b_cid):\(.b_port), \(.state), "')
+		# vsockdump --flows prints the duration the same way (libvsockmon's vsm_put_duration()).
+		want=$line$("$vsockdump" --flows -r "$cap" | sed -n "s/^flow $id .*, \([0-9.]* [mu]\{0,1\}s\)\( \[.*\]\)\{0,1\}$/\1/p")
+		if [ -z "$line" ]; then
+			echo "ok: $name: connection $id of frame $req is not in vsockdump's table (its endpoints were used again)"
+		elif grep -qF "[Connection summary: $want" "$work/ours"; then
+			echo "ok: $name frame $req: [Connection summary: $want...]"
+		else
+			fail "$name frame $req: no [Connection summary: $want...]: $(grep -m1 'Connection summary' "$work/ours")"
+		fi
+		# The preference off: no summary in the tree, and the same frames match a filter on its fields.
+		run_tshark -2 -V -o vsockmon.show_summary:FALSE -r "$(cap_path "$cap")" -Y "frame.number == $req" >"$work/v" 2>/dev/null
+		if grep -q 'Connection summary' "$work/v"; then
+			fail "$name: vsockmon.show_summary:FALSE still shows the summary"
+		fi
+		local filter='vsockmon.dir.pkts > 2 || vsockmon.flow.state == "refused"'
+		run_tshark -2 -r "$(cap_path "$cap")" -Y "$filter" -T fields -e frame.number >"$work/want" 2>/dev/null
+		run_tshark -2 -o vsockmon.show_summary:FALSE -r "$(cap_path "$cap")" -Y "$filter" -T fields \
+			-e frame.number >"$work/got" 2>/dev/null
+		[ -s "$work/want" ] || fail "$name: no frame matches $filter: the check checks nothing"
+		same "$filter on $name with vsockmon.show_summary off" "$work/want" "$work/got"
+	done
+	# The slow reader's first connection (kernel-captures.md: 57 stalls on port 6001): on its last packet,
+	# the direction line in KiB and the stall figures shown with their exact values, as vsockdump has them.
+	cap=$work/caps/kernel-slow-reader.pcap
+	[ -f "$cap" ] || return 0
+	local bytes stalls stall_ns last kib
+	read -r bytes stalls stall_ns < <("$vsockdump" --flows --json -r "$cap" |
+		jq -r 'select(.kind == "flow" and .b_port == 6001) | "\(.a_to_b.bytes) \(.a_to_b.stalls) \(.a_to_b.stall_ns)"')
+	last=$(run_tshark -2 -r "$cap" -Y 'vsockmon.flow.b_port == 6001' -T fields -e frame.number 2>/dev/null | tail -1)
+	run_tshark -2 -V -r "$cap" -Y "frame.number == $last" >"$work/v" 2>/dev/null
+	# 524288 bytes: 512 KiB (a size of 10 KiB or more has no decimal).
+	kib=$((bytes / 1024))
+	[ $((bytes % 1024)) -eq 0 ] && [ "$kib" -ge 10 ] || { fail "kernel-slow-reader: $bytes bytes, not a whole number of KiB"; return; }
+	grep -q "a_to_b .*: [0-9]* packets ([0-9]* RW), $kib KiB, .*, $stalls stalls (" "$work/v" &&
+		echo "ok: kernel-slow-reader frame $last: a_to_b says $kib KiB and $stalls stalls" ||
+		fail "kernel-slow-reader frame $last: no a_to_b line with $kib KiB and $stalls stalls: $(grep -m1 'a_to_b' "$work/v")"
+	grep -q "^ *\[stalls: $stalls\]$" "$work/v" && grep -q "^ *\[stall_ns: .* ($stall_ns ns)\]$" "$work/v" &&
+		echo "ok: kernel-slow-reader frame $last: [stalls: $stalls], [stall_ns: ... ($stall_ns ns)]" ||
+		fail "kernel-slow-reader frame $last: the stall figures are not shown: $(grep -m3 'stall' "$work/v")"
+}
+
+# 8. The coloring rules shipped with the plugin (dissector/vsockmon.colorfilters, issue 13): they load in
+# tshark from a profile without a complaint, and each colors exactly the frames its filter matches and
+# no earlier rule does (the first rule that matches wins, as in Wireshark); each colors some frame.
+test_colors() {
+	local rules=${captures[0]} profile=$work/home/.config/wireshark/profiles/vsockmon cap name i n
+	local -a names filters
+	mkdir -p "$profile"
+	while IFS=@ read -r _ rname rfilter _; do
+		names+=("$rname")
+		filters+=("$rfilter")
+	done < <(grep '^@' "$rules")
+	[ "${#names[@]}" -ge 4 ] || { fail "$rules: ${#names[@]} rules"; return; }
+	chmod -R a+rX "$work/home"
+	# A rule whose filter does not compile: tshark says so on stderr (and leaves the rule out). First
+	# with one made wrong on purpose, so that the check below is known to be able to fail.
+	{ cat "$rules"; echo '@vsock broken@vsockmon.problem.no_such_problem@[0,0,0][65535,65535,65535]'; } >"$profile/colorfilters"
+	chmod a+r "$profile/colorfilters"
+	XDG_CONFIG_HOME=$work/home/.config run_tshark -C vsockmon --color -r "$(cap_path "${captures[1]}")" -c 1 >/dev/null 2>"$work/stderr" || true
+	grep -q 'Could not compile "vsock broken"' "$work/stderr" &&
+		echo "ok: a rule that does not compile is reported: $(grep -m1 -o 'Could not compile "[^"]*"' "$work/stderr")" ||
+		fail "tshark did not report the broken rule: $(head -3 "$work/stderr")"
+	cp "$rules" "$profile/colorfilters"
+	chmod a+r "$profile/colorfilters"
+	declare -A colored=()
+	for cap in "${captures[@]:1}"; do
+		name=$(basename "$cap")
+		XDG_CONFIG_HOME=$work/home/.config run_tshark -2 -C vsockmon --color -r "$(cap_path "$cap")" \
+			-T fields -e frame.number -e frame.coloring_rule.name >"$work/got.all" 2>"$work/stderr"
+		if grep -v "Running as user" "$work/stderr" | grep -q .; then
+			fail "tshark complained about $rules on $name: $(head -3 "$work/stderr")"
+		fi
+		# What each rule should color: its filter, and none of the rules above it.
+		: >"$work/want"
+		local before=""
+		for i in "${!names[@]}"; do
+			run_tshark -2 -r "$(cap_path "$cap")" -Y "(${filters[$i]})${before:+ && !(${before})}" -T fields -e frame.number \
+				2>/dev/null | sed "s/\$/\t${names[$i]}/" >>"$work/want"
+			before="${before:+$before || }(${filters[$i]})"
+		done
+		sort -n "$work/want" >"$work/want.s"
+		awk -F'\t' '$2 != ""' "$work/got.all" | sort -n >"$work/got"
+		same "coloring rules on $name" "$work/want.s" "$work/got"
+		while IFS=$'\t' read -r _ rname; do
+			colored[$rname]=$((${colored[$rname]:-0} + 1))
+		done <"$work/got"
+	done
+	for i in "${!names[@]}"; do
+		n=${colored[${names[$i]}]:-0}
+		[ "$n" -gt 0 ] && echo "ok: rule \"${names[$i]}\" colors $n frames" ||
+			fail "rule \"${names[$i]}\" colors no frame of the captures: it is not tested"
+	done
 }
 
 # 9. Clocks that make no sense (issue 12, item 7; tests/badtime/mkbadtime.py): the plugin bounds the time its
@@ -387,6 +551,8 @@ http2) test_http2 ;;
 malformed) test_malformed ;;
 conversations) test_conversations ;;
 badtime) test_badtime ;;
+summary) test_summary ;;
+colors) test_colors ;;
 *) echo "unknown test $test_name" >&2; exit 99 ;;
 esac
 
