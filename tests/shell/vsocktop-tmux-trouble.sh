@@ -21,29 +21,7 @@ command -v tmux >/dev/null || { echo "SKIP: tmux not found (apt-get install tmux
 
 . "$(dirname "$0")/harness.sh"
 start_harness
-tm() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
-at_exit() { tm kill-server 2>/dev/null; }
-
-screen() { tm capture-pane -p -t "$1"; }
-screen_esc() { tm capture-pane -p -e -t "$1"; }
-expect() {
-	local s=$1 what=$2 re=$3 secs=${4:-5} i
-	for ((i = 0; i < secs * 20; i++)); do
-		if screen "$s" | grep -Eq -- "$re"; then
-			ok "$what"
-			return 0
-		fi
-		sleep 0.05
-	done
-	bad "$what: no /$re/ on the screen:"
-	screen "$s" | sed 's/^/    | /'
-	return 1
-}
-keys() { tm send-keys -t "$1" "${@:2}"; }
-type_text() { tm send-keys -t "$1" -l "$2"; }
-# The table's rows: the lines after its title (whatever columns fit, the endpoint A is there).
-rows() { screen "$1" | awk '/^ *(CID +)?(ID +)?A +B/ { on = 1; next } on && NF { print } on && !NF { exit }'; }
-selected() { screen_esc "$1" | grep $'\e\\[[0-9;]*7[;m]' | sed 's/\x1b\[[0-9;]*m//g'; }
+. "$(dirname "$0")/tmux-lib.sh"
 quits() {
 	local s=$1 i
 	keys "$s" q

@@ -18,32 +18,7 @@ command -v jq >/dev/null || { echo "SKIP: jq not found (apt-get install jq)"; ex
 
 . "$(dirname "$0")/harness.sh"
 start_harness
-# A tmux server of our own (its own socket, no configuration file): nothing of the user's is touched.
-tm() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
-at_exit() { tm kill-server 2>/dev/null; }
-
-screen() { tm capture-pane -p -t "$1"; }
-screen_esc() { tm capture-pane -p -e -t "$1"; }
-# expect SESSION WHAT REGEX [SECONDS]: waits until the screen matches (extended regex), says ok or shows it.
-expect() {
-	local s=$1 what=$2 re=$3 secs=${4:-5} i
-	for ((i = 0; i < secs * 20; i++)); do
-		if screen "$s" | grep -Eq -- "$re"; then
-			ok "$what"
-			return 0
-		fi
-		sleep 0.05
-	done
-	bad "$what: no /$re/ on the screen:"
-	screen "$s" | sed 's/^/    | /'
-	return 1
-}
-keys() { tm send-keys -t "$1" "${@:2}"; }
-type_text() { tm send-keys -t "$1" -l "$2"; }
-# The table's rows: the lines after its title.
-rows() { screen "$1" | awk '/^ *ID +A +B/ { on = 1; next } on && NF { print } on && !NF { exit }'; }
-# The rows shown in reverse video (the selection), escapes removed.
-selected() { screen_esc "$1" | grep $'\e\\[[0-9;]*7[;m]' | sed 's/\x1b\[[0-9;]*m//g'; }
+. "$(dirname "$0")/tmux-lib.sh"
 
 # The lab's capture: a host, two guests, 18 connections with stalls and refusals, on the virtual clock.
 "$lab" --rounds 1 --clock virtual --pcap "$tmp/lab.pcap" -q >"$tmp/lab.out" 2>&1 || { bad "vsocklab failed: $(cat "$tmp/lab.out")"; exit 1; }
@@ -122,9 +97,11 @@ sel=$(selected a)
 keys a Enter
 expect a "Enter shows the connection's detail" "^Connection [0-9]+: .*:1237"
 expect a "... with its credit over time" "^Credit over time, .* \\(last [0-9]+ samples\\):"
-expect a "... and a bar chart of it" "^  \\+[0-9.a-z]+ +-?[0-9.KM]+ \\|[#!][#! ]*\\|$"
 expect a "... and the counters each way" "^  credit_requests +[0-9]+ +[0-9]+"
-keys a PgDn PgDn
+# Each problem's explanation comes before the counters: the chart is a page down.
+keys a PgDn
+expect a "... and a bar chart of it" "^  \\+[0-9.a-z]+ +-?[0-9.KM]+ \\|[#!][#! ]*\\|$"
+keys a PgDn
 expect a "... and its events, further down" "^Events \\(last [0-9]+ of [0-9]+\\):" 3
 expect a "... the stalls among them" "^  \\+[0-9.]+ m?s stall \\(4:1029 > host:1237\\)|^  \\+[0-9.]+ m?s stall " 1
 keys a Escape
