@@ -30,6 +30,8 @@ listen conc echo "uds-listen:${H}_1240" --count 50 --parallel
 # The host-initiated steps, when the guest says its listener is up.
 on_console "@@HOST-GO down" down send "uds:$H:5000" 8m --seed 2
 on_console "@@HOST-GO half-down" half-down halfclose-client "uds:$H:5001" 300000
+# A host program's CONNECT to a guest port nothing listens on: the guest's own kernel answers with an RST.
+on_console "@@HOST-GO down" host-refused expect-reset "uds:$H:5999"
 
 t0=$(date +%s.%N)
 boot vsockdev 280
@@ -149,6 +151,25 @@ if [ -n "$stats" ] && jq -e '.version == 1 and (.vms | length) == 1 and .vms[0].
 else
 	bad "statistics: ${stats:-none}"
 fi
+# The causes, as events (issue 13): the guest's connect to host port 4321 found nothing at the socket path,
+# and the host's CONNECT 5999 was refused by the guest's kernel.
+hr=$(grep -v '^rc=' "$work/host-refused.host" 2>/dev/null | head -n 1)
+if [ "$(field "$hr" errno)" = ECONNRESET ] && grep -qx 'rc=0' "$work/host-refused.host"; then
+	ok "a host CONNECT to a guest port with no listener is refused: $hr"
+else
+	bad "host CONNECT 5999: '${hr:-no result}'"; show "$work/host-refused.host.err"
+fi
+for want in "guest no_listener 4321 ${H}_4321" "host guest_no_listener 5999 "; do
+	read -r side reason port detail <<<"$want"
+	ev=$(jq -c --arg side "$side" --arg reason "$reason" --argjson port "$port" --arg detail "$detail" \
+		'[.vms[0].events[] | select(.side == $side and .reason == $reason and .port == $port
+		  and (.detail | startswith($detail)))][0] // empty' <<<"$stats" 2>/dev/null)
+	if [ -n "$ev" ]; then
+		ok "event $reason ($side, port $port): $(jq -r '"\(.why) [\(.detail)]"' <<<"$ev")"
+	else
+		bad "no $reason event for $side port $port in: $(jq -c '.vms[0].events' <<<"$stats" 2>/dev/null)"
+	fi
+done
 stop_daemon
 if grep -qi 'error\|broke\|malformed' "$work/vsockdev.log"; then
 	bad "vsockdev's log reports trouble:"; show "$work/vsockdev.log"

@@ -583,6 +583,11 @@ static bool host_to_guest(struct hconn *c)
 		if (c->seqpacket) {
 			/* The message's size first: it goes whole, or waits in the socket. */
 			n = recv(c->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+			/* Nothing there yet: stop here. Reading on with a guessed size would cut a message that
+			 * arrives between the two calls (a 100-byte message went to a real guest as 1 byte). */
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return true;
+			/* 0: the end of the stream; < 0: an error; the read below tells which, and how. */
 			want = n > 0 ? (size_t)n : 1;
 		} else {
 			struct vtr_sock_info info;
