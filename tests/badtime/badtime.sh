@@ -57,7 +57,7 @@ for cap in "$tmp"/cap/*.pcapng; do
 		-t) re='^[0-9]+:[0-9]+ ' ;;	# no time stamp: the addresses come first
 		-tt) re='^[0-9]{1,10}\.[0-9]{6} ' ;;
 		-tttt) re='^(19[7-9][0-9]|2[01][0-9][0-9])-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6} ' ;;
-		-ttt | -ttttt) re='^-?[0-9]+:[0-5][0-9]:[0-5][0-9]\.[0-9]{6} ' ;;
+		-ttt | -ttttt) re='^ *[-+ ]?[0-9]+:[0-5][0-9]:[0-5][0-9]\.[0-9]{6} ' ;;	# tcpdump's shape: a sign column, two-digit hours
 		*) re='^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\.[0-9]{6} ' ;;
 		esac
 		lines=$(grep -c '' "$w/out") good=$(grep -Ec "$re" "$w/out")
