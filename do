@@ -27,7 +27,7 @@ PACKAGES=(meson ninja-build pkg-config gcc libc6-dev libpcap-dev libjansson-dev 
 deps() {
 	local missing=() p
 	for p in "${PACKAGES[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
@@ -108,7 +108,7 @@ wireshark_demo() {
 	echo "   tshark -n -2 -r $pcap -Y 'vsockmon.port == 1237 && vsockmon.cid == $cid && vsockmon.port == $port"
 	echo "          && (vsockmon.analysis.window_full || vsockmon.analysis.stall_end)'"
 	plugin_tshark "$dir" -n -2 -r lab.pcap -Y "vsockmon.port == 1237 && vsockmon.cid == $cid && vsockmon.port == $port \
-		&& (vsockmon.analysis.window_full || vsockmon.analysis.stall_end)" 2>/dev/null | head -8
+		&& (vsockmon.analysis.window_full || vsockmon.analysis.stall_end)" 2>/dev/null | awk 'NR <= 8'
 	echo "   ...and every refused connect: -Y vsockmon.problem.refused"
 	plugin_tshark "$dir" -n -2 -r lab.pcap -Y vsockmon.problem.refused 2>/dev/null
 	rm -rf "$dir"

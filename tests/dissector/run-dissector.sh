@@ -60,7 +60,7 @@ fields() {
 	# Booleans: Wireshark 4.0 prints 1 and 0, 4.2 and later True and False; 1 and 0 here.
 	run_tshark "${args[@]}" 2>"$work/stderr" |
 		awk -F'\t' -v OFS='\t' '{ for (i = 1; i <= NF; i++) { if ($i == "True") $i = "1"; else if ($i == "False") $i = "0" } print }'
-	if grep -v "Running as user" "$work/stderr" | grep -q .; then
+	if grep -v "Running as user" "$work/stderr" | grep . >/dev/null; then
 		fail "tshark wrote to stderr on $cap: $(head -3 "$work/stderr")"
 	fi
 }
@@ -178,7 +178,8 @@ test_flows() {
 			run_tshark -2 -r "$(cap_path "$cap")" -Y "vsockmon.problem.$p" -T fields -e _ws.expert.message \
 				-E occurrence=a -E 'aggregator=|' >"$work/msgs" 2>/dev/null
 			# (problems.def's words have no "|": it parts the messages of one frame)
-			if [ -n "$words" ] && ! tr '|' '\n' <"$work/msgs" | grep -qxF -- "$words"; then
+			# (grep without -q: with pipefail, grep -q leaving early would make tr die of SIGPIPE on a long list)
+			if [ -n "$words" ] && ! tr '|' '\n' <"$work/msgs" | grep -xF -- "$words" >/dev/null; then
 				fail "$name: the expert info of vsockmon.problem.$p does not say '$words'"
 			fi
 		done
@@ -247,8 +248,8 @@ test_seqpacket() {
 test_http2() {
 	local cap=${captures[0]} pkt=${captures[1]} client server
 	# The header line of http2.pkt names the ends: "from host 2:1030 to a guest agent at 3:8080".
-	client=$(sed -n 's/.*from [a-z ]*[0-9]*:\([0-9]*\) to.*/\1/p' "$pkt" | head -1)
-	server=$(sed -n 's/.* at [0-9]*:\([0-9]*\)[^0-9]*$/\1/p' "$pkt" | head -1)
+	client=$(sed -n 's/.*from [a-z ]*[0-9]*:\([0-9]*\) to.*/\1/p' "$pkt" | awk 'NR == 1')
+	server=$(sed -n 's/.* at [0-9]*:\([0-9]*\)[^0-9]*$/\1/p' "$pkt" | awk 'NR == 1')
 	[ -n "$client" ] && [ -n "$server" ] || { fail "no ports in the comments of $pkt"; return; }
 	local types='{"DATA":0,"HEADERS":1,"PRIORITY":2,"RST_STREAM":3,"SETTINGS":4,"PUSH_PROMISE":5,"PING":6,"GOAWAY":7,"WINDOW_UPDATE":8,"CONTINUATION":9}'
 	for dir in send recv; do
@@ -399,7 +400,7 @@ test_summary() {
 		# The first REQUEST of the capture: what our protocol prints of it with -V (Wireshark's own Frame
 		# section, which differs between versions, aside).
 		local req
-		req=$("$vsockdump" --json -r "$cap" | jq -r 'select(.op == "REQUEST") | .num' | head -1)
+		req=$("$vsockdump" --json -r "$cap" | jq -r 'select(.op == "REQUEST") | .num' | awk 'NR == 1')
 		[ -n "$req" ] || { fail "$name has no REQUEST"; continue; }
 		run_tshark -2 -V -r "$(cap_path "$cap")" -Y "frame.number == $req" >"$work/v" 2>/dev/null
 		awk '/^vsockmon \(vsock over vsockmon\)/ { on = 1 } on && /^$/ { exit } on' "$work/v" >"$work/ours"
@@ -492,7 +493,7 @@ test_colors() {
 		name=$(basename "$cap")
 		XDG_CONFIG_HOME=$work/home/.config run_tshark -2 -C vsockmon --color -r "$(cap_path "$cap")" \
 			-T fields -e frame.number -e frame.coloring_rule.name >"$work/got.all" 2>"$work/stderr"
-		if grep -v "Running as user" "$work/stderr" | grep -q .; then
+		if grep -v "Running as user" "$work/stderr" | grep . >/dev/null; then
 			fail "tshark complained about $rules on $name: $(head -3 "$work/stderr")"
 		fi
 		# What each rule should color: its filter, and none of the rules above it.
