@@ -135,34 +135,6 @@ static void usage(FILE *f)
 		"  -h, --help      this help;  --version  the version\n");
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
-
-static uint64_t number_arg(const char *opt, const char *arg, uint64_t max)
-{
-	uint64_t v;
-
-	if (parse_u64(arg, max, &v) < 0) {
-		fprintf(stderr, "vsockdump: invalid %s argument '%s': expected a number from 0 to %llu\n"
-			"Try 'vsockdump --help' for more information.\n", opt, arg, (unsigned long long)max);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
-
 static char *read_filter_file(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -270,12 +242,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case '#': o->number = true; break;
 		case 'A': o->print_opts.ascii = true; break;
-		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, (4u << 20) - 1); break;
-		case 'c':
-			o->count = number_arg("-c", optarg, UINT64_MAX);
-			if (!o->count)
-				cli_die_usage("vsockdump", "invalid -c argument '%s': the count must be at least 1", optarg);
-			break;
+		case 'B': o->buffer_kib = (uint32_t)cli_number("vsockdump", "-B", optarg, 0, (4u << 20) - 1); break;
+		case 'c': o->count = cli_number("vsockdump", "-c", optarg, 1, UINT64_MAX); break;
 		case 'C': o->file_size = cli_file_size("vsockdump", optarg); break;
 		case 'd': o->dump_filter = true; break;
 		case 'D': o->list_ifaces = true; break;
@@ -288,7 +256,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'q': o->print_opts.quiet = true; break;
 		case 'r': o->read_path = optarg; break;
 		case 's':
-			o->snaplen = (uint32_t)number_arg("-s", optarg, VSM_DEFAULT_SNAPLEN);
+			o->snaplen = (uint32_t)cli_number("vsockdump", "-s", optarg, 0, VSM_DEFAULT_SNAPLEN);
 			if (!o->snaplen)
 				o->snaplen = VSM_DEFAULT_SNAPLEN;
 			if (o->snaplen < VSM_MON_HDR_LEN)
