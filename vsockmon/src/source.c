@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* source.c: one capture source over the pcap reader and the live capture, chosen once through an operations table. */
+/* source.c: one capture source over the pcap reader and the live capture, the kind chosen once at open. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,77 +8,18 @@
 #include <vsockmon/source.h>
 
 /*
- * What differs between a file and an interface, as libpcap's read_op and next_packet_op in
- * pcap-int.h: set once at open, so the read loop has no branch on the kind of source.
+ * libpcap's pcap_t keeps one handle for both and chooses its read_op once, at open; with two kinds
+ * here, the kind is the one thing chosen at open, and each call below takes its side.
  */
-struct source_ops {
-	int (*next)(void *impl, struct vsm_rec *ret_rec);
-	int (*fd)(const void *impl);
-	const char *(*error)(const void *impl);
-	void (*close)(void *impl);
-	bool live;
-};
-
 struct vsm_source {
-	const struct source_ops *ops;
-	void *impl;		/* struct vsm_pcap_reader or struct vsm_live */
+	struct vsm_pcap_reader *reader;	/* a file, a pipe, a FIFO or stdin; or NULL and: */
+	struct vsm_live *live;		/* an interface */
 	char *name;
 };
 
-static int file_next(void *impl, struct vsm_rec *ret_rec)
-{
-	return vsm_pcap_next(impl, ret_rec);
-}
-
-static int file_fd(const void *impl)
-{
-	(void)impl;
-	return -1;	/* the reader buffers: its descriptor does not say whether a frame is ready */
-}
-
-static const char *file_error(const void *impl)
-{
-	return vsm_pcap_error(impl);
-}
-
-static void file_close(void *impl)
-{
-	vsm_pcap_close(impl);
-}
-
-static const struct source_ops file_ops = {
-	.next = file_next, .fd = file_fd, .error = file_error, .close = file_close, .live = false,
-};
-
-static int live_next(void *impl, struct vsm_rec *ret_rec)
-{
-	int ret = vsm_live_next(impl, ret_rec);
-
-	return ret == 0 ? -EAGAIN : ret;
-}
-
-static int live_fd(const void *impl)
-{
-	return vsm_live_fd(impl);
-}
-
-static const char *live_error(const void *impl)
-{
-	return vsm_live_error(impl);
-}
-
-static void live_close(void *impl)
-{
-	vsm_live_close(impl);
-}
-
-static const struct source_ops live_ops = {
-	.next = live_next, .fd = live_fd, .error = live_error, .close = live_close, .live = true,
-};
-
-/* Wraps an open reader or live capture; closes it when out of memory. */
-static int wrap(const struct source_ops *ops, void *impl, const char *name, struct vsm_source **ret_source,
-		char *errbuf, size_t errlen)
+/* A source around an open reader or live capture (one of them); closes it when out of memory. */
+static int wrap(struct vsm_pcap_reader *reader, struct vsm_live *live, const char *name,
+		struct vsm_source **ret_source, char *errbuf, size_t errlen)
 {
 	struct vsm_source *s = calloc(1, sizeof(*s));
 
@@ -86,13 +27,15 @@ static int wrap(const struct source_ops *ops, void *impl, const char *name, stru
 		s->name = strdup(name);
 	if (!s || !s->name) {
 		free(s);
-		ops->close(impl);
+		/* name may be the live capture's own: said before it goes. */
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "%s: out of memory", name);
+		vsm_pcap_close(reader);
+		vsm_live_close(live);
 		return -ENOMEM;
 	}
-	s->ops = ops;
-	s->impl = impl;
+	s->reader = reader;
+	s->live = live;
 	*ret_source = s;
 	return 0;
 }
@@ -105,7 +48,7 @@ int vsm_source_open_file(const char *path, int cancel_fd, struct vsm_source **re
 
 	if (ret < 0)
 		return ret;
-	return wrap(&file_ops, reader, strcmp(path, "-") == 0 ? "stdin" : path, ret_source, errbuf, errlen);
+	return wrap(reader, NULL, strcmp(path, "-") == 0 ? "stdin" : path, ret_source, errbuf, errlen);
 }
 
 int vsm_source_open_live(const struct vsm_live_opts *opts, struct vsm_source **ret_source, char *errbuf,
@@ -116,22 +59,29 @@ int vsm_source_open_live(const struct vsm_live_opts *opts, struct vsm_source **r
 
 	if (ret < 0)
 		return ret;
-	return wrap(&live_ops, live, vsm_live_ifname(live), ret_source, errbuf, errlen);
+	return wrap(NULL, live, vsm_live_ifname(live), ret_source, errbuf, errlen);
 }
 
 int vsm_source_next(struct vsm_source *source, struct vsm_rec *ret_rec)
 {
-	return source->ops->next(source->impl, ret_rec);
+	int ret;
+
+	if (source->reader)
+		return vsm_pcap_next(source->reader, ret_rec);
+	/* libpcap's 0 is "nothing yet" in non-blocking mode; an interface has no end. */
+	ret = vsm_live_next(source->live, ret_rec);
+	return ret == 0 ? -EAGAIN : ret;
 }
 
 int vsm_source_fd(const struct vsm_source *source)
 {
-	return source->ops->fd(source->impl);
+	/* The reader buffers: its descriptor does not say whether a frame is ready, so a file has none. */
+	return source->live ? vsm_live_fd(source->live) : -1;
 }
 
 const char *vsm_source_error(const struct vsm_source *source)
 {
-	return source->ops->error(source->impl);
+	return source->live ? vsm_live_error(source->live) : vsm_pcap_error(source->reader);
 }
 
 const char *vsm_source_name(const struct vsm_source *source)
@@ -141,21 +91,20 @@ const char *vsm_source_name(const struct vsm_source *source)
 
 bool vsm_source_live(const struct vsm_source *source)
 {
-	return source->ops->live;
+	return source->live != NULL;
 }
 
 int vsm_source_stats(struct vsm_source *source, struct vsm_live_stats *ret_stats)
 {
-	if (!source->ops->live)
-		return -EOPNOTSUPP;
-	return vsm_live_stats(source->impl, ret_stats);
+	return source->live ? vsm_live_stats(source->live, ret_stats) : -EOPNOTSUPP;
 }
 
 void vsm_source_close(struct vsm_source *source)
 {
 	if (!source)
 		return;
-	source->ops->close(source->impl);
+	vsm_pcap_close(source->reader);
+	vsm_live_close(source->live);
 	free(source->name);
 	free(source);
 }
