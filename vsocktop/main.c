@@ -139,17 +139,6 @@ static void usage(FILE *f)
 		"See vsocktop(1).\n");
 }
 
-static double seconds_arg(const char *opt, const char *arg, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
-		cli_die_usage(PROG, "invalid %s argument '%s': expected a number from %g to %g", opt, arg, min, max);
-	return v;
-}
 
 
 
@@ -294,7 +283,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'b': o->batch = true; break;
 		case 'd':
-			o->delay = seconds_arg("-d", optarg, 0.001, 86400);
+			o->delay = cli_real(PROG, "-d", optarg, 0.001, 86400, false);
 			o->delay_set = true;
 			break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
@@ -317,7 +306,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_JSON: o->json = true; break;
 		case OPT_VERSION: printf("vsocktop %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
 		case OPT_SPEED:
-			o->speed = seconds_arg("--speed", optarg, 0.001, 1e6);
+			o->speed = cli_real(PROG, "--speed", optarg, 0.001, 1e6, false);
 			o->speed_set = true;
 			break;
 		case OPT_FAST: o->fast = true; break;
