@@ -2,6 +2,7 @@
 /* cli.c: what the command-line front ends share: the program's name, usage errors, whole-number arguments, rotation limits, joined arguments, signals. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,22 @@ uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t
 
 	if (cli_parse_number(opt, arg, min, max, &v, err, sizeof(err)) < 0)
 		cli_die_usage(prog, "%s", err);
+	return v;
+}
+
+double cli_real(const char *prog, const char *opt, const char *arg, double min, double max, bool above_min)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < min || (above_min && v == min) || v > max) {
+		if (above_min)
+			cli_die_usage(prog, "invalid %s argument '%s': expected a number above %g, at most %g", opt, arg,
+				      min, max);
+		cli_die_usage(prog, "invalid %s argument '%s': expected a number from %g to %g", opt, arg, min, max);
+	}
 	return v;
 }
 

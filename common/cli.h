@@ -3,6 +3,7 @@
 #ifndef VSOCKMON_CLI_H
 #define VSOCKMON_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,11 @@ uint64_t cli_number(const char *prog, const char *opt, const char *arg, uint64_t
  */
 int cli_parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *ret,
 		     char *err, size_t errlen);
+/*
+ * A decimal number with an optional fraction (seconds, a speed, a factor) from min to max, or a usage
+ * error (exit 2) naming opt; with above_min, min itself is refused (min 0: a positive number).
+ */
+double cli_real(const char *prog, const char *opt, const char *arg, double min, double max, bool above_min);
 /*
  * tcpdump's -C, -G and -W, taken and checked the same way by vsockdump and vsockdev (for rotate.h's
  * max_bytes, seconds and max_files), or a usage error: -C in millions (1,000,000) of bytes, returned

@@ -54,13 +54,13 @@ struct options {
 /* Everything one run holds; no state lives outside it. */
 struct run {
 	const struct options *opts;
-	struct vsm_pcap_reader *reader;
+	struct vsm_source *source;	/* the file being read, or the interface */
+	bool live;			/* source is an interface: the kernel filters, output goes out at once */
 	char **files;			/* what -r or -V names, read one after the other */
 	size_t nfiles, next_file;
 	char closed[PATH_MAX];		/* -z: the rotator's current file, which its next rotation closes */
 	uint64_t files_made;		/* the rotator's file count when closed was noted */
 	unsigned children;		/* -z commands started and not yet reaped */
-	struct vsm_live *live;
 	struct vsm_rotator *rotator;
 	struct vsm_filter *filter;
 	struct vsm_flows *flows;
@@ -134,34 +134,6 @@ static void usage(FILE *f)
 		"  -d              print the libpcap filter the expression compiles to, and exit\n"
 		"  -h, --help      this help;  --version  the version\n");
 }
-
-static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v > max)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}
-
-static uint64_t number_arg(const char *opt, const char *arg, uint64_t max)
-{
-	uint64_t v;
-
-	if (parse_u64(arg, max, &v) < 0) {
-		fprintf(stderr, "vsockdump: invalid %s argument '%s': expected a number from 0 to %llu\n"
-			"Try 'vsockdump --help' for more information.\n", opt, arg, (unsigned long long)max);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 
 static char *read_filter_file(const char *path)
 {
@@ -270,12 +242,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case '#': o->number = true; break;
 		case 'A': o->print_opts.ascii = true; break;
-		case 'B': o->buffer_kib = (uint32_t)number_arg("-B", optarg, (4u << 20) - 1); break;
-		case 'c':
-			o->count = number_arg("-c", optarg, UINT64_MAX);
-			if (!o->count)
-				cli_die_usage("vsockdump", "invalid -c argument '%s': the count must be at least 1", optarg);
-			break;
+		case 'B': o->buffer_kib = (uint32_t)cli_number("vsockdump", "-B", optarg, 0, (4u << 20) - 1); break;
+		case 'c': o->count = cli_number("vsockdump", "-c", optarg, 1, UINT64_MAX); break;
 		case 'C': o->file_size = cli_file_size("vsockdump", optarg); break;
 		case 'd': o->dump_filter = true; break;
 		case 'D': o->list_ifaces = true; break;
@@ -288,7 +256,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'q': o->print_opts.quiet = true; break;
 		case 'r': o->read_path = optarg; break;
 		case 's':
-			o->snaplen = (uint32_t)number_arg("-s", optarg, VSM_DEFAULT_SNAPLEN);
+			o->snaplen = (uint32_t)cli_number("vsockdump", "-s", optarg, 0, VSM_DEFAULT_SNAPLEN);
 			if (!o->snaplen)
 				o->snaplen = VSM_DEFAULT_SNAPLEN;
 			if (o->snaplen < VSM_MON_HDR_LEN)
@@ -609,87 +577,79 @@ static int open_next_file(struct run *r)
 	char err[ERRLEN] = "";
 	int ret;
 
-	vsm_pcap_close(r->reader);
-	r->reader = NULL;
-	ret = vsm_pcap_open_cancellable(r->files[r->next_file], r->sigfd, &r->reader, err, ERRLEN);
+	vsm_source_close(r->source);
+	r->source = NULL;
+	ret = vsm_source_open_file(r->files[r->next_file], r->sigfd, &r->source, err, ERRLEN);
 	r->next_file++;
 	if (ret < 0 && ret != -ECANCELED)
 		fprintf(stderr, "vsockdump: %s\n", err);
 	return ret;
 }
 
-static void read_file_loop(struct run *r)
+/*
+ * The read loop, one for every source: the frames the source has (a batch at a time, so that a
+ * signal is seen during a long file), then a poll of the signal descriptor and, when a live source
+ * had none ready, of its descriptor. A file never keeps the loop waiting here: a pipe or FIFO waits
+ * inside the reader, which the signal descriptor also ends (-ECANCELED; see SIGNALS).
+ */
+static void read_loop(struct run *r)
 {
-	struct vsm_rec rec;
-	int ret = 0;
-
-	for (;;) {
-		while (!r->stop && (ret = vsm_pcap_next(r->reader, &rec)) > 0) {
-			r->seen++;
-			if (r->filter && !vsm_filter_match(r->filter, &rec))
-				continue;
-			handle(r, &rec);
-			if ((r->seen & 1023) == 0)
-				signalled(r);
-		}
-		/* -V: the files are one stream; frame numbers and -ttt go on from one to the next. */
-		if (ret == 0 && !r->stop && r->next_file < r->nfiles)
-			ret = open_next_file(r);
-		else
-			break;
-		if (ret < 0)
-			break;
-	}
-	if (ret == -ECANCELED) {
-		r->stop = true;		/* a signal came while the input was waited for: see SIGNALS */
-		signalled(r);
-		return;
-	}
-	if (!r->stop && ret < 0) {
-		flush_output(r);
-		if (r->reader)
-			fprintf(stderr, "vsockdump: %s\n", vsm_pcap_error(r->reader));
-		r->status = EXIT_FAILURE;
-	}
-}
-
-static void live_loop(struct run *r)
-{
+	/* The kernel already ran the filter on a live capture. */
+	const struct vsm_filter *filter = r->live ? NULL : r->filter;
 	struct pollfd fds[2] = {
-		{ .fd = vsm_live_fd(r->live), .events = POLLIN },
 		{ .fd = r->sigfd, .events = POLLIN },
+		{ .fd = vsm_source_fd(r->source), .events = POLLIN },
 	};
+	int ret = 0;
 
 	while (!r->stop) {
 		struct vsm_rec rec;
-		int ret = 0;
 
 		/* The timeout bounds how late -U data reaches the file and how late a signal is seen. */
-		if (poll(fds, 2, 200) < 0 && errno != EINTR) {
+		if (poll(fds, 2, ret == -EAGAIN ? 200 : 0) < 0 && errno != EINTR) {
 			fprintf(stderr, "vsockdump: poll: %s\n", strerror(errno));
 			r->status = EXIT_FAILURE;
 			break;
 		}
 		if (signalled(r))
 			break;
-		while (!r->stop && (ret = vsm_live_next(r->live, &rec)) > 0) {
+		for (int i = 0; i < 1024 && !r->stop && (ret = vsm_source_next(r->source, &rec)) > 0; i++) {
 			r->seen++;
+			if (filter && !vsm_filter_match(filter, &rec))
+				continue;
 			handle(r, &rec);
 		}
-		if (ret < 0 && !r->stop) {
-			fprintf(stderr, "vsockdump: %s\n", vsm_live_error(r->live));
+		/* -V: the files are one stream; frame numbers and -ttt go on from one to the next. */
+		if (ret == 0 && !r->stop && r->next_file < r->nfiles) {
+			ret = open_next_file(r);
+			fds[1].fd = ret < 0 ? -1 : vsm_source_fd(r->source);
+			if (ret < 0 && ret != -ECANCELED) {
+				r->status = EXIT_FAILURE;	/* open_next_file() said why */
+				break;
+			}
+		} else if (ret == 0) {
+			break;
+		}
+		if (ret == -ECANCELED) {
+			r->stop = true;		/* a signal came while the input was waited for: see SIGNALS */
+			signalled(r);
+			return;
+		}
+		if (ret < 0 && ret != -EAGAIN && !r->stop) {
+			flush_output(r);
+			fprintf(stderr, "vsockdump: %s\n", vsm_source_error(r->source));
 			r->status = EXIT_FAILURE;
 			break;
 		}
-		if (r->rotator && r->opts->packet_buffered)
+		if (r->live && r->rotator && r->opts->packet_buffered)
 			vsm_rotate_flush(r->rotator);
 	}
 	/* A signal stops the loop: take what the kernel already delivered, so nothing captured is lost. */
-	if (r->status == EXIT_SUCCESS && !(r->opts->count && r->matched >= r->opts->count)) {
+	if (r->live && r->status == EXIT_SUCCESS && !(r->opts->count && r->matched >= r->opts->count)) {
 		struct vsm_rec rec;
 
 		r->stop = false;
-		while (!r->stop && vsm_live_next(r->live, &rec) > 0) {
+		while (!r->stop && vsm_source_next(r->source, &rec) > 0) {
 			r->seen++;
 			handle(r, &rec);
 		}
@@ -703,11 +663,11 @@ static int open_source(struct run *r, char *err)
 
 	if (r->nfiles) {
 		r->next_file = 1;
-		return vsm_pcap_open_cancellable(r->files[0], r->sigfd, &r->reader, err, ERRLEN);
+		return vsm_source_open_file(r->files[0], r->sigfd, &r->source, err, ERRLEN);
 	}
 	if (o->read_path) {
 		/* A pipe or a FIFO may keep us waiting: a signal still ends the wait (see SIGNALS). */
-		return vsm_pcap_open_cancellable(o->read_path, r->sigfd, &r->reader, err, ERRLEN);
+		return vsm_source_open_file(o->read_path, r->sigfd, &r->source, err, ERRLEN);
 	}
 	{
 		struct vsm_live_opts lo = {
@@ -718,7 +678,8 @@ static int open_source(struct run *r, char *err)
 			.immediate = o->immediate,
 		};
 		/* Without -i, libvsockmon takes the first vsock-type interface. */
-		ret = vsm_live_open(&lo, &r->live, err, ERRLEN);
+		ret = vsm_source_open_live(&lo, &r->source, err, ERRLEN);
+		r->live = ret == 0;
 		if (ret == -ENODEV && !lo.ifname) {
 			snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, read a file with -r,\n"
 				 "or create one (modprobe vsockmon && ip link add type vsockmon && "
@@ -732,7 +693,7 @@ static int open_source(struct run *r, char *err)
 		}
 		if (ret == 0 && !o->json)
 			fprintf(stderr, "vsockdump: listening on %s, link-type VSOCK (Linux vsock), snapshot length %u bytes\n",
-				vsm_live_ifname(r->live), o->snaplen);
+				vsm_source_name(r->source), o->snaplen);
 		return ret;
 	}
 }
@@ -766,7 +727,7 @@ static void print_stats(struct run *r)
 
 	if (!r->live)
 		return;
-	if (vsm_live_stats(r->live, &st) < 0)
+	if (vsm_source_stats(r->source, &st) < 0)
 		memset(&st, 0, sizeof(st));
 	fprintf(stderr, "%llu packet%s captured\n%llu packet%s received by filter\n%llu packet%s dropped by kernel\n",
 		(unsigned long long)r->matched, r->matched == 1 ? "" : "s",
@@ -847,10 +808,7 @@ int main(int argc, char **argv)
 		r.status = EXIT_FAILURE;
 		goto out;
 	}
-	if (r.reader)
-		read_file_loop(&r);
-	else
-		live_loop(&r);
+	read_loop(&r);
 	if (o.count_only) {
 		/* tcpdump --count's line, on stdout */
 		vsm_sb_u64(&r.out, r.matched);
@@ -879,8 +837,7 @@ out:
 	for (size_t i = 0; i < r.nfiles; i++)
 		free(r.files[i]);
 	free(r.files);
-	vsm_pcap_close(r.reader);
-	vsm_live_close(r.live);
+	vsm_source_close(r.source);
 	vsm_filter_free(r.filter);
 	vsm_flows_free(r.flows);
 	vsm_sb_free(&r.out);

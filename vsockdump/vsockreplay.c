@@ -118,31 +118,6 @@ static void usage(FILE *f)
 		CAPTURE_SETTLE_NS / 1e9);
 }
 
-static double seconds_arg(const char *opt, const char *arg, bool positive)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < 0 || (positive && v == 0) || v > 1e9)
-		cli_die_usage("vsockreplay", "invalid %s argument '%s': expected a %s number", opt, arg,
-			  positive ? "positive" : "non-negative");
-	return v;
-}
-
-static uint64_t count_arg(const char *opt, const char *arg, uint64_t max)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v > max)
-		cli_die_usage("vsockreplay", "invalid %s argument '%s': expected a whole number from 0 to %llu", opt, arg,
-			  (unsigned long long)max);
-	return v;
-}
 
 enum {
 	OPT_NETNS = 1000, OPT_PACE, OPT_KEEP, OPT_START_DELAY, OPT_WAIT_CAPTURE, OPT_WAIT_TIMEOUT,
@@ -199,15 +174,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 				cli_die_usage("vsockreplay", "invalid --pace '%s': expected recorded or fast", optarg);
 			break;
 		case 't': o->fast = true; break;
-		case 'x': o->multiplier = seconds_arg("-x", optarg, true); break;
-		case 'l': o->loops = count_arg("-l", optarg, UINT64_MAX); break;
+		case 'x': o->multiplier = cli_real("vsockreplay", "-x", optarg, 0, 1e9, true); break;
+		case 'l': o->loops = cli_number("vsockreplay", "-l", optarg, 0, UINT64_MAX); break;
 		case OPT_KEEP: o->keep = true; break;
-		case OPT_START_DELAY: o->start_delay = seconds_arg("--start-delay", optarg, false); break;
+		case OPT_START_DELAY: o->start_delay = cli_real("vsockreplay", "--start-delay", optarg, 0, 1e9, false); break;
 		case OPT_WAIT_CAPTURE:
-			o->wait_captures = optarg ? (unsigned)count_arg("--wait-capture", optarg, 1024) : 1;
+			o->wait_captures = optarg ? (unsigned)cli_number("vsockreplay", "--wait-capture", optarg, 0, 1024) : 1;
 			break;
-		case OPT_WAIT_TIMEOUT: o->wait_timeout = seconds_arg("--wait-timeout", optarg, true); break;
-		case OPT_LINGER: o->linger = seconds_arg("--linger", optarg, false); break;
+		case OPT_WAIT_TIMEOUT: o->wait_timeout = cli_real("vsockreplay", "--wait-timeout", optarg, 0, 1e9, true); break;
+		case OPT_LINGER: o->linger = cli_real("vsockreplay", "--linger", optarg, 0, 1e9, false); break;
 		case 'q': o->quiet = true; break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
 		case OPT_VERSION: printf("vsockreplay (vsockmon) %s\n", VSM_VERSION); exit(EXIT_SUCCESS);

@@ -70,17 +70,17 @@ struct top {
 	struct top_ui ui;
 	struct top_screen *view;
 	struct top_frame_info info;
-	char source[300];
-	/* a capture file */
-	struct vsm_pcap_reader *reader;
-	struct vsm_rec pending;		/* the next frame, read and not yet due (borrowed from the reader) */
+	char source_name[300];
+	/* a capture file or a live interface */
+	struct vsm_source *source;
+	bool capture;			/* source is a capture file, replayed on its own time */
+	bool waiting;			/* a live source had no frame ready: poll its descriptor */
+	struct vsm_rec pending;		/* the next frame, read and not yet due (borrowed from the source) */
 	bool have_pending, eof, have_first;
 	bool end_handled;		/* the end of the capture has been taken into account */
 	int64_t base_ts, base_mono;	/* frame time base_ts is due at monotonic time base_mono */
 	int64_t last_ts;		/* the last frame taken in */
 	int64_t next_boundary;		/* capture clock: the next frame's time */
-	/* a live interface */
-	struct vsm_live *live;
 	/* vsockdev */
 	struct top_fetch fetch;
 	/* outputs */
@@ -139,17 +139,6 @@ static void usage(FILE *f)
 		"See vsocktop(1).\n");
 }
 
-static double seconds_arg(const char *opt, const char *arg, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(v) || v < min || v > max)
-		cli_die_usage(PROG, "invalid %s argument '%s': expected a number from %g to %g", opt, arg, min, max);
-	return v;
-}
 
 
 
@@ -294,7 +283,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'b': o->batch = true; break;
 		case 'd':
-			o->delay = seconds_arg("-d", optarg, 0.001, 86400);
+			o->delay = cli_real(PROG, "-d", optarg, 0.001, 86400, false);
 			o->delay_set = true;
 			break;
 		case 'h': usage(stdout); exit(EXIT_SUCCESS);
@@ -317,7 +306,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case OPT_JSON: o->json = true; break;
 		case OPT_VERSION: printf("vsocktop %s\n", VSM_VERSION); exit(EXIT_SUCCESS);
 		case OPT_SPEED:
-			o->speed = seconds_arg("--speed", optarg, 0.001, 1e6);
+			o->speed = cli_real(PROG, "--speed", optarg, 0.001, 1e6, false);
 			o->speed_set = true;
 			break;
 		case OPT_FAST: o->fast = true; break;
@@ -453,14 +442,14 @@ static void take_devices(struct top *t)
 static void frame_at(struct top *t, int64_t now, bool at_end)
 {
 	struct timespec ts = ns_ts(now);
-	struct top_source_stats src = { .live = t->live != NULL };
+	struct top_source_stats src = { .live = t->source && !t->capture };
 	int ret;
 
 	vsm_flows_tick(t->flows, &ts, at_end);
-	if (t->live) {
+	if (src.live) {
 		struct vsm_live_stats st;
 
-		if (vsm_live_stats(t->live, &st) == 0) {
+		if (vsm_source_stats(t->source, &st) == 0) {
 			src.kernel_drops = st.dropped;
 			src.if_drops = st.if_dropped;
 		}
@@ -485,7 +474,7 @@ static void frame_at(struct top *t, int64_t now, bool at_end)
 		return;
 	}
 	t->frames++;
-	t->info.ended = t->eof && t->reader;
+	t->info.ended = t->eof && t->capture;
 	if (!t->interactive && !t->o->quiet) {
 		if (t->o->json)
 			top_batch_json(&t->out, t->model, t->flows, &t->info);
@@ -512,10 +501,15 @@ static void take(struct top *t, const struct vsm_rec *rec)
 
 static void read_next(struct top *t)
 {
-	int ret = vsm_pcap_next(t->reader, &t->pending);
+	int ret = vsm_source_next(t->source, &t->pending);
 
+	t->waiting = ret == -EAGAIN;
+	if (t->waiting)
+		return;		/* live: nothing yet; the loop polls the interface */
 	if (ret > 0) {
 		t->have_pending = true;
+		if (!t->capture)
+			return;		/* a live frame is due now, on the kernel's clock */
 		/*
 		 * A time the reader had to clamp (VSM_PROB_TIMESTAMP, timestamp.h) is no time at all: the
 		 * frame is taken at the last good one, as vsockreplay sends it at once, rather than making
@@ -542,10 +536,13 @@ static void read_next(struct top *t)
 	}
 	if (ret < 0) {
 		/* A damaged file ends like a short one: what was read is shown, and the exit status says so. */
-		fprintf(stderr, "vsocktop: %s\n", vsm_pcap_error(t->reader));
-		snprintf(t->ui.message, sizeof(t->ui.message), "capture error: %s", vsm_pcap_error(t->reader));
+		fprintf(stderr, "vsocktop: %s\n", vsm_source_error(t->source));
+		snprintf(t->ui.message, sizeof(t->ui.message), "capture error: %s", vsm_source_error(t->source));
 		t->ui.message_error = true;
 		t->status = EXIT_FAILURE;
+		/* An interface that failed (deleted, down) gives nothing more to show. */
+		if (!t->capture)
+			t->stop = true;
 	}
 	t->eof = true;
 }
@@ -587,16 +584,22 @@ static void capture_ended(struct top *t)
 		t->stop = true;
 }
 
-static void file_step(struct top *t)
+/*
+ * Takes in the frames that are due: a capture's up to its replay position (and the frames on its
+ * clock before them), a live source's until it has none ready. A budget per turn keeps the keys,
+ * the clock and the signals seen during a fast replay or a flood.
+ */
+static void ingest(struct top *t)
 {
 	int64_t now = mono_ns();
+	int budget = t->capture ? INGEST_BUDGET : 16 * INGEST_BUDGET;
 
-	for (int i = 0; i < INGEST_BUDGET && !t->stop; i++) {
+	for (int i = 0; i < budget && !t->stop; i++) {
 		int64_t ts;
 
 		if (!t->have_pending && !t->eof)
 			read_next(t);
-		if (t->eof)
+		if (t->eof || t->waiting)
 			return;
 		ts = ts_ns(&t->pending.ts);
 		if (t->capture_clock)
@@ -616,24 +619,10 @@ static void file_step(struct top *t)
 	}
 }
 
-static void live_step(struct top *t)
-{
-	struct vsm_rec rec;
-	int ret = 0;
-
-	for (int i = 0; i < 16 * INGEST_BUDGET && (ret = vsm_live_next(t->live, &rec)) > 0; i++)
-		take(t, &rec);
-	if (ret < 0) {
-		fprintf(stderr, "vsocktop: %s\n", vsm_live_error(t->live));
-		t->status = EXIT_FAILURE;
-		t->stop = true;
-	}
-}
-
 /* The time of a wall-clock frame: the replay's position, the end of a capture, or now. */
 static int64_t wall_frame_time(const struct top *t)
 {
-	if (!t->reader)
+	if (!t->capture)
 		return realtime_ns();
 	if (!t->have_first)
 		return 0;
@@ -694,11 +683,14 @@ static int64_t poll_timeout_ms(const struct top *t)
 {
 	int64_t now = mono_ns(), until = now + NSEC;
 
-	if (t->reader && t->eof && !t->end_handled)
+	if (t->capture && t->eof && !t->end_handled)
+		return 0;
+	/* A live source that stopped on the budget, not for want of frames, goes on at once. */
+	if (t->source && !t->capture && !t->waiting && !t->eof)
 		return 0;
 	if (!t->capture_clock && t->next_refresh < until)
 		until = t->next_refresh;
-	if (t->reader && !t->eof) {
+	if (t->capture && !t->eof) {
 		if (!t->paced || !t->have_pending)
 			return 0;
 		if (due_at(t, ts_ns(&t->pending.ts)) < until)
@@ -724,7 +716,7 @@ static void run(struct top *t)
 		draw(t, true);
 	while (!t->stop) {
 		size_t n = 0, prom_first, nprom = 0;
-		int fd_sig = -1, fd_key = -1, fd_live = -1, fd_fetch = -1, ret;
+		int fd_sig = -1, fd_key = -1, fd_source = -1, fd_fetch = -1, ret;
 		struct signalfd_siginfo si;
 
 		fds[n] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
@@ -733,9 +725,9 @@ static void run(struct top *t)
 			fds[n] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 			fd_key = (int)n++;
 		}
-		if (t->live) {
-			fds[n] = (struct pollfd){ .fd = vsm_live_fd(t->live), .events = POLLIN };
-			fd_live = (int)n++;
+		if (t->source && vsm_source_fd(t->source) >= 0) {
+			fds[n] = (struct pollfd){ .fd = vsm_source_fd(t->source), .events = POLLIN };
+			fd_source = (int)n++;
 		}
 		if (t->fetch.fd >= 0) {
 			fds[n] = (struct pollfd){ .fd = t->fetch.fd, .events = POLLIN };
@@ -783,12 +775,10 @@ static void run(struct top *t)
 		}
 		if (t->prom)
 			top_prom_handle(t->prom, fds + prom_first, nprom, mono_ns() / 1000000);
-		if (t->reader && !t->eof)
-			file_step(t);
-		if (t->reader && t->eof && !t->end_handled && !t->stop)
+		if (t->source && !t->eof && (!t->waiting || (fd_source >= 0 && fds[fd_source].revents)))
+			ingest(t);
+		if (t->capture && t->eof && !t->end_handled && !t->stop)
 			capture_ended(t);
-		else if (t->live && fd_live >= 0 && fds[fd_live].revents)
-			live_step(t);
 		if (!t->stop && !t->capture_clock && mono_ns() >= t->next_refresh)
 			wall_refresh(t);
 	}
@@ -810,11 +800,12 @@ static int open_sources(struct top *t, char *err)
 
 	if (o->read_path) {
 		/* A pipe or FIFO with no writer keeps us waiting: a signal still ends the wait. */
-		ret = vsm_pcap_open_cancellable(o->read_path, t->sigfd, &t->reader, err, ERRLEN);
+		ret = vsm_source_open_file(o->read_path, t->sigfd, &t->source, err, ERRLEN);
 		if (ret < 0)
 			return ret;
+		t->capture = true;
 		/* The name only: the same capture gives the same frames wherever it lies. */
-		snprintf(t->source, sizeof(t->source), "file %s", base_name(o->read_path));
+		snprintf(t->source_name, sizeof(t->source_name), "file %s", base_name(o->read_path));
 		read_next(t);
 		return 0;
 	}
@@ -823,7 +814,7 @@ static int open_sources(struct top *t, char *err)
 		struct timespec now;
 
 		/* Without -i, libvsockmon takes the first vsock-type interface. */
-		ret = vsm_live_open(&lo, &t->live, err, ERRLEN);
+		ret = vsm_source_open_live(&lo, &t->source, err, ERRLEN);
 		if (ret == -ENODEV && !lo.ifname)
 			snprintf(err, ERRLEN, "no vsock-type interface found: give one with -i, replay a capture with -r,\n"
 				 "read vsockdev's statistics with --device, or create an interface (modprobe vsockmon &&\n"
@@ -835,14 +826,14 @@ static int open_sources(struct top *t, char *err)
 			fprintf(stderr, "vsocktop: %s\n", err);
 			err[0] = '\0';
 		}
-		snprintf(t->source, sizeof(t->source), "interface %s", vsm_live_ifname(t->live));
+		snprintf(t->source_name, sizeof(t->source_name), "interface %s", vsm_source_name(t->source));
 		clock_gettime(CLOCK_REALTIME, &now);
 		top_model_start(t->model, &now);
 		if (!t->interactive && !o->json)
-			fprintf(stderr, "vsocktop: listening on %s\n", vsm_live_ifname(t->live));
+			fprintf(stderr, "vsocktop: listening on %s\n", vsm_source_name(t->source));
 		return 0;
 	}
-	snprintf(t->source, sizeof(t->source), "device %s", o->device_path);
+	snprintf(t->source_name, sizeof(t->source_name), "device %s", o->device_path);
 	{
 		struct timespec now;
 
@@ -934,7 +925,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	t.info = (struct top_frame_info){
-		.source = t.source, .device = o.device_path, .capture = t.reader != NULL, .numeric = o.numeric,
+		.source = t.source_name, .device = o.device_path, .capture = t.capture, .numeric = o.numeric,
 	};
 	if (o.prom_port) {
 		ret = top_prom_listen(o.prom_port, &t.prom, err, sizeof(err));
@@ -991,8 +982,7 @@ out:
 	top_view_close(t.view);
 	top_prom_close(t.prom);
 	top_fetch_free(&t.fetch);
-	vsm_pcap_close(t.reader);
-	vsm_live_close(t.live);
+	vsm_source_close(t.source);
 	top_model_free(t.model);
 	vsm_flows_free(t.flows);
 	vsm_sb_free(&t.out);

@@ -16,6 +16,7 @@
 #include <vsockmon/flow.h>
 #include <vsockmon/vsockmon.h>
 
+#include "cli.h"
 #include "http.h"
 #include "prom.h"
 
@@ -350,15 +351,15 @@ struct top_prom_server {
 	struct client clients[MAX_CLIENTS];
 };
 
+/* The caller says what a port looks like, with the address around it: cli_parse_number's message is not used. */
 static int parse_port(const char *s, int *ret_port)
 {
-	char *end;
-	long v;
+	char unused[160];
+	uint64_t v;
+	int ret = cli_parse_number("port", s, 0, 65535, &v, unused, sizeof(unused));
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < 0 || v > 65535)
-		return -EINVAL;
+	if (ret < 0)
+		return ret;
 	*ret_port = (int)v;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "rc.h"
 
 /* Wider than any terminal: a width past it is a typing mistake, not a wish. */
@@ -49,10 +50,10 @@ static int parse_columns(char *v, struct top_columns *ret, char *err, size_t err
 			return -EINVAL;
 		}
 		if (colon) {
-			char *end;
-			long w = strtol(colon + 1, &end, 10);
+			uint64_t w;
 
-			if (end == colon + 1 || *end || w < 0 || w > RC_MAX_WIDTH) {
+			/* The number as the command line reads it; the message names the column instead. */
+			if (cli_parse_number("width", colon + 1, 0, RC_MAX_WIDTH, &w, err, errlen) < 0) {
 				snprintf(err, errlen, "width of '%.40s' is not a number from 0 to %d", item, RC_MAX_WIDTH);
 				return -EINVAL;
 			}

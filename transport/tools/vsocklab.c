@@ -2249,13 +2249,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->rounds = cli_number(PROG, "--rounds", optarg, 1, UINT32_MAX);
 			break;
 		case 'd': {
-			char *end;
-			double v;
+			double v = cli_real(PROG, "--duration", optarg, 0, 1e6, true);
 
-			errno = 0;
-			v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(v) || v <= 0 || v > 1e6)
-				cli_die_usage(PROG, "invalid --duration argument '%s': expected a positive number of seconds", optarg);
 			o->duration_ns = (int64_t)(v * NS_PER_SEC);
 			if (!o->duration_ns)
 				o->duration_ns = 1;

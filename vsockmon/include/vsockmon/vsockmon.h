@@ -12,6 +12,7 @@
 #include <vsockmon/rotate.h>
 #include <vsockmon/filter.h>
 #include <vsockmon/live.h>
+#include <vsockmon/source.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/flow.h>
 #include <vsockmon/flowprint.h>
