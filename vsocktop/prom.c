@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <vsockmon/flow.h>
+#include <vsockmon/flowprint.h>
 #include <vsockmon/vsockmon.h>
 
 #include "http.h"
@@ -232,19 +233,9 @@ void top_prom_text(struct vsm_strbuf *out, const struct top_model *m, const stru
 	vsm_sb_puts(out, "} 1\n");
 	family(out, "vsock_capture_time_seconds", "gauge", "The time of the data (capture time for a file), seconds since the epoch");
 	vsm_sb_printf(out, "vsock_capture_time_seconds %lld.%09ld\n", (long long)t->now.tv_sec, t->now.tv_nsec);
-	single(out, "vsock_packets_total", "counter", "Packets with a virtio-vsock header seen", t->t.pkts);
-	single(out, "vsock_bytes_total", "counter", "RW payload bytes seen", t->t.bytes);
-	single(out, "vsock_connections_total", "counter", "Connections seen", t->t.flows);
-	single(out, "vsock_connections_held", "gauge", "Connections held in the table", t->t.live);
-	single(out, "vsock_connections_open", "gauge",
-	       "Connections held that are not closed, reset or refused", t->t.open);
-	single(out, "vsock_connections_stalled", "gauge", "Connections with a sender out of credit now", t->t.stalled);
-	single(out, "vsock_connections_closed_total", "counter", "Connections that closed cleanly", t->t.closed);
-	single(out, "vsock_connection_resets_total", "counter",
-	       "Connections that ended in a reset without a shutdown", t->t.resets);
-	single(out, "vsock_connection_refusals_total", "counter", "Connects answered by an RST", t->t.refused);
-	single(out, "vsock_connections_evicted_total", "counter",
-	       "Connections dropped to keep the table within --max-flows", t->t.evicted);
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++)
+		single(out, vsm_totals[i].prom_name, vsm_totals[i].prom_type, vsm_totals[i].help,
+		       vsm_total_value(&t->t, i));
 	family(out, "vsock_connection_problems_total", "counter", "Connections that showed each problem");
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
 		num(v, sizeof(v), t->t.problems[p]);
