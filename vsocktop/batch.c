@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vsockmon/devcounters.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
 #include <vsockmon/timestamp.h>
@@ -125,51 +126,52 @@ static void cid_json(struct vsm_strbuf *out, const struct top_cid *c)
 	vsm_sb_puts(out, "}}");
 }
 
+/* A VM as vsocktop shows it: vsockdev's names (devcounters.def), a part of its document, and the rates. */
 static void device_json(struct vsm_strbuf *out, const struct top_device *d)
 {
 	vsm_sb_putc(out, '{');
-	ju64(out, "guest_cid", d->guest_cid, true);
-	vsm_sb_puts(out, ",\"socket\":");
+	ju64(out, VSM_DC_KEY(GUEST_CID), d->guest_cid, true);
+	vsm_sb_printf(out, ",\"%s\":", VSM_DC_KEY(SOCKET));
 	vsm_json_string(out, d->socket);
-	jbool(out, "attached", d->attached);
-	jbool(out, "running", d->running);
-	ju64(out, "connections", d->connections, false);
-	vsm_sb_puts(out, ",\"queues\":[");
+	jbool(out, VSM_DC_KEY(ATTACHED), d->attached);
+	jbool(out, VSM_DC_KEY(RUNNING), d->running);
+	ju64(out, VSM_DC_KEY(CONNECTIONS), d->connections, false);
+	vsm_sb_printf(out, ",\"%s\":[", VSM_DG_KEY(QUEUE));
 	for (int q = 0; q < d->nqueues; q++) {
 		const struct top_queue *qu = &d->queue[q];
 
-		vsm_sb_puts(out, q ? ",{\"name\":" : "{\"name\":");
+		vsm_sb_printf(out, "%s{\"%s\":", q ? "," : "", VSM_DC_KEY(Q_NAME));
 		vsm_json_string(out, qu->name);
-		ju64(out, "size", qu->size, false);
-		ju64(out, "occupancy", qu->occupancy, false);
-		ju64(out, "in_flight", qu->in_flight, false);
-		ju64(out, "avail_idx", qu->avail_idx, false);
-		ju64(out, "used_idx", qu->used_idx, false);
-		ju64(out, "kicks", qu->kicks, false);
-		ju64(out, "calls", qu->calls, false);
+		ju64(out, VSM_DC_KEY(Q_SIZE), qu->size, false);
+		ju64(out, VSM_DC_KEY(Q_OCCUPANCY), qu->occupancy, false);
+		ju64(out, VSM_DC_KEY(Q_IN_FLIGHT), qu->in_flight, false);
+		ju64(out, VSM_DC_KEY(Q_AVAIL_IDX), qu->avail_idx, false);
+		ju64(out, VSM_DC_KEY(Q_USED_IDX), qu->used_idx, false);
+		ju64(out, VSM_DC_KEY(Q_KICKS), qu->kicks, false);
+		ju64(out, VSM_DC_KEY(Q_CALLS), qu->calls, false);
 		vsm_sb_putc(out, '}');
 	}
-	vsm_sb_puts(out, "],\"rx_ring_empty\":{");
-	ju64(out, "events", d->rx_empty_events, true);
-	ju64(out, "total_ns", d->rx_empty_ns, false);
-	ju64(out, "max_ns", d->rx_empty_max_ns, false);
-	jbool(out, "now", d->rx_empty_now);
-	vsm_sb_puts(out, "},\"packets\":{");
-	ju64(out, "from_guest", d->from_guest, true);
-	ju64(out, "from_guest_bytes", d->from_guest_bytes, false);
-	ju64(out, "to_guest", d->to_guest, false);
-	ju64(out, "to_guest_bytes", d->to_guest_bytes, false);
-	ju64(out, "split", d->split, false);
-	ju64(out, "malformed", d->malformed, false);
+	vsm_sb_printf(out, "],\"%s\":{", VSM_DG_KEY(RX_EMPTY));
+	ju64(out, VSM_DC_KEY(RX_EMPTY_EVENTS), d->rx_empty_events, true);
+	ju64(out, VSM_DC_KEY(RX_EMPTY_NS), d->rx_empty_ns, false);
+	ju64(out, VSM_DC_KEY(RX_EMPTY_MAX_NS), d->rx_empty_max_ns, false);
+	jbool(out, VSM_DC_KEY(RX_EMPTY_NOW), d->rx_empty_now);
+	vsm_sb_printf(out, "},\"%s\":{", VSM_DG_KEY(PACKETS));
+	ju64(out, VSM_DC_KEY(FROM_GUEST), d->from_guest, true);
+	ju64(out, VSM_DC_KEY(FROM_GUEST_BYTES), d->from_guest_bytes, false);
+	ju64(out, VSM_DC_KEY(TO_GUEST), d->to_guest, false);
+	ju64(out, VSM_DC_KEY(TO_GUEST_BYTES), d->to_guest_bytes, false);
+	ju64(out, VSM_DC_KEY(SPLIT), d->split, false);
+	ju64(out, VSM_DC_KEY(MALFORMED), d->malformed, false);
 	vsm_sb_puts(out, "},\"rates\":{");
 	jrate(out, "from_guest_pkts", d->from_guest_pps, true);
 	jrate(out, "from_guest_bytes", d->from_guest_bps, false);
 	jrate(out, "to_guest_pkts", d->to_guest_pps, false);
 	jrate(out, "to_guest_bytes", d->to_guest_bps, false);
 	vsm_sb_putc(out, '}');
-	ju64(out, "sessions", d->sessions, false);
-	ju64(out, "resets", d->resets, false);
-	vsm_sb_puts(out, ",\"last_error\":");
+	ju64(out, VSM_DC_KEY(SESSIONS), d->sessions, false);
+	ju64(out, VSM_DC_KEY(RESETS), d->resets, false);
+	vsm_sb_printf(out, ",\"%s\":", VSM_DC_KEY(LAST_ERROR));
 	vsm_json_string(out, d->last_error);
 	vsm_sb_putc(out, '}');
 }
