@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* batch.c: vsocktop's frames as plain text (pw-top's batch mode) and as NDJSON snapshots. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,42 @@ static void cid_json(struct vsm_strbuf *out, const struct top_cid *c)
 	vsm_sb_puts(out, "}}");
 }
 
+/* vsockdev's counters in vsocktop's JSON, in its order: which (devcounters.def) and where vsocktop keeps it. */
+struct shown_counter {
+	enum vsm_dev_counter id;
+	size_t off;			/* of its uint64_t in struct top_queue or struct top_device */
+};
+
+static const struct shown_counter queue_shown[] = {
+	{ VSM_DC_Q_SIZE, offsetof(struct top_queue, size) },
+	{ VSM_DC_Q_OCCUPANCY, offsetof(struct top_queue, occupancy) },
+	{ VSM_DC_Q_IN_FLIGHT, offsetof(struct top_queue, in_flight) },
+	{ VSM_DC_Q_AVAIL_IDX, offsetof(struct top_queue, avail_idx) },
+	{ VSM_DC_Q_USED_IDX, offsetof(struct top_queue, used_idx) },
+	{ VSM_DC_Q_KICKS, offsetof(struct top_queue, kicks) },
+	{ VSM_DC_Q_CALLS, offsetof(struct top_queue, calls) },
+};
+
+static const struct shown_counter packets_shown[] = {
+	{ VSM_DC_FROM_GUEST, offsetof(struct top_device, from_guest) },
+	{ VSM_DC_FROM_GUEST_BYTES, offsetof(struct top_device, from_guest_bytes) },
+	{ VSM_DC_TO_GUEST, offsetof(struct top_device, to_guest) },
+	{ VSM_DC_TO_GUEST_BYTES, offsetof(struct top_device, to_guest_bytes) },
+	{ VSM_DC_SPLIT, offsetof(struct top_device, split) },
+	{ VSM_DC_MALFORMED, offsetof(struct top_device, malformed) },
+};
+
+/* "key":value of each counter shown, the first with no comma before it when first. */
+static void shown_json(struct vsm_strbuf *out, const void *base, const struct shown_counter *shown, size_t n, bool first)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)base + shown[i].off, sizeof(v));
+		ju64(out, vsm_dev_counters[shown[i].id].key, v, first && i == 0);
+	}
+}
+
 /* A VM as vsocktop shows it: vsockdev's names (devcounters.def), a part of its document, and the rates. */
 static void device_json(struct vsm_strbuf *out, const struct top_device *d)
 {
@@ -142,13 +179,7 @@ static void device_json(struct vsm_strbuf *out, const struct top_device *d)
 
 		vsm_sb_printf(out, "%s{\"%s\":", q ? "," : "", VSM_DC_KEY(Q_NAME));
 		vsm_json_string(out, qu->name);
-		ju64(out, VSM_DC_KEY(Q_SIZE), qu->size, false);
-		ju64(out, VSM_DC_KEY(Q_OCCUPANCY), qu->occupancy, false);
-		ju64(out, VSM_DC_KEY(Q_IN_FLIGHT), qu->in_flight, false);
-		ju64(out, VSM_DC_KEY(Q_AVAIL_IDX), qu->avail_idx, false);
-		ju64(out, VSM_DC_KEY(Q_USED_IDX), qu->used_idx, false);
-		ju64(out, VSM_DC_KEY(Q_KICKS), qu->kicks, false);
-		ju64(out, VSM_DC_KEY(Q_CALLS), qu->calls, false);
+		shown_json(out, qu, queue_shown, sizeof(queue_shown) / sizeof(queue_shown[0]), false);
 		vsm_sb_putc(out, '}');
 	}
 	vsm_sb_printf(out, "],\"%s\":{", VSM_DG_KEY(RX_EMPTY));
@@ -157,12 +188,7 @@ static void device_json(struct vsm_strbuf *out, const struct top_device *d)
 	ju64(out, VSM_DC_KEY(RX_EMPTY_MAX_NS), d->rx_empty_max_ns, false);
 	jbool(out, VSM_DC_KEY(RX_EMPTY_NOW), d->rx_empty_now);
 	vsm_sb_printf(out, "},\"%s\":{", VSM_DG_KEY(PACKETS));
-	ju64(out, VSM_DC_KEY(FROM_GUEST), d->from_guest, true);
-	ju64(out, VSM_DC_KEY(FROM_GUEST_BYTES), d->from_guest_bytes, false);
-	ju64(out, VSM_DC_KEY(TO_GUEST), d->to_guest, false);
-	ju64(out, VSM_DC_KEY(TO_GUEST_BYTES), d->to_guest_bytes, false);
-	ju64(out, VSM_DC_KEY(SPLIT), d->split, false);
-	ju64(out, VSM_DC_KEY(MALFORMED), d->malformed, false);
+	shown_json(out, d, packets_shown, sizeof(packets_shown) / sizeof(packets_shown[0]), true);
 	vsm_sb_puts(out, "},\"rates\":{");
 	jrate(out, "from_guest_pkts", d->from_guest_pps, true);
 	jrate(out, "from_guest_bytes", d->from_guest_bps, false);

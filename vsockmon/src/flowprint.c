@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flowprint.c: flows and their totals as text and JSON, keys and labels from flowfields.def. */
+/* flowprint.c: flows and their totals as text and JSON, keys and labels from flowfields.def and totals.def. */
 #include <string.h>
 
 #include <vsockmon/fields.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flowprint.h: flows as text and as JSON, with names from flowfields.def: vsockdump --flows and vsocktop share them. */
+/* flowprint.h: flows and totals as text and as JSON, names from flowfields.def and totals.def: vsockdump --flows and vsocktop share them. */
 #ifndef VSOCKMON_FLOWPRINT_H
 #define VSOCKMON_FLOWPRINT_H
 
