@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* batch.c: vsocktop's frames as plain text (pw-top's batch mode) and as NDJSON snapshots. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <vsockmon/devcounters.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
 #include <vsockmon/timestamp.h>
@@ -125,51 +127,77 @@ static void cid_json(struct vsm_strbuf *out, const struct top_cid *c)
 	vsm_sb_puts(out, "}}");
 }
 
+/* vsockdev's counters in vsocktop's JSON, in its order: which (devcounters.def) and where vsocktop keeps it. */
+struct shown_counter {
+	enum vsm_dev_counter id;
+	size_t off;			/* of its uint64_t in struct top_queue or struct top_device */
+};
+
+static const struct shown_counter queue_shown[] = {
+	{ VSM_DC_Q_SIZE, offsetof(struct top_queue, size) },
+	{ VSM_DC_Q_OCCUPANCY, offsetof(struct top_queue, occupancy) },
+	{ VSM_DC_Q_IN_FLIGHT, offsetof(struct top_queue, in_flight) },
+	{ VSM_DC_Q_AVAIL_IDX, offsetof(struct top_queue, avail_idx) },
+	{ VSM_DC_Q_USED_IDX, offsetof(struct top_queue, used_idx) },
+	{ VSM_DC_Q_KICKS, offsetof(struct top_queue, kicks) },
+	{ VSM_DC_Q_CALLS, offsetof(struct top_queue, calls) },
+};
+
+static const struct shown_counter packets_shown[] = {
+	{ VSM_DC_FROM_GUEST, offsetof(struct top_device, from_guest) },
+	{ VSM_DC_FROM_GUEST_BYTES, offsetof(struct top_device, from_guest_bytes) },
+	{ VSM_DC_TO_GUEST, offsetof(struct top_device, to_guest) },
+	{ VSM_DC_TO_GUEST_BYTES, offsetof(struct top_device, to_guest_bytes) },
+	{ VSM_DC_SPLIT, offsetof(struct top_device, split) },
+	{ VSM_DC_MALFORMED, offsetof(struct top_device, malformed) },
+};
+
+/* "key":value of each counter shown, the first with no comma before it when first. */
+static void shown_json(struct vsm_strbuf *out, const void *base, const struct shown_counter *shown, size_t n, bool first)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)base + shown[i].off, sizeof(v));
+		ju64(out, vsm_dev_counters[shown[i].id].key, v, first && i == 0);
+	}
+}
+
+/* A VM as vsocktop shows it: vsockdev's names (devcounters.def), a part of its document, and the rates. */
 static void device_json(struct vsm_strbuf *out, const struct top_device *d)
 {
 	vsm_sb_putc(out, '{');
-	ju64(out, "guest_cid", d->guest_cid, true);
-	vsm_sb_puts(out, ",\"socket\":");
+	ju64(out, VSM_DC_KEY(GUEST_CID), d->guest_cid, true);
+	vsm_sb_printf(out, ",\"%s\":", VSM_DC_KEY(SOCKET));
 	vsm_json_string(out, d->socket);
-	jbool(out, "attached", d->attached);
-	jbool(out, "running", d->running);
-	ju64(out, "connections", d->connections, false);
-	vsm_sb_puts(out, ",\"queues\":[");
+	jbool(out, VSM_DC_KEY(ATTACHED), d->attached);
+	jbool(out, VSM_DC_KEY(RUNNING), d->running);
+	ju64(out, VSM_DC_KEY(CONNECTIONS), d->connections, false);
+	vsm_sb_printf(out, ",\"%s\":[", VSM_DG_KEY(QUEUE));
 	for (int q = 0; q < d->nqueues; q++) {
 		const struct top_queue *qu = &d->queue[q];
 
-		vsm_sb_puts(out, q ? ",{\"name\":" : "{\"name\":");
+		vsm_sb_printf(out, "%s{\"%s\":", q ? "," : "", VSM_DC_KEY(Q_NAME));
 		vsm_json_string(out, qu->name);
-		ju64(out, "size", qu->size, false);
-		ju64(out, "occupancy", qu->occupancy, false);
-		ju64(out, "in_flight", qu->in_flight, false);
-		ju64(out, "avail_idx", qu->avail_idx, false);
-		ju64(out, "used_idx", qu->used_idx, false);
-		ju64(out, "kicks", qu->kicks, false);
-		ju64(out, "calls", qu->calls, false);
+		shown_json(out, qu, queue_shown, sizeof(queue_shown) / sizeof(queue_shown[0]), false);
 		vsm_sb_putc(out, '}');
 	}
-	vsm_sb_puts(out, "],\"rx_ring_empty\":{");
-	ju64(out, "events", d->rx_empty_events, true);
-	ju64(out, "total_ns", d->rx_empty_ns, false);
-	ju64(out, "max_ns", d->rx_empty_max_ns, false);
-	jbool(out, "now", d->rx_empty_now);
-	vsm_sb_puts(out, "},\"packets\":{");
-	ju64(out, "from_guest", d->from_guest, true);
-	ju64(out, "from_guest_bytes", d->from_guest_bytes, false);
-	ju64(out, "to_guest", d->to_guest, false);
-	ju64(out, "to_guest_bytes", d->to_guest_bytes, false);
-	ju64(out, "split", d->split, false);
-	ju64(out, "malformed", d->malformed, false);
+	vsm_sb_printf(out, "],\"%s\":{", VSM_DG_KEY(RX_EMPTY));
+	ju64(out, VSM_DC_KEY(RX_EMPTY_EVENTS), d->rx_empty_events, true);
+	ju64(out, VSM_DC_KEY(RX_EMPTY_NS), d->rx_empty_ns, false);
+	ju64(out, VSM_DC_KEY(RX_EMPTY_MAX_NS), d->rx_empty_max_ns, false);
+	jbool(out, VSM_DC_KEY(RX_EMPTY_NOW), d->rx_empty_now);
+	vsm_sb_printf(out, "},\"%s\":{", VSM_DG_KEY(PACKETS));
+	shown_json(out, d, packets_shown, sizeof(packets_shown) / sizeof(packets_shown[0]), true);
 	vsm_sb_puts(out, "},\"rates\":{");
 	jrate(out, "from_guest_pkts", d->from_guest_pps, true);
 	jrate(out, "from_guest_bytes", d->from_guest_bps, false);
 	jrate(out, "to_guest_pkts", d->to_guest_pps, false);
 	jrate(out, "to_guest_bytes", d->to_guest_bps, false);
 	vsm_sb_putc(out, '}');
-	ju64(out, "sessions", d->sessions, false);
-	ju64(out, "resets", d->resets, false);
-	vsm_sb_puts(out, ",\"last_error\":");
+	ju64(out, VSM_DC_KEY(SESSIONS), d->sessions, false);
+	ju64(out, VSM_DC_KEY(RESETS), d->resets, false);
+	vsm_sb_printf(out, ",\"%s\":", VSM_DC_KEY(LAST_ERROR));
 	vsm_json_string(out, d->last_error);
 	vsm_sb_putc(out, '}');
 }

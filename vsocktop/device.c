@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <vsockmon/devcounters.h>
 
 #include "device.h"
 
@@ -184,19 +185,19 @@ static void get_str(json_t *obj, const char *key, char *buf, size_t len)
 static void parse_queue(json_t *q, struct top_queue *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	get_str(q, "name", ret->name, sizeof(ret->name));
-	ret->size = get_u64(q, "size");
-	ret->started = get_bool(q, "started");
-	ret->enabled = get_bool(q, "enabled");
-	ret->avail_idx = get_u64(q, "avail_idx");
-	ret->last_avail_idx = get_u64(q, "last_avail_idx");
-	ret->used_idx = get_u64(q, "used_idx");
-	ret->in_flight = get_u64(q, "in_flight");
-	ret->kicks = get_u64(q, "kicks");
-	ret->calls = get_u64(q, "calls");
-	ret->suppressed = get_u64(q, "notifications_suppressed");
-	ret->popped = get_u64(q, "chains_popped");
-	ret->pushed = get_u64(q, "chains_pushed");
+	get_str(q, VSM_DC_KEY(Q_NAME), ret->name, sizeof(ret->name));
+	ret->size = get_u64(q, VSM_DC_KEY(Q_SIZE));
+	ret->started = get_bool(q, VSM_DC_KEY(Q_STARTED));
+	ret->enabled = get_bool(q, VSM_DC_KEY(Q_ENABLED));
+	ret->avail_idx = get_u64(q, VSM_DC_KEY(Q_AVAIL_IDX));
+	ret->last_avail_idx = get_u64(q, VSM_DC_KEY(Q_LAST_AVAIL_IDX));
+	ret->used_idx = get_u64(q, VSM_DC_KEY(Q_USED_IDX));
+	ret->in_flight = get_u64(q, VSM_DC_KEY(Q_IN_FLIGHT));
+	ret->kicks = get_u64(q, VSM_DC_KEY(Q_KICKS));
+	ret->calls = get_u64(q, VSM_DC_KEY(Q_CALLS));
+	ret->suppressed = get_u64(q, VSM_DC_KEY(Q_SUPPRESSED));
+	ret->popped = get_u64(q, VSM_DC_KEY(Q_POPPED));
+	ret->pushed = get_u64(q, VSM_DC_KEY(Q_PUSHED));
 	/* Ring indexes are free-running 16-bit counters (virtio spec 2.7.6): compare by subtraction. */
 	ret->occupancy = (uint16_t)(ret->avail_idx - ret->used_idx);
 	if (ret->size && ret->occupancy > ret->size)
@@ -206,11 +207,11 @@ static void parse_queue(json_t *q, struct top_queue *ret)
 /* vsockdev's causes (its refusal table's keys, whatever they are) and its newest events. */
 static void parse_events(json_t *o, struct top_device *d)
 {
-	json_t *by = json_object_get(o, "events_by_reason"), *events = json_object_get(o, "events"), *v;
+	json_t *by = json_object_get(o, VSM_DC_KEY(EVENTS_BY_REASON)), *events = json_object_get(o, "events"), *v;
 	const char *key;
 	size_t n = json_array_size(events), i;
 
-	d->events_total = get_u64(o, "events_total");
+	d->events_total = get_u64(o, VSM_DC_KEY(EVENTS_TOTAL));
 	json_object_foreach(by, key, v) {
 		struct top_device_reason *r;
 
@@ -235,37 +236,37 @@ static void parse_events(json_t *o, struct top_device *d)
 
 static void parse_vm(json_t *o, struct top_device *d)
 {
-	json_t *queues = json_object_get(o, "queues"), *q;
-	json_t *pk = json_object_get(o, "packets"), *empty = json_object_get(o, "rx_ring_empty");
-	json_t *host = json_object_get(o, "host");
+	json_t *queues = json_object_get(o, VSM_DG_KEY(QUEUE)), *q;
+	json_t *pk = json_object_get(o, VSM_DG_KEY(PACKETS)), *empty = json_object_get(o, VSM_DG_KEY(RX_EMPTY));
+	json_t *host = json_object_get(o, VSM_DG_KEY(HOST));
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	d->guest_cid = get_u64(o, "guest_cid");
-	get_str(o, "socket", d->socket, sizeof(d->socket));
-	d->attached = get_bool(o, "attached");
-	d->running = get_bool(o, "running");
+	d->guest_cid = get_u64(o, VSM_DC_KEY(GUEST_CID));
+	get_str(o, VSM_DC_KEY(SOCKET), d->socket, sizeof(d->socket));
+	d->attached = get_bool(o, VSM_DC_KEY(ATTACHED));
+	d->running = get_bool(o, VSM_DC_KEY(RUNNING));
 	json_array_foreach(queues, i, q) {
 		if (d->nqueues == 2)
 			break;
 		parse_queue(q, &d->queue[d->nqueues++]);
 	}
-	d->from_guest = get_u64(pk, "from_guest");
-	d->from_guest_bytes = get_u64(pk, "from_guest_bytes");
-	d->to_guest = get_u64(pk, "to_guest");
-	d->to_guest_bytes = get_u64(pk, "to_guest_bytes");
-	d->split = get_u64(pk, "split");
-	d->malformed = get_u64(pk, "malformed");
-	d->rx_empty_events = get_u64(empty, "events");
-	d->rx_empty_ns = get_u64(empty, "total_ns");
-	d->rx_empty_max_ns = get_u64(empty, "max_ns");
-	d->rx_empty_now = get_bool(empty, "now");
-	d->connections = get_u64(host, "connections");
-	d->guest_refused = get_u64(host, "guest_refused");
-	d->engine_rst_sent = get_u64(host, "engine_rst_sent");
-	d->sessions = get_u64(o, "sessions");
-	d->resets = get_u64(o, "resets");
-	get_str(o, "last_error", d->last_error, sizeof(d->last_error));
+	d->from_guest = get_u64(pk, VSM_DC_KEY(FROM_GUEST));
+	d->from_guest_bytes = get_u64(pk, VSM_DC_KEY(FROM_GUEST_BYTES));
+	d->to_guest = get_u64(pk, VSM_DC_KEY(TO_GUEST));
+	d->to_guest_bytes = get_u64(pk, VSM_DC_KEY(TO_GUEST_BYTES));
+	d->split = get_u64(pk, VSM_DC_KEY(SPLIT));
+	d->malformed = get_u64(pk, VSM_DC_KEY(MALFORMED));
+	d->rx_empty_events = get_u64(empty, VSM_DC_KEY(RX_EMPTY_EVENTS));
+	d->rx_empty_ns = get_u64(empty, VSM_DC_KEY(RX_EMPTY_NS));
+	d->rx_empty_max_ns = get_u64(empty, VSM_DC_KEY(RX_EMPTY_MAX_NS));
+	d->rx_empty_now = get_bool(empty, VSM_DC_KEY(RX_EMPTY_NOW));
+	d->connections = get_u64(host, VSM_DC_KEY(CONNECTIONS));
+	d->guest_refused = get_u64(host, VSM_DC_KEY(GUEST_REFUSED));
+	d->engine_rst_sent = get_u64(host, VSM_DC_KEY(ENGINE_RST_SENT));
+	d->sessions = get_u64(o, VSM_DC_KEY(SESSIONS));
+	d->resets = get_u64(o, VSM_DC_KEY(RESETS));
+	get_str(o, VSM_DC_KEY(LAST_ERROR), d->last_error, sizeof(d->last_error));
 	parse_events(o, d);
 }
 
@@ -287,24 +288,25 @@ int top_devices_parse(const char *text, size_t len, const struct top_devices *pr
 		snprintf(err, errlen, "the statistics are not JSON (line %d: %s)", jerr.line, jerr.text);
 		return -EINVAL;
 	}
-	vms = json_object_get(root, "vms");
-	if (!json_is_object(root) || !json_is_integer(json_object_get(root, "version")) || !json_is_array(vms)) {
+	vms = json_object_get(root, VSM_DG_KEY(VM));
+	if (!json_is_object(root) || !json_is_integer(json_object_get(root, VSM_DC_KEY(VERSION))) ||
+	    !json_is_array(vms)) {
 		snprintf(err, errlen, "not a vsockdev statistics document (no \"version\" and \"vms\")");
 		goto bad;
 	}
-	dev.version = get_u64(root, "version");
+	dev.version = get_u64(root, VSM_DC_KEY(VERSION));
 	if (dev.version != 1) {
 		snprintf(err, errlen, "statistics version %llu: vsocktop reads version 1 (update vsocktop)",
 			 (unsigned long long)dev.version);
 		goto bad;
 	}
-	dev.pid = get_u64(root, "pid");
-	dev.uptime_ns = get_u64(root, "uptime_ns");
-	sinks = json_object_get(root, "tap_sinks");
+	dev.pid = get_u64(root, VSM_DC_KEY(PID));
+	dev.uptime_ns = get_u64(root, VSM_DC_KEY(UPTIME_NS));
+	sinks = json_object_get(root, VSM_DG_KEY(SINK));
 	json_array_foreach(sinks, i, o) {
-		dev.tap_frames += get_u64(o, "frames");
-		dev.tap_dropped += get_u64(o, "dropped");
-		dev.tap_unobserved += get_u64(o, "unobserved");
+		dev.tap_frames += get_u64(o, VSM_DC_KEY(SINK_FRAMES));
+		dev.tap_dropped += get_u64(o, VSM_DC_KEY(SINK_DROPPED));
+		dev.tap_unobserved += get_u64(o, VSM_DC_KEY(SINK_UNOBSERVED));
 		dev.ntap_sinks++;
 	}
 	dev.vm = calloc(json_array_size(vms) ? json_array_size(vms) : 1, sizeof(*dev.vm));

@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <vsockmon/devcounters.h>
 #include <vsockmon/flow.h>
+#include <vsockmon/flowprint.h>
 #include <vsockmon/vsockmon.h>
 
 #include "cli.h"
@@ -107,50 +109,49 @@ static void cid_value(const struct top_cid *c, enum cid_field f, char *buf, size
 	}
 }
 
-/* Per VM metrics: one family each, a value per VM from the field at off (uint64_t, or bool). */
+/*
+ * The families of vsockdev's counters: names, types and help from devcounters.def, the value from
+ * vsocktop's struct at off. Per VM (uint64_t, or bool):
+ */
 static const struct vm_metric {
-	const char *name, *type, *help;
+	enum vsm_dev_counter id;
 	size_t off;
 	bool is_bool;
 } vm_metrics[] = {
-	{ "vsock_device_attached", "gauge", "1 when the VM's front-end (QEMU) is connected",
-	  offsetof(struct top_device, attached), true },
-	{ "vsock_device_connections", "gauge", "Host-side connections open to the VM",
-	  offsetof(struct top_device, connections), false },
-	{ "vsock_device_rx_ring_empty_events_total", "counter",
-	  "Times a packet for the guest found no RX buffer (ring exhaustion)",
-	  offsetof(struct top_device, rx_empty_events), false },
-	{ "vsock_device_rx_ring_empty", "gauge", "1 while a packet waits for an RX buffer",
-	  offsetof(struct top_device, rx_empty_now), true },
-	{ "vsock_device_resets_total", "counter", "Device resets (the guest's driver restarting)",
-	  offsetof(struct top_device, resets), false },
+	{ VSM_DC_ATTACHED, offsetof(struct top_device, attached), true },
+	{ VSM_DC_CONNECTIONS, offsetof(struct top_device, connections), false },
+	{ VSM_DC_RX_EMPTY_EVENTS, offsetof(struct top_device, rx_empty_events), false },
+	{ VSM_DC_RX_EMPTY_NOW, offsetof(struct top_device, rx_empty_now), true },
+	{ VSM_DC_RESETS, offsetof(struct top_device, resets), false },
 };
 
-/* Per VM and direction. */
+/* Per VM and direction: one family, named by its from_guest counter, labelled with the group's keys. */
 static const struct dir_metric {
-	const char *name, *help;
-	size_t off[2];		/* from the guest, to the guest */
+	enum vsm_dev_counter id[2];	/* from the guest, to the guest */
+	size_t off[2];
 } dir_metrics[] = {
-	{ "vsock_device_packets_total", "Packets through the device, by direction",
+	{ { VSM_DC_FROM_GUEST, VSM_DC_TO_GUEST },
 	  { offsetof(struct top_device, from_guest), offsetof(struct top_device, to_guest) } },
-	{ "vsock_device_bytes_total", "Bytes through the device, by direction",
+	{ { VSM_DC_FROM_GUEST_BYTES, VSM_DC_TO_GUEST_BYTES },
 	  { offsetof(struct top_device, from_guest_bytes), offsetof(struct top_device, to_guest_bytes) } },
 };
 
 /* Per VM and virtqueue. */
 static const struct queue_metric {
-	const char *name, *type, *help;
+	enum vsm_dev_counter id;
 	size_t off;
 } queue_metrics[] = {
-	{ "vsock_device_queue_size", "gauge", "Virtqueue size", offsetof(struct top_queue, size) },
-	{ "vsock_device_queue_occupancy", "gauge",
-	  "Chains the guest made available that the device has not returned (RX: buffers ready for packets)",
-	  offsetof(struct top_queue, occupancy) },
-	{ "vsock_device_queue_kicks_total", "counter", "The guest's notifications on the queue",
-	  offsetof(struct top_queue, kicks) },
-	{ "vsock_device_queue_calls_total", "counter", "The device's interrupts on the queue",
-	  offsetof(struct top_queue, calls) },
+	{ VSM_DC_Q_SIZE, offsetof(struct top_queue, size) },
+	{ VSM_DC_Q_OCCUPANCY, offsetof(struct top_queue, occupancy) },
+	{ VSM_DC_Q_KICKS, offsetof(struct top_queue, kicks) },
+	{ VSM_DC_Q_CALLS, offsetof(struct top_queue, calls) },
 };
+
+/* A family of vsockdev's counter. */
+static void dev_family(struct vsm_strbuf *out, enum vsm_dev_counter id)
+{
+	family(out, vsm_dev_counters[id].prom_name, vsm_dev_counters[id].prom_type, vsm_dev_counters[id].help);
+}
 
 static uint64_t field_u64(const void *base, size_t off)
 {
@@ -162,61 +163,69 @@ static uint64_t field_u64(const void *base, size_t off)
 
 static void device_families(struct vsm_strbuf *out, const struct top_devices *d)
 {
-	static const char *const dirs[2] = { "from_guest", "to_guest" };
+	/* the labels: guest_cid, and the direction as the key of each direction's counter */
+	const char *guest_cid = VSM_DC_KEY(GUEST_CID), *dirs[2] = { VSM_DC_KEY(FROM_GUEST), VSM_DC_KEY(TO_GUEST) };
+	const struct vsm_dev_counter_info *c;
 	char cid[24], v[32];
 
 	single(out, "vsock_device_up", "gauge",
 	       "1 when the last read of vsockdev's statistics worked", d->have && !d->error[0]);
 	if (!d->have)
 		return;
-	single(out, "vsock_device_tap_drops_total", "counter", "Packets vsockdev's tap sinks dropped", d->tap_dropped);
+	c = VSM_DC(SINK_DROPPED);
+	single(out, c->prom_name, c->prom_type, c->help, d->tap_dropped);
 	for (size_t m = 0; m < sizeof(vm_metrics) / sizeof(vm_metrics[0]); m++) {
 		const struct vm_metric *vm = &vm_metrics[m];
 
-		family(out, vm->name, vm->type, vm->help);
+		c = &vsm_dev_counters[vm->id];
+		dev_family(out, vm->id);
 		for (size_t i = 0; i < d->nvm; i++) {
 			const char *base = (const char *)&d->vm[i];
 
 			num(cid, sizeof(cid), d->vm[i].guest_cid);
 			num(v, sizeof(v), vm->is_bool ? *(const bool *)(base + vm->off) : field_u64(base, vm->off));
-			labelled(out, vm->name, "guest_cid", cid, NULL, NULL, v);
+			labelled(out, c->prom_name, guest_cid, cid, NULL, NULL, v);
 		}
 	}
 	for (size_t m = 0; m < sizeof(dir_metrics) / sizeof(dir_metrics[0]); m++) {
-		family(out, dir_metrics[m].name, "counter", dir_metrics[m].help);
+		c = &vsm_dev_counters[dir_metrics[m].id[0]];
+		dev_family(out, dir_metrics[m].id[0]);
 		for (size_t i = 0; i < d->nvm; i++) {
 			num(cid, sizeof(cid), d->vm[i].guest_cid);
 			for (int k = 0; k < 2; k++) {
 				num(v, sizeof(v), field_u64(&d->vm[i], dir_metrics[m].off[k]));
-				labelled(out, dir_metrics[m].name, "guest_cid", cid, "direction", dirs[k], v);
+				labelled(out, c->prom_name, guest_cid, cid, "direction", dirs[k], v);
 			}
 		}
 	}
 	for (size_t m = 0; m < sizeof(queue_metrics) / sizeof(queue_metrics[0]); m++) {
-		family(out, queue_metrics[m].name, queue_metrics[m].type, queue_metrics[m].help);
+		c = &vsm_dev_counters[queue_metrics[m].id];
+		dev_family(out, queue_metrics[m].id);
 		for (size_t i = 0; i < d->nvm; i++) {
 			num(cid, sizeof(cid), d->vm[i].guest_cid);
 			for (int q = 0; q < d->vm[i].nqueues; q++) {
 				num(v, sizeof(v), field_u64(&d->vm[i].queue[q], queue_metrics[m].off));
-				labelled(out, queue_metrics[m].name, "guest_cid", cid, "queue", d->vm[i].queue[q].name, v);
+				labelled(out, c->prom_name, guest_cid, cid, "queue", d->vm[i].queue[q].name, v);
 			}
 		}
 	}
 	/* vsockdev's causes are its own (vsockdev(8) EVENTS): every key its document has, zeros included. */
-	family(out, "vsock_device_refusals_total", "counter",
-	       "Connections vsockdev refused, that timed out or were reset, by cause (vsockdev(8) EVENTS)");
+	c = VSM_DC(EVENTS_BY_REASON);
+	dev_family(out, VSM_DC_EVENTS_BY_REASON);
 	for (size_t i = 0; i < d->nvm; i++) {
 		num(cid, sizeof(cid), d->vm[i].guest_cid);
 		for (int r = 0; r < d->vm[i].nreasons; r++) {
 			num(v, sizeof(v), d->vm[i].reasons[r].count);
-			labelled(out, "vsock_device_refusals_total", "guest_cid", cid, "reason", d->vm[i].reasons[r].key, v);
+			labelled(out, c->prom_name, guest_cid, cid, "reason", d->vm[i].reasons[r].key, v);
 		}
 	}
-	family(out, "vsock_device_rx_ring_empty_seconds_total", "counter", "Time packets waited for an RX buffer");
+	/* vsockdev counts nanoseconds, Prometheus wants seconds */
+	c = VSM_DC(RX_EMPTY_NS);
+	dev_family(out, VSM_DC_RX_EMPTY_NS);
 	for (size_t i = 0; i < d->nvm; i++) {
 		num(cid, sizeof(cid), d->vm[i].guest_cid);
 		snprintf(v, sizeof(v), "%.9f", (double)d->vm[i].rx_empty_ns / 1e9);
-		labelled(out, "vsock_device_rx_ring_empty_seconds_total", "guest_cid", cid, NULL, NULL, v);
+		labelled(out, c->prom_name, guest_cid, cid, NULL, NULL, v);
 	}
 }
 
@@ -233,19 +242,9 @@ void top_prom_text(struct vsm_strbuf *out, const struct top_model *m, const stru
 	vsm_sb_puts(out, "} 1\n");
 	family(out, "vsock_capture_time_seconds", "gauge", "The time of the data (capture time for a file), seconds since the epoch");
 	vsm_sb_printf(out, "vsock_capture_time_seconds %lld.%09ld\n", (long long)t->now.tv_sec, t->now.tv_nsec);
-	single(out, "vsock_packets_total", "counter", "Packets with a virtio-vsock header seen", t->t.pkts);
-	single(out, "vsock_bytes_total", "counter", "RW payload bytes seen", t->t.bytes);
-	single(out, "vsock_connections_total", "counter", "Connections seen", t->t.flows);
-	single(out, "vsock_connections_held", "gauge", "Connections held in the table", t->t.live);
-	single(out, "vsock_connections_open", "gauge",
-	       "Connections held that are not closed, reset or refused", t->t.open);
-	single(out, "vsock_connections_stalled", "gauge", "Connections with a sender out of credit now", t->t.stalled);
-	single(out, "vsock_connections_closed_total", "counter", "Connections that closed cleanly", t->t.closed);
-	single(out, "vsock_connection_resets_total", "counter",
-	       "Connections that ended in a reset without a shutdown", t->t.resets);
-	single(out, "vsock_connection_refusals_total", "counter", "Connects answered by an RST", t->t.refused);
-	single(out, "vsock_connections_evicted_total", "counter",
-	       "Connections dropped to keep the table within --max-flows", t->t.evicted);
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++)
+		single(out, vsm_totals[i].prom_name, vsm_totals[i].prom_type, vsm_totals[i].help,
+		       vsm_total_value(&t->t, i));
 	family(out, "vsock_connection_problems_total", "counter", "Connections that showed each problem");
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
 		num(v, sizeof(v), t->t.problems[p]);

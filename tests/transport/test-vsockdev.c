@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <vsockmon/devcounters.h>
 #include <vsockmon/pcap.h>
 #include <vtr/vhost_user.h>
 #include <vtr/vtr.h>
@@ -584,6 +585,84 @@ static void test_guest_refused(void **state)
 	assert_int_equal(stat_of(s, 0, "events_total"), 2);
 	json_decref(s);
 	vtr_close(eng(vm), c);
+	world_free(w);
+}
+
+/* The JSON type a counter of this kind has in the document (devcounters.def). */
+static bool kind_fits(enum vsm_dev_kind kind, json_t *v)
+{
+	switch (kind) {
+	case VSM_DK_U64: return json_is_integer(v) && json_integer_value(v) >= 0;
+	case VSM_DK_BOOL: return json_is_boolean(v);
+	case VSM_DK_INT: return json_is_integer(v);
+	case VSM_DK_STR: return json_is_string(v);
+	case VSM_DK_LIST: return json_is_array(v);
+	case VSM_DK_MAP: return json_is_object(v);
+	default: return false;
+	}
+}
+
+/* Where a group of devcounters.def is in the document of one VM with a pcap sink; queue: which one. */
+static json_t *group_of(json_t *s, enum vsm_dev_group g, size_t queue)
+{
+	json_t *vm = json_array_get(json_object_get(s, VSM_DG_KEY(VM)), 0);
+
+	switch (g) {
+	case VSM_DG_DOC: return s;
+	case VSM_DG_SINK: return json_array_get(json_object_get(s, vsm_dev_groups[g]), 0);
+	case VSM_DG_VM: return vm;
+	case VSM_DG_QUEUE: return json_array_get(json_object_get(vm, vsm_dev_groups[g]), queue);
+	case VSM_DG_HOST_FAILURES: return json_object_get(json_object_get(vm, VSM_DG_KEY(HOST)), vsm_dev_groups[g]);
+	default: return json_object_get(vm, vsm_dev_groups[g]);
+	}
+}
+
+/* Whether key is a group's name, or a counter of group g in devcounters.def. */
+static bool named(enum vsm_dev_group g, const char *key)
+{
+	for (unsigned i = 0; i < VSM_DG_COUNT; i++)
+		if (!strcmp(vsm_dev_groups[i], key))
+			return true;
+	for (unsigned i = 0; i < VSM_DC_COUNT; i++)
+		if (vsm_dev_counters[i].group == g && !strcmp(vsm_dev_counters[i].key, key))
+			return true;
+	return false;
+}
+
+/*
+ * The statistics and devcounters.def name the same counters: each of the table's is in its group with
+ * a value of its kind (but those vsocktop works out), and each key of the document is in the table
+ * (but the events, their own vocabulary).
+ */
+static void test_stats_vocabulary(void **state)
+{
+	struct world *w = world_new(state, 1, NULL, NULL, VTR_VUFRONT_TX_SCATTER);
+	json_t *s = stats(w), *v;
+	const char *key;
+
+	for (unsigned i = 0; i < VSM_DC_COUNT; i++) {
+		const struct vsm_dev_counter_info *c = &vsm_dev_counters[i];
+
+		if (c->kind == VSM_DK_TOP)
+			continue;
+		for (size_t q = 0; q < (c->group == VSM_DG_QUEUE ? 2 : 1); q++) {
+			v = json_object_get(group_of(s, c->group, q), c->key);
+			if (!kind_fits(c->kind, v))
+				fail_msg("statistics: %s.%s is missing or not of its kind", vsm_dev_groups[c->group], c->key);
+		}
+	}
+	for (unsigned g = 0; g < VSM_DG_COUNT; g++) {
+		json_t *o = group_of(s, g, 1);
+
+		assert_true(json_is_object(o));
+		json_object_foreach(o, key, v) {
+			if (g == VSM_DG_VM && !strcmp(key, "events"))
+				continue;
+			if (!named(g, key))
+				fail_msg("statistics: %s.%s is not in devcounters.def", vsm_dev_groups[g], key);
+		}
+	}
+	json_decref(s);
 	world_free(w);
 }
 
@@ -1932,6 +2011,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_guest_to_host, teardown),
 		cmocka_unit_test_teardown(test_guest_refused, teardown),
 		cmocka_unit_test_teardown(test_host_refused, teardown),
+		cmocka_unit_test_teardown(test_stats_vocabulary, teardown),
 		cmocka_unit_test_teardown(test_seqpacket, teardown),
 		cmocka_unit_test_teardown(test_siblings, teardown),
 		cmocka_unit_test_teardown(test_bad_requests, teardown),

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <vsockmon/devcounters.h>
 
 #include "daemon.h"
 
@@ -33,13 +34,13 @@ static json_t *u64(uint64_t v)
 static json_t *queue_json(const char *name, unsigned index, const struct vtr_vudev_queue_stats *q)
 {
 	return json_pack("{s:s, s:i, s:i, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "name", name, "index", (int)index, "size", (int)q->size, "started", q->started,
-			 "enabled", q->enabled,
-			 "avail_idx", u64(q->ring.avail_idx), "last_avail_idx", u64(q->ring.last_avail_idx),
-			 "used_idx", u64(q->ring.used_idx), "in_flight", u64(q->ring.in_flight),
-			 "kicks", u64(q->kicks), "calls", u64(q->calls),
-			 "notifications_suppressed", u64(q->ring.notify_suppressed),
-			 "chains_popped", u64(q->ring.pops), "chains_pushed", u64(q->ring.pushes));
+			 VSM_DC_KEY(Q_NAME), name, VSM_DC_KEY(Q_INDEX), (int)index, VSM_DC_KEY(Q_SIZE), (int)q->size,
+			 VSM_DC_KEY(Q_STARTED), q->started, VSM_DC_KEY(Q_ENABLED), q->enabled,
+			 VSM_DC_KEY(Q_AVAIL_IDX), u64(q->ring.avail_idx), VSM_DC_KEY(Q_LAST_AVAIL_IDX), u64(q->ring.last_avail_idx),
+			 VSM_DC_KEY(Q_USED_IDX), u64(q->ring.used_idx), VSM_DC_KEY(Q_IN_FLIGHT), u64(q->ring.in_flight),
+			 VSM_DC_KEY(Q_KICKS), u64(q->kicks), VSM_DC_KEY(Q_CALLS), u64(q->calls),
+			 VSM_DC_KEY(Q_SUPPRESSED), u64(q->ring.notify_suppressed),
+			 VSM_DC_KEY(Q_POPPED), u64(q->ring.pops), VSM_DC_KEY(Q_PUSHED), u64(q->ring.pushes));
 }
 
 /* Refusals by reason: every key of the refusal table, zeros included, so monitoring sees them all. */
@@ -83,45 +84,51 @@ static json_t *vm_json(const struct vm *vm)
 	for (unsigned i = 0; i < vm->cfg.ngroups; i++)
 		json_array_append_new(groups, json_string(vm->cfg.groups[i]));
 	o = json_pack("{s:o, s:s, s:s?, s:o, s:b, s:b, s:o, s:o, s:o, s:o}",
-		      "guest_cid", u64(vm->cfg.guest_cid), "socket", vm->cfg.socket, "uds_path", vm->cfg.uds_path,
-		      "groups", groups, "attached", ds.attached, "running", ds.running,
-		      "features", u64(ds.features), "protocol_features", u64(ds.protocol_features),
-		      "memory_regions", u64(ds.regions), "memory_bytes", u64(ds.mem_bytes));
-	json_object_set_new(o, "queues", json_pack("[o, o]", queue_json("rx", 0, &ds.q[VTR_VUDEV_RX]),
+		      VSM_DC_KEY(GUEST_CID), u64(vm->cfg.guest_cid), VSM_DC_KEY(SOCKET), vm->cfg.socket,
+		      VSM_DC_KEY(UDS_PATH), vm->cfg.uds_path, VSM_DC_KEY(GROUPS), groups,
+		      VSM_DC_KEY(ATTACHED), ds.attached, VSM_DC_KEY(RUNNING), ds.running,
+		      VSM_DC_KEY(FEATURES), u64(ds.features), VSM_DC_KEY(PROTOCOL_FEATURES), u64(ds.protocol_features),
+		      VSM_DC_KEY(MEMORY_REGIONS), u64(ds.regions), VSM_DC_KEY(MEMORY_BYTES), u64(ds.mem_bytes));
+	json_object_set_new(o, VSM_DG_KEY(QUEUE), json_pack("[o, o]", queue_json("rx", 0, &ds.q[VTR_VUDEV_RX]),
 						    queue_json("tx", 1, &ds.q[VTR_VUDEV_TX])));
-	json_object_set_new(o, "packets", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
-		"from_guest", u64(ds.pkts_from_guest), "from_guest_bytes", u64(ds.bytes_from_guest),
-		"to_guest", u64(ds.pkts_to_guest), "to_guest_bytes", u64(ds.bytes_to_guest),
-		"split", u64(ds.splits), "malformed", u64(ds.malformed)));
+	json_object_set_new(o, VSM_DG_KEY(PACKETS), json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+		VSM_DC_KEY(FROM_GUEST), u64(ds.pkts_from_guest), VSM_DC_KEY(FROM_GUEST_BYTES), u64(ds.bytes_from_guest),
+		VSM_DC_KEY(TO_GUEST), u64(ds.pkts_to_guest), VSM_DC_KEY(TO_GUEST_BYTES), u64(ds.bytes_to_guest),
+		VSM_DC_KEY(SPLIT), u64(ds.splits), VSM_DC_KEY(MALFORMED), u64(ds.malformed)));
 	/* Ring exhaustion: how often and how long packets waited because the guest left no RX buffer. */
-	json_object_set_new(o, "rx_ring_empty", json_pack("{s:o, s:o, s:o, s:b}",
-		"events", u64(ds.rx_empty_events), "total_ns", u64(ds.rx_empty_ns), "max_ns", u64(ds.rx_empty_max_ns),
-		"now", ds.rx_empty_now));
-	json_object_set_new(o, "host", json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"connections", u64(vm->nconns), "host_connects", u64(vm->st.host_connects),
-		"host_connect_failures", u64(vm->st.host_connect_fail), "guest_connects", u64(vm->st.guest_connects),
-		"guest_refused", u64(vm->st.guest_refused), "engine_rst_sent", u64(es.rst_sent),
-		"engine_violations", u64(es.violations), "engine_tx_queue_bytes", u64(es.tx_queue_bytes)));
-	json_object_set_new(json_object_get(o, "host"), "host_connect_failures_by_reason", json_pack(
-		"{s:o, s:o, s:o}", "no_driver", u64(vm->st.host_connect_no_driver),
-		"refused", u64(vm->st.host_connect_refused), "timeout", u64(vm->st.host_connect_timeout)));
+	json_object_set_new(o, VSM_DG_KEY(RX_EMPTY), json_pack("{s:o, s:o, s:o, s:b}",
+		VSM_DC_KEY(RX_EMPTY_EVENTS), u64(ds.rx_empty_events), VSM_DC_KEY(RX_EMPTY_NS), u64(ds.rx_empty_ns),
+		VSM_DC_KEY(RX_EMPTY_MAX_NS), u64(ds.rx_empty_max_ns), VSM_DC_KEY(RX_EMPTY_NOW), ds.rx_empty_now));
+	json_object_set_new(o, VSM_DG_KEY(HOST), json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		VSM_DC_KEY(CONNECTIONS), u64(vm->nconns), VSM_DC_KEY(HOST_CONNECTS), u64(vm->st.host_connects),
+		VSM_DC_KEY(HOST_CONNECT_FAILURES), u64(vm->st.host_connect_fail),
+		VSM_DC_KEY(GUEST_CONNECTS), u64(vm->st.guest_connects),
+		VSM_DC_KEY(GUEST_REFUSED), u64(vm->st.guest_refused), VSM_DC_KEY(ENGINE_RST_SENT), u64(es.rst_sent),
+		VSM_DC_KEY(ENGINE_VIOLATIONS), u64(es.violations),
+		VSM_DC_KEY(ENGINE_TX_QUEUE_BYTES), u64(es.tx_queue_bytes)));
+	json_object_set_new(json_object_get(o, VSM_DG_KEY(HOST)), VSM_DG_KEY(HOST_FAILURES), json_pack(
+		"{s:o, s:o, s:o}", VSM_DC_KEY(FAIL_NO_DRIVER), u64(vm->st.host_connect_no_driver),
+		VSM_DC_KEY(FAIL_REFUSED), u64(vm->st.host_connect_refused),
+		VSM_DC_KEY(FAIL_TIMEOUT), u64(vm->st.host_connect_timeout)));
 	/* The limits (vsockdev(8) LIMITS) and what they turned away. */
-	json_object_set_new(json_object_get(o, "host"), "max_connections", u64(vm->max_conns));
-	json_object_set_new(json_object_get(o, "host"), "pending_handshakes", u64(vm->npending));
-	json_object_set_new(json_object_get(o, "host"), "host_refused_by_reason", refusals_json(vm->st.host_refused));
-	json_object_set_new(json_object_get(o, "host"), "guest_refused_by_reason",
+	json_object_set_new(json_object_get(o, VSM_DG_KEY(HOST)), VSM_DC_KEY(MAX_CONNECTIONS), u64(vm->max_conns));
+	json_object_set_new(json_object_get(o, VSM_DG_KEY(HOST)), VSM_DC_KEY(PENDING_HANDSHAKES), u64(vm->npending));
+	json_object_set_new(json_object_get(o, VSM_DG_KEY(HOST)), VSM_DC_KEY(HOST_REFUSED_BY_REASON),
+			    refusals_json(vm->st.host_refused));
+	json_object_set_new(json_object_get(o, VSM_DG_KEY(HOST)), VSM_DC_KEY(GUEST_REFUSED_BY_REASON),
 			    refusals_json(vm->st.guest_refused_by));
-	json_object_set_new(o, "forwarding", json_pack("{s:o, s:o, s:o, s:o, s:o}",
-		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd_bytes),
-		"unroutable", u64(vm->st.unroutable), "spoofed", u64(vm->st.spoofed)));
-	json_object_set_new(o, "events_total", u64(vm->events_total));
-	json_object_set_new(o, "events_by_reason", refusals_json(vm->events_by));
+	json_object_set_new(o, VSM_DG_KEY(FORWARDING), json_pack("{s:o, s:o, s:o, s:o, s:o}",
+		VSM_DC_KEY(FWD_IN), u64(vm->st.fwd_in), VSM_DC_KEY(FWD_DROPPED), u64(vm->st.fwd_dropped),
+		VSM_DC_KEY(FWD_QUEUED_BYTES), u64(vm->fwd_bytes), VSM_DC_KEY(FWD_UNROUTABLE), u64(vm->st.unroutable),
+		VSM_DC_KEY(FWD_SPOOFED), u64(vm->st.spoofed)));
+	json_object_set_new(o, VSM_DC_KEY(EVENTS_TOTAL), u64(vm->events_total));
+	json_object_set_new(o, VSM_DC_KEY(EVENTS_BY_REASON), refusals_json(vm->events_by));
 	json_object_set_new(o, "events", events_json(vm));
-	json_object_set_new(o, "sessions", u64(ds.sessions));
-	json_object_set_new(o, "resets", u64(ds.resets));
-	json_object_set_new(o, "device_resets", u64(ds.device_resets));
-	json_object_set_new(o, "status_resets", u64(ds.status_resets));
-	json_object_set_new(o, "last_error", json_string(ds.last_error));
+	json_object_set_new(o, VSM_DC_KEY(SESSIONS), u64(ds.sessions));
+	json_object_set_new(o, VSM_DC_KEY(RESETS), u64(ds.resets));
+	json_object_set_new(o, VSM_DC_KEY(DEVICE_RESETS), u64(ds.device_resets));
+	json_object_set_new(o, VSM_DC_KEY(STATUS_RESETS), u64(ds.status_resets));
+	json_object_set_new(o, VSM_DC_KEY(LAST_ERROR), json_string(ds.last_error));
 	return o;
 }
 
@@ -139,21 +146,21 @@ char *stats_json(const struct daemon *d)
 		const char *file = vtr_tap_sink_file(d->tap, i);
 
 		vtr_tap_sink_stats(d->tap, i, &ts);
-		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
-			"bytes", u64(ts.bytes), "dropped", u64(ts.dropped), "unobserved", u64(ts.unobserved),
-			"error", ts.error);
+		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", VSM_DC_KEY(SINK_FRAMES), u64(ts.frames),
+			VSM_DC_KEY(SINK_BYTES), u64(ts.bytes), VSM_DC_KEY(SINK_DROPPED), u64(ts.dropped),
+			VSM_DC_KEY(SINK_UNOBSERVED), u64(ts.unobserved), VSM_DC_KEY(SINK_ERROR), ts.error);
 		/* pcap sinks: the file written now (-C/-G rotate it), and whether -G -W ended the capture */
 		if (file) {
-			json_object_set_new(sink, "file", json_string(file));
-			json_object_set_new(sink, "finished", json_boolean(ts.finished));
+			json_object_set_new(sink, VSM_DC_KEY(SINK_FILE), json_string(file));
+			json_object_set_new(sink, VSM_DC_KEY(SINK_FINISHED), json_boolean(ts.finished));
 		}
 		json_array_append_new(sinks, sink);
 	}
-	json_object_set_new(root, "version", json_integer(STATS_VERSION));
-	json_object_set_new(root, "pid", json_integer(getpid()));
-	json_object_set_new(root, "uptime_ns", u64(ns_since(&d->started)));
-	json_object_set_new(root, "tap_sinks", sinks);
-	json_object_set_new(root, "vms", vms);
+	json_object_set_new(root, VSM_DC_KEY(VERSION), json_integer(STATS_VERSION));
+	json_object_set_new(root, VSM_DC_KEY(PID), json_integer(getpid()));
+	json_object_set_new(root, VSM_DC_KEY(UPTIME_NS), u64(ns_since(&d->started)));
+	json_object_set_new(root, VSM_DG_KEY(SINK), sinks);
+	json_object_set_new(root, VSM_DG_KEY(VM), vms);
 	s = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	return s;

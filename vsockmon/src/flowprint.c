@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flowprint.c: flows and their totals as text and JSON, keys and labels from flowfields.def. */
+/* flowprint.c: flows and their totals as text and JSON, keys and labels from flowfields.def and totals.def. */
+#include <string.h>
+
 #include <vsockmon/fields.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
@@ -11,6 +13,22 @@ const struct vsm_flow_field_info vsm_flow_fields[VSM_FF_COUNT] = {
 #include <vsockmon/flowfields.def>
 #undef X
 };
+
+const struct vsm_total_info vsm_totals[VSM_TOT_COUNT] = {
+#define X(id, member, text, label, prom_name, prom_type, help) \
+	[VSM_TOT_##id] = { #member, VSM_TT_##text, label, prom_name, #prom_type, help, \
+			   offsetof(struct vsm_flows_totals, member) },
+#include <vsockmon/totals.def>
+#undef X
+};
+
+uint64_t vsm_total_value(const struct vsm_flows_totals *t, enum vsm_total id)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)t + vsm_totals[id].offset, sizeof(v));
+	return v;
+}
 
 /* ---- JSON ---- */
 
@@ -217,26 +235,14 @@ void vsm_flow_json(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 
 void vsm_totals_json(struct vsm_strbuf *out, const struct vsm_flows_totals *t)
 {
-	vsm_sb_puts(out, "{\"pkts\":");
-	vsm_sb_u64(out, t->pkts);
-	vsm_sb_puts(out, ",\"bytes\":");
-	vsm_sb_u64(out, t->bytes);
-	vsm_sb_puts(out, ",\"flows\":");
-	vsm_sb_u64(out, t->flows);
-	vsm_sb_puts(out, ",\"live\":");
-	vsm_sb_u64(out, t->live);
-	vsm_sb_puts(out, ",\"open\":");
-	vsm_sb_u64(out, t->open);
-	vsm_sb_puts(out, ",\"stalled\":");
-	vsm_sb_u64(out, t->stalled);
-	vsm_sb_puts(out, ",\"closed\":");
-	vsm_sb_u64(out, t->closed);
-	vsm_sb_puts(out, ",\"resets\":");
-	vsm_sb_u64(out, t->resets);
-	vsm_sb_puts(out, ",\"refused\":");
-	vsm_sb_u64(out, t->refused);
-	vsm_sb_puts(out, ",\"evicted\":");
-	vsm_sb_u64(out, t->evicted);
+	vsm_sb_putc(out, '{');
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++) {
+		if (i)
+			vsm_sb_putc(out, ',');
+		vsm_json_string(out, vsm_totals[i].key);
+		vsm_sb_putc(out, ':');
+		vsm_sb_u64(out, vsm_total_value(t, i));
+	}
 	vsm_sb_puts(out, ",\"problems\":{");
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
 		if (p)
@@ -382,24 +388,46 @@ void vsm_flow_text(struct vsm_strbuf *out, const struct vsm_flow *f, const struc
 	explain_text(out, f->problems);
 }
 
+/* Totals placed so (totals.def's text column), each as ", <label> <n>"; only those not 0 when nonzero. */
+static void totals_pairs(struct vsm_strbuf *out, const struct vsm_flows_totals *t, enum vsm_total_text text,
+			 bool nonzero)
+{
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++) {
+		uint64_t v = vsm_total_value(t, i);
+
+		if (vsm_totals[i].text != text || (nonzero && !v))
+			continue;
+		vsm_sb_puts(out, ", ");
+		vsm_sb_puts(out, vsm_totals[i].label);
+		vsm_sb_putc(out, ' ');
+		vsm_sb_u64(out, v);
+	}
+}
+
 void vsm_totals_text(struct vsm_strbuf *out, const struct vsm_flows_totals *t)
 {
-	vsm_sb_puts(out, "flows ");
-	vsm_sb_u64(out, t->flows);
-	vsm_sb_puts(out, " (");
-	vsm_sb_u64(out, t->open);
-	vsm_sb_puts(out, " open, ");
-	vsm_sb_u64(out, t->closed);
-	vsm_sb_puts(out, " closed, ");
-	vsm_sb_u64(out, t->resets);
-	vsm_sb_puts(out, " reset, ");
-	vsm_sb_u64(out, t->refused);
-	vsm_sb_puts(out, " refused), packets ");
-	vsm_sb_u64(out, t->pkts);
-	vsm_sb_puts(out, ", bytes ");
-	vsm_sb_u64(out, t->bytes);
-	vsm_sb_puts(out, ", stalled now ");
-	vsm_sb_u64(out, t->stalled);
+	bool first = true;
+
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++) {
+		if (vsm_totals[i].text != VSM_TT_LEAD)
+			continue;
+		vsm_sb_puts(out, vsm_totals[i].label);
+		vsm_sb_putc(out, ' ');
+		vsm_sb_u64(out, vsm_total_value(t, i));
+		vsm_sb_puts(out, " (");
+	}
+	for (unsigned i = 0; i < VSM_TOT_COUNT; i++) {
+		if (vsm_totals[i].text != VSM_TT_PART)
+			continue;
+		if (!first)
+			vsm_sb_puts(out, ", ");
+		vsm_sb_u64(out, vsm_total_value(t, i));
+		vsm_sb_putc(out, ' ');
+		vsm_sb_puts(out, vsm_totals[i].label);
+		first = false;
+	}
+	vsm_sb_putc(out, ')');
+	totals_pairs(out, t, VSM_TT_PAIR, false);
 	for (unsigned p = 0; p < VSM_FP_COUNT; p++) {
 		if (!t->problems[p])
 			continue;
@@ -408,9 +436,6 @@ void vsm_totals_text(struct vsm_strbuf *out, const struct vsm_flows_totals *t)
 		vsm_sb_putc(out, ' ');
 		vsm_sb_u64(out, t->problems[p]);
 	}
-	if (t->evicted) {
-		vsm_sb_puts(out, ", evicted ");
-		vsm_sb_u64(out, t->evicted);
-	}
+	totals_pairs(out, t, VSM_TT_NONZERO, true);
 	vsm_sb_putc(out, '\n');
 }

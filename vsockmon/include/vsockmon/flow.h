@@ -144,15 +144,14 @@ struct vsm_credit_view {
 	int side;			/* the sender's side in the flow, 0 or 1 */
 };
 
-/* Totals over every packet and flow the table has seen (evicted flows still count). */
+/*
+ * Totals over every packet and flow the table has seen (evicted flows still count): a uint64_t per row
+ * of totals.def (what each means is its help there), then the flows that showed each problem.
+ */
 struct vsm_flows_totals {
-	uint64_t pkts, bytes;		/* packets with a virtio header, RW payload bytes */
-	uint64_t flows;			/* flows ever seen */
-	uint64_t live;			/* flows held now */
-	uint64_t open;			/* ... not finished (closed, reset, refused) */
-	uint64_t stalled;		/* ... with a sender in a credit stall now */
-	uint64_t resets, refused, closed;	/* flows that ended so */
-	uint64_t evicted;		/* flows dropped to stay within max_flows */
+#define X(id, member, text, label, prom_name, prom_type, help) uint64_t member;
+#include <vsockmon/totals.def>
+#undef X
 	uint64_t problems[VSM_FP_COUNT];	/* flows that showed each problem */
 };
 

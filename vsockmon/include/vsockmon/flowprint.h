@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* flowprint.h: flows as text and as JSON, with names from flowfields.def: vsockdump --flows and vsocktop share them. */
+/* flowprint.h: flows and totals as text and as JSON, names from flowfields.def and totals.def: vsockdump --flows and vsocktop share them. */
 #ifndef VSOCKMON_FLOWPRINT_H
 #define VSOCKMON_FLOWPRINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 #include <vsockmon/flow.h>
 #include <vsockmon/strbuf.h>
@@ -25,6 +27,30 @@ struct vsm_flow_field_info {
 };
 
 extern const struct vsm_flow_field_info vsm_flow_fields[VSM_FF_COUNT];
+
+/* The capture totals, one per row of totals.def: VSM_TOT_<id>. */
+enum vsm_total {
+#define X(id, member, text, label, prom_name, prom_type, help) VSM_TOT_##id,
+#include <vsockmon/totals.def>
+#undef X
+	VSM_TOT_COUNT
+};
+
+/* A total's place in the text line (totals.def). */
+enum vsm_total_text { VSM_TT_LEAD, VSM_TT_PART, VSM_TT_PAIR, VSM_TT_NONZERO, VSM_TT_NONE };
+
+struct vsm_total_info {
+	const char *key;		/* JSON key (= the struct member) */
+	enum vsm_total_text text;
+	const char *label;		/* word in the text line, NULL with VSM_TT_NONE */
+	const char *prom_name, *prom_type, *help;	/* Prometheus family: name, "counter" or "gauge", help */
+	size_t offset;			/* of its uint64_t in struct vsm_flows_totals */
+};
+
+extern const struct vsm_total_info vsm_totals[VSM_TOT_COUNT];
+
+/* The value of one total. */
+uint64_t vsm_total_value(const struct vsm_flows_totals *totals, enum vsm_total id);
 
 /* The schema version of flow objects (vsockmon-json(5)). */
 #define VSM_FLOW_SCHEMA 1
