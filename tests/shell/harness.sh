@@ -24,6 +24,20 @@ wait_for() {
 	return 1
 }
 
+# wait_capturing IFC SECONDS: waits until a packet socket is bound to IFC (/proc/net/packet of this namespace,
+# column Iface), i.e. a capture on it has opened and sees what comes next; status 1 when none did in time.
+wait_capturing() {
+	local idx i
+	# (ip, not /sys/class/net: sysfs still shows the host's interfaces inside a namespace made by unshare -n)
+	idx=$(ip -o link show dev "$1" 2>/dev/null | cut -d: -f1)
+	[ -n "$idx" ] || return 1
+	for ((i = 0; i < $2 * 20; i++)); do
+		awk -v idx="$idx" 'NR > 1 && $5 == idx { found = 1 } END { exit !found }' /proc/net/packet && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # enter_netns TOOL... -- ARG...: runs this script again with ARGs in a network namespace of its own, so
 # no interface it creates ever appears on the host; skips, saying why, where that cannot be done.
 # Returns only inside the namespace (call it before the work folder is made).

@@ -15,7 +15,7 @@ top=$(realpath "$1") vr=$(realpath "$2") vd=$(realpath "$3") cap=$(realpath "$4"
 
 . "$(dirname "$0")/harness.sh"
 # Everything below runs in a network namespace of its own, so no interface ever appears on the host.
-enter_netns timeout jq -- "$top" "$vr" "$vd" "$cap"
+enter_netns timeout jq ip -- "$top" "$vr" "$vd" "$cap"
 start_harness
 
 "$vd" --flows --json -r "$cap" | jq -s -c '(map(select(.kind == "flow")) | length) as $n | (map(select(.kind == "totals"))[0].totals) | {n: $n, pkts, bytes}' >"$tmp/want.json"
@@ -35,7 +35,9 @@ run() {
 	if [ "$mode" = -b ]; then
 		wait_for "$tmp/$ifc.err" "^vsocktop: listening on $ifc\$" 10 || { bad "vsocktop did not start on $ifc: $(cat "$tmp/$ifc.err")"; return 1; }
 	else
-		sleep 0.5	# JSON mode says nothing on stderr; the capture is open once the process runs
+		# JSON mode says nothing on stderr: wait for its capture socket (a fixed sleep lost the race on a
+		# loaded machine, and vsocktop then saw none of the replay)
+		wait_capturing "$ifc" 10 || { bad "vsocktop opened no capture on $ifc: $(cat "$tmp/$ifc.err")"; return 1; }
 	fi
 	kill -USR1 "$rp"
 	wait "$tp"
