@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* engine.c: the virtio-vsock socket protocol for one CID: sockets, state machine, one send path, one tap point. */
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <vsockmon/flow.h>
 #include <vsockmon/wire.h>
 #include <vtr/tap.h>
 #include <vtr/vtr.h>
@@ -287,7 +285,7 @@ static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_
 	}
 	e->stats.pkts_out++;
 	e->stats.bytes_out += len;
-	if (hdr[30] == VSM_OP_RST)
+	if (vsm_le16(hdr + VSM_VH_OP) == VSM_OP_RST)
 		e->stats.rst_sent++;
 }
 

@@ -502,14 +502,6 @@ static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 	s->st.bytes += rec->wire_len;
 }
 
-
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
 /* Every sink misses this packet (no memory for it, or no packet at all). */
 static void drop_all(struct vtr_tap *tap)
 {
@@ -557,16 +549,7 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		}
 	}
 	len = VSM_FRAME_HDR_LEN + (size_t)payload_len;
-	/*
-	 * af_vsockmon_hdr. Its first 24 bytes (cids and ports) have the virtio header's layout and
-	 * byte order, so they are copied as they are: "pkt->hdr is little-endian so no need to byteswap".
-	 */
-	memcpy(mon, hdr, 24);
-	put_le16(mon + VSM_OFF_MON_OP, vsm_mon_op_for((uint16_t)(hdr[30] | hdr[31] << 8)));
-	put_le16(mon + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
-	put_le16(mon + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
-	mon[VSM_OFF_MON_RESERVED] = 0;
-	mon[VSM_OFF_MON_RESERVED + 1] = 0;
+	vsm_mon_hdr_for_virtio(hdr, mon);
 	if (ts)
 		rec.ts = *ts;
 	else

@@ -317,28 +317,6 @@ static uint64_t rnd_range(struct lab *lab, uint64_t lo, uint64_t hi)
 	return lo + rnd(lab) % (hi - lo + 1);
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 /* Bytes [off, off + n) of the pseudo-random body of seed: byte i is byte i % 8 of mix64(seed + i / 8). */
 static void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
 {
@@ -350,7 +328,7 @@ static void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
 		uint8_t b[8];
 		size_t k = 8 - sh < n - i ? 8 - sh : n - i;
 
-		put_le64(b, w);
+		vsm_put_le64(b, w);
 		memcpy(buf + i, b + sh, k);
 		i += k;
 	}
@@ -413,10 +391,10 @@ static bool txs_done(const struct txs *t)
 static void txs_init(struct txs *t, enum workload wl, uint64_t seed, uint64_t body, uint8_t *scratch)
 {
 	*t = (struct txs){ .seed = seed, .body = body, .fnv = FNV_OFFSET };
-	put_le32(t->hdr, STREAM_MAGIC);
-	put_le32(t->hdr + 4, (uint32_t)wl);
-	put_le64(t->hdr + 8, body);
-	put_le64(t->hdr + 16, seed);
+	vsm_put_le32(t->hdr, STREAM_MAGIC);
+	vsm_put_le32(t->hdr + 4, (uint32_t)wl);
+	vsm_put_le64(t->hdr + 8, body);
+	vsm_put_le64(t->hdr + 16, seed);
 	/* the sender's address follows once it has one (txs_sender) */
 	for (uint64_t off = 0; off < body; off += BUF_LEN) {
 		size_t n = body - off < BUF_LEN ? (size_t)(body - off) : BUF_LEN;
@@ -428,8 +406,8 @@ static void txs_init(struct txs *t, enum workload wl, uint64_t seed, uint64_t bo
 
 static void txs_sender(struct txs *t, uint64_t cid, uint32_t port)
 {
-	put_le32(t->hdr + 24, (uint32_t)cid);
-	put_le32(t->hdr + 28, port);
+	vsm_put_le32(t->hdr + 24, (uint32_t)cid);
+	vsm_put_le32(t->hdr + 28, port);
 }
 
 /* The next bytes to send, at most n; returns how many. */
@@ -456,7 +434,7 @@ static size_t txs_fill(const struct txs *t, uint8_t *buf, size_t n)
 			uint8_t trl[STREAM_TRL_LEN];
 			uint64_t at = pos - STREAM_HDR_LEN - t->body;
 
-			put_le64(trl, t->fnv);
+			vsm_put_le64(trl, t->fnv);
 			k = STREAM_TRL_LEN - at < n - done ? (size_t)(STREAM_TRL_LEN - at) : n - done;
 			memcpy(buf + done, trl + at, k);
 		}
@@ -490,16 +468,16 @@ static int rxs_feed(struct rxs *r, const uint8_t *p, size_t n, uint8_t *scratch,
 			memcpy(r->hdr + r->off, p, k);
 			r->off += k;
 			if (r->off == STREAM_HDR_LEN) {
-				if (get_le32(r->hdr) != STREAM_MAGIC) {
+				if (vsm_le32(r->hdr) != STREAM_MAGIC) {
 					snprintf(err, errlen, "the stream does not start with the lab's header (0x%08" PRIx32 ")",
-						 get_le32(r->hdr));
+						 vsm_le32(r->hdr));
 					return -1;
 				}
-				r->kind = get_le32(r->hdr + 4);
-				r->body = get_le64(r->hdr + 8);
-				r->seed = get_le64(r->hdr + 16);
-				r->cid = get_le32(r->hdr + 24);
-				r->port = get_le32(r->hdr + 28);
+				r->kind = vsm_le32(r->hdr + 4);
+				r->body = vsm_le64(r->hdr + 8);
+				r->seed = vsm_le64(r->hdr + 16);
+				r->cid = vsm_le32(r->hdr + 24);
+				r->port = vsm_le32(r->hdr + 28);
 				r->fnv = FNV_OFFSET;
 				if (r->body > STREAM_MAX_BODY) {
 					snprintf(err, errlen, "the header announces %" PRIu64 " bytes", r->body);
@@ -528,9 +506,9 @@ static int rxs_feed(struct rxs *r, const uint8_t *p, size_t n, uint8_t *scratch,
 			k = STREAM_TRL_LEN - at < n ? (size_t)(STREAM_TRL_LEN - at) : n;
 			memcpy(r->trl + at, p, k);
 			r->off += k;
-			if (rxs_complete(r) && get_le64(r->trl) != r->fnv) {
+			if (rxs_complete(r) && vsm_le64(r->trl) != r->fnv) {
 				snprintf(err, errlen, "checksum 0x%016" PRIx64 ", computed 0x%016" PRIx64,
-					 get_le64(r->trl), r->fnv);
+					 vsm_le64(r->trl), r->fnv);
 				return -1;
 			}
 		} else {
@@ -1324,7 +1302,7 @@ static void wire_deliver(struct lab *lab)
 	p->from->in_flight--;
 	if (lab->o->virtual_clock)
 		lab->vnow += WIRE_LATENCY_NS + (p->len - VSM_VIRTIO_HDR_LEN);
-	dst = node_by_cid(lab, get_le64(p->data + 8));
+	dst = node_by_cid(lab, vsm_le64(p->data + VSM_VH_DST_CID));
 	if (dst) {
 		dst->delivered++;
 		lab->delivered++;
@@ -1351,7 +1329,7 @@ static void wire_deliver(struct lab *lab)
  */
 static int device_xmit(struct lab *lab, struct node *host, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+	struct node *dst = node_by_cid(lab, vsm_le64(hdr + VSM_VH_DST_CID));
 	int ret = -EHOSTUNREACH;
 
 	if (dst && dst->dev) {
@@ -1379,7 +1357,7 @@ static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, u
 {
 	struct node *n = ctx;
 	struct lab *lab = n->lab;
-	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+	struct node *dst = node_by_cid(lab, vsm_le64(hdr + VSM_VH_DST_CID));
 
 	n->sent++;
 	lab->routed++;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <vsockmon/decode.h>
+#include <vsockmon/wire.h>
 
 /*
  * The engine speaks the virtio-vsock socket protocol (virtio spec 1.3, 5.10 "Socket Device") for
@@ -25,9 +26,9 @@ struct vtr_tap;
 /* vtr_listen() on this port takes REQUESTs for every port that has no listener of its own. */
 #define VTR_PORT_ANY	0xffffffffu	/* VMADDR_PORT_ANY */
 
-/* Socket types are the virtio ones. */
-#define VTR_STREAM	1
-#define VTR_SEQPACKET	2
+/* Socket types are the virtio ones (wire.h), under the engine's names. */
+#define VTR_STREAM	VSM_TYPE_STREAM
+#define VTR_SEQPACKET	VSM_TYPE_SEQPACKET
 
 /* vtr_shutdown() directions. */
 #define VTR_SHUT_RD	1
