@@ -132,13 +132,13 @@ char *stats_json(const struct daemon *d)
 
 	for (unsigned i = 0; i < d->nvms; i++)
 		json_array_append_new(vms, vm_json(d->vms[i]));
-	for (size_t i = 0; d->tap && i < vtr_tap_sink_count(d->tap); i++) {
-		struct vtr_tap_sink_stats ts;
+	for (size_t i = 0; d->tap && i < vsm_tap_sink_count(d->tap); i++) {
+		struct vsm_tap_sink_stats ts;
 
 		json_t *sink;
-		const char *file = vtr_tap_sink_file(d->tap, i);
+		const char *file = vsm_tap_sink_file(d->tap, i);
 
-		vtr_tap_sink_stats(d->tap, i, &ts);
+		vsm_tap_sink_stats(d->tap, i, &ts);
 		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", "frames", u64(ts.frames),
 			"bytes", u64(ts.bytes), "dropped", u64(ts.dropped), "unobserved", u64(ts.unobserved),
 			"error", ts.error);

@@ -250,6 +250,8 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		snprintf(err, errlen, "%s: cannot create the host engine: %s", vm->name, strerror(-ret));
 		goto fail;
 	}
+	/* The device is this engine's wire: its packets are tapped there, once (tap.h), never here too. */
+	(void)vsm_tap_seal(vtr_engine_tap(vm->engine), "the host engine's packets are tapped at its device");
 	vm->max_sockets = VSOCKDEV_ENGINE_SOCKETS;
 	vm->by_sock = calloc(vm->max_sockets, sizeof(*vm->by_sock));
 	if (!vm->by_sock) {

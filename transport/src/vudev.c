@@ -52,7 +52,7 @@ struct vtr_vudev {
 	char name[32];
 	struct vtr_vudev_ops ops;
 	void *ctx;
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 
 	int sock;			/* the session, -1 when none */
 	struct vtr_vu_reader reader;
@@ -460,10 +460,10 @@ static void tap(struct vtr_vudev *dev, const uint8_t *hdr, const uint8_t *payloa
 {
 	struct timespec ts;
 
-	if (!dev->tap || !vtr_tap_active(dev->tap))
+	if (!dev->tap || !vsm_tap_active(dev->tap))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	vtr_tap_packet(dev->tap, &ts, hdr, payload, len);
+	vsm_tap_packet(dev->tap, &ts, hdr, payload, len);
 }
 
 /* ---- TX: guest to device ---- */
@@ -1066,7 +1066,7 @@ uint64_t vtr_vudev_guest_cid(const struct vtr_vudev *dev)
 	return dev->cfg.guest_cid;
 }
 
-void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vtr_tap *t)
+void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vsm_tap *t)
 {
 	dev->tap = t;
 }

@@ -20,7 +20,7 @@
 
 #include <vsockmon/vsockmon.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
 #include <vtr/vufront.h>
@@ -1753,10 +1753,10 @@ static void add_listener(struct lab *lab, struct node *n, uint32_t port, int typ
 /* Frames from a guest's tap join the host's, so one capture has every engine's view (--tap-all). */
 static void forward_frame(void *ctx, const struct vsm_rec *rec)
 {
-	struct vtr_tap *host_tap = ctx;
+	struct vsm_tap *host_tap = ctx;
 
 	if (rec->cap_len >= VSM_FRAME_HDR_LEN)
-		vtr_tap_packet(host_tap, &rec->ts, rec->data + VSM_OFF_VIRTIO, rec->data + VSM_FRAME_HDR_LEN,
+		vsm_tap_packet(host_tap, &rec->ts, rec->data + VSM_OFF_VIRTIO, rec->data + VSM_FRAME_HDR_LEN,
 			       rec->cap_len - VSM_FRAME_HDR_LEN);
 }
 
@@ -1830,7 +1830,7 @@ static int device_guest(struct node *n, const struct vtr_config *cfg, const stru
 static int lab_init(struct lab *lab, const struct options *o)
 {
 	static const struct vtr_ops ops = { .xmit = wire_xmit, .now = engine_now, .event = engine_event };
-	struct vtr_tap *host_tap;
+	struct vsm_tap *host_tap;
 	char err[512];
 	int r;
 
@@ -1878,17 +1878,17 @@ static int lab_init(struct lab *lab, const struct options *o)
 		}
 	}
 	host_tap = vtr_engine_tap(lab->nodes[0].e);
-	if (o->pcap && (r = vtr_tap_add_pcap(host_tap, o->pcap, err, sizeof(err))) < 0) {
+	if (o->pcap && (r = vsm_tap_add_pcap(host_tap, o->pcap, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return r;
 	}
-	if (o->iface && (r = vtr_tap_add_iface(host_tap, o->iface, err, sizeof(err))) < 0) {
+	if (o->iface && (r = vsm_tap_add_iface(host_tap, o->iface, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return r;
 	}
-	if (o->tap_all && vtr_tap_active(host_tap)) {
+	if (o->tap_all && vsm_tap_active(host_tap)) {
 		for (size_t i = 1; i < lab->nnodes; i++) {
-			r = vtr_tap_add_callback(vtr_engine_tap(lab->nodes[i].e), forward_frame, host_tap);
+			r = vsm_tap_add_callback(vtr_engine_tap(lab->nodes[i].e), forward_frame, host_tap);
 			if (r < 0) {
 				fprintf(stderr, "%s: tap of cid %" PRIu64 ": %s\n", PROG, lab->nodes[i].cid, strerror(-r));
 				return r;
@@ -1983,7 +1983,7 @@ static unsigned lab_checks(struct lab *lab)
 {
 	const struct options *o = lab->o;
 	struct checks c = { .out = lab->out, .verbose = o->stats };
-	struct vtr_tap *tap = vtr_engine_tap(lab->nodes[0].e);
+	struct vsm_tap *tap = vtr_engine_tap(lab->nodes[0].e);
 	/* Counts that only add up once every connection is over: after the last round, not mid-way. */
 	bool complete = !lab->stop && !lab->stuck;
 	uint64_t failed = 0, bad = 0, tapped = 0, in_flight = 0, sent = 0, delivered = lab->delivered;
@@ -2054,12 +2054,12 @@ static unsigned lab_checks(struct lab *lab)
 		      "%" PRIu64 " CREDIT_REQUESTs from senders to slow readers", lab->wl[W_SLOW].requests);
 	}
 	check(&c, !lab->leaks, "sockets", "%" PRIu64 " sockets left after rounds", lab->leaks);
-	ferr = vtr_tap_flush(tap);
-	for (size_t s = 0; s < vtr_tap_sink_count(tap); s++) {
-		struct vtr_tap_sink_stats ss;
+	ferr = vsm_tap_flush(tap);
+	for (size_t s = 0; s < vsm_tap_sink_count(tap); s++) {
+		struct vsm_tap_sink_stats ss;
 		bool pcap = o->pcap && s == 0;
 
-		if (vtr_tap_sink_stats(tap, s, &ss) < 0)
+		if (vsm_tap_sink_stats(tap, s, &ss) < 0)
 			continue;
 		if (pcap)
 			check(&c, !ss.error && !ss.dropped && ss.frames == tapped, "tap",
@@ -2082,7 +2082,7 @@ static void print_stats(struct lab *lab)
 {
 	const struct options *o = lab->o;
 	FILE *f = lab->out;
-	struct vtr_tap *tap = vtr_engine_tap(lab->nodes[0].e);
+	struct vsm_tap *tap = vtr_engine_tap(lab->nodes[0].e);
 
 	fprintf(f, "%s %s: %" PRIu64 " round%s%s, %u guest%s, %s clock (seed %" PRIu64 "), lab time %.3f s, real time %.3f s\n",
 		PROG, VSM_VERSION, lab->rounds_done, lab->rounds_done == 1 ? "" : "s",
@@ -2114,12 +2114,12 @@ static void print_stats(struct lab *lab)
 			ds.q[VTR_VUDEV_RX].kicks, ds.q[VTR_VUDEV_RX].calls + ds.q[VTR_VUDEV_TX].calls, ds.malformed,
 			ds.last_error[0] ? ", error: " : "", ds.last_error);
 	}
-	for (size_t s = 0; s < vtr_tap_sink_count(tap); s++) {
-		struct vtr_tap_sink_stats ss;
+	for (size_t s = 0; s < vsm_tap_sink_count(tap); s++) {
+		struct vsm_tap_sink_stats ss;
 
 		bool pcap = o->pcap && s == 0;
 
-		if (vtr_tap_sink_stats(tap, s, &ss) < 0)
+		if (vsm_tap_sink_stats(tap, s, &ss) < 0)
 			continue;
 		fprintf(f, "tap cid %d %s %s: frames %" PRIu64 ", bytes %" PRIu64 ", dropped %" PRIu64,
 			HOST_CID, pcap ? "pcap" : "interface", pcap ? o->pcap : o->iface, ss.frames, ss.bytes, ss.dropped);

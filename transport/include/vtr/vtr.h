@@ -21,7 +21,7 @@
  */
 
 struct vtr_engine;
-struct vtr_tap;
+struct vsm_tap;
 
 /* vtr_listen() on this port takes REQUESTs for every port that has no listener of its own. */
 #define VTR_PORT_ANY	0xffffffffu	/* VMADDR_PORT_ANY */
@@ -97,7 +97,7 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 /* Frees everything; open connections vanish without packets (vtr_reset() them first to tell peers). */
 void vtr_engine_free(struct vtr_engine *engine);
 /* The tap every packet passes; the caller adds sinks to it (see tap.h). */
-struct vtr_tap *vtr_engine_tap(struct vtr_engine *engine);
+struct vsm_tap *vtr_engine_tap(struct vtr_engine *engine);
 uint64_t vtr_engine_cid(const struct vtr_engine *engine);
 
 /*
