@@ -63,6 +63,10 @@ struct sink_ops {
 	/* The file it writes now; NULL: no file. */
 	const char *(*file)(const struct sink *s);
 	void (*close)(struct sink *s);
+	/* Interface sinks: how a whole frame is sent (0 or -errno), and the errnos that lose that
+	 * frame only (0-terminated); any other stops the sink. */
+	int (*send)(int fd, const uint8_t *frame, size_t len);
+	const int *transient;
 };
 
 struct sink {
@@ -539,32 +543,40 @@ static const struct sink_ops pcap_ops = {
 
 /*
  * Interface sinks hand the frame over whole. The data path: nothing here allocates, and no reader
- * can hold it up (sockets and TUN are non-blocking).
+ * can hold it up (sockets and TUN are non-blocking). An error in the kind's transient list loses
+ * that frame only; any other means the interface is gone, and the sink stops.
  */
-static void packet_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
+static void iface_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
 {
-	ssize_t n = send(s->ifc.fd, f->rec.data, f->rec.cap_len, MSG_DONTWAIT);
+	int ret = s->ops->send(s->ifc.fd, f->rec.data, f->rec.cap_len);
 
-	if (n < 0) {
-		int ret = -errno;
-
+	if (ret < 0) {
 		s->st.dropped++;
-		switch (ret) {
-		case -EAGAIN:		/* socket send buffer full */
-		case -ENOBUFS:		/* the device's queue dropped it */
-		case -ENOMEM:
-		case -EMSGSIZE:		/* longer than the MTU */
-		case -ENETDOWN:		/* taken down: frames are lost until it is up again */
-		case -EINTR:
-			break;
-		default:		/* -ENXIO, -ENODEV: the device is gone */
-			sink_fail(tap, s, ret);
-		}
+		for (const int *e = s->ops->transient; *e; e++)
+			if (ret == -*e)
+				return;
+		sink_fail(tap, s, ret);
 		return;
 	}
 	s->st.frames++;
 	s->st.bytes += f->rec.wire_len;
 }
+
+static int packet_send(int fd, const uint8_t *frame, size_t len)
+{
+	return send(fd, frame, len, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* ENXIO, ENODEV: the device is gone. */
+static const int packet_transient[] = {
+	EAGAIN,		/* socket send buffer full */
+	ENOBUFS,	/* the device's queue dropped it */
+	ENOMEM,
+	EMSGSIZE,	/* longer than the MTU */
+	ENETDOWN,	/* taken down: frames are lost until it is up again */
+	EINTR,
+	0
+};
 
 static void packet_close(struct sink *s)
 {
@@ -574,32 +586,23 @@ static void packet_close(struct sink *s)
 static const struct sink_ops packet_ops = {
 	.observed = iface_observed,
 	.contiguous = true,
-	.put = packet_put,
+	.put = iface_put,
 	.close = packet_close,
+	.send = packet_send,
+	.transient = packet_transient,
 };
 
-static void tun_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
+static int tun_send(int fd, const uint8_t *frame, size_t len)
 {
-	int ret = vsm_tunif_write(s->ifc.fd, f->rec.data, f->rec.cap_len);
-
-	if (ret < 0) {
-		s->st.dropped++;
-		switch (ret) {
-		case -EAGAIN:
-		case -ENOBUFS:
-		case -ENOMEM:
-		case -EMSGSIZE:
-		case -EINVAL:
-		case -EIO:		/* taken down: frames are lost until it is up again */
-			break;
-		default:		/* -EBADFD: the interface was deleted */
-			sink_fail(tap, s, ret);
-		}
-		return;
-	}
-	s->st.frames++;
-	s->st.bytes += f->rec.wire_len;
+	return vsm_tunif_write(fd, frame, len);
 }
+
+/* EBADFD: the interface was deleted. */
+static const int tun_transient[] = {
+	EAGAIN, ENOBUFS, ENOMEM, EMSGSIZE, EINVAL,
+	EIO,		/* taken down: frames are lost until it is up again */
+	0
+};
 
 static void tun_close(struct sink *s)
 {
@@ -609,8 +612,10 @@ static void tun_close(struct sink *s)
 static const struct sink_ops tun_ops = {
 	.observed = iface_observed,
 	.contiguous = true,
-	.put = tun_put,
+	.put = iface_put,
 	.close = tun_close,
+	.send = tun_send,
+	.transient = tun_transient,
 };
 
 /* ---- the fan-out ---- */

@@ -4,6 +4,34 @@
 
 #include <vsockmon/wire.h>
 
+/*
+ * Each header's fields, written once for both directions (name, bits, offset): the decoder and
+ * the encoder are expanded from the same list, so they cannot disagree on a field's place.
+ */
+#define MON_FIELDS(X)						\
+	X(src_cid, 64, VSM_OFF_MON_SRC_CID)			\
+	X(dst_cid, 64, VSM_OFF_MON_DST_CID)			\
+	X(src_port, 32, VSM_OFF_MON_SRC_PORT)			\
+	X(dst_port, 32, VSM_OFF_MON_DST_PORT)			\
+	X(op, 16, VSM_OFF_MON_OP)				\
+	X(transport, 16, VSM_OFF_MON_TRANSPORT)			\
+	X(len, 16, VSM_OFF_MON_LEN)
+
+#define VIRTIO_FIELDS(X)					\
+	X(src_cid, 64, VSM_VH_SRC_CID)				\
+	X(dst_cid, 64, VSM_VH_DST_CID)				\
+	X(src_port, 32, VSM_VH_SRC_PORT)			\
+	X(dst_port, 32, VSM_VH_DST_PORT)			\
+	X(len, 32, VSM_VH_LEN)					\
+	X(type, 16, VSM_VH_TYPE)				\
+	X(op, 16, VSM_VH_OP)					\
+	X(flags, 32, VSM_VH_FLAGS)				\
+	X(buf_alloc, 32, VSM_VH_BUF_ALLOC)			\
+	X(fwd_cnt, 32, VSM_VH_FWD_CNT)
+
+#define DECODE_FIELD(name, bits, off)	h->name = vsm_le##bits(p + (off));
+#define ENCODE_FIELD(name, bits, off)	vsm_put_le##bits(p + (off), h->name);
+
 uint16_t vsm_mon_op_for(uint16_t op)
 {
 	switch (op) {
@@ -23,66 +51,36 @@ uint16_t vsm_mon_op_for(uint16_t op)
 	}
 }
 
-void vsm_decode_mon_hdr(const uint8_t *m, size_t cap_len, struct vsm_mon_hdr *h)
+void vsm_decode_mon_hdr(const uint8_t *p, size_t cap_len, struct vsm_mon_hdr *h)
 {
 	uint8_t cut[VSM_MON_HDR_LEN] = { 0 };
 
 	if (cap_len < VSM_MON_HDR_LEN) {
 		/* Keep what was captured, a field cut in the middle included; the rest reads as zero. */
-		memcpy(cut, m, cap_len);
-		m = cut;
+		memcpy(cut, p, cap_len);
+		p = cut;
 	}
 	memset(h, 0, sizeof(*h));
-	h->src_cid = vsm_le64(m + VSM_OFF_MON_SRC_CID);
-	h->dst_cid = vsm_le64(m + VSM_OFF_MON_DST_CID);
-	h->src_port = vsm_le32(m + VSM_OFF_MON_SRC_PORT);
-	h->dst_port = vsm_le32(m + VSM_OFF_MON_DST_PORT);
-	h->op = vsm_le16(m + VSM_OFF_MON_OP);
-	h->transport = vsm_le16(m + VSM_OFF_MON_TRANSPORT);
-	h->len = vsm_le16(m + VSM_OFF_MON_LEN);
-	memcpy(h->reserved, m + VSM_OFF_MON_RESERVED, sizeof(h->reserved));
+	MON_FIELDS(DECODE_FIELD)
+	memcpy(h->reserved, p + VSM_OFF_MON_RESERVED, sizeof(h->reserved));
 }
 
-void vsm_encode_mon_hdr(const struct vsm_mon_hdr *h, uint8_t *m)
+void vsm_encode_mon_hdr(const struct vsm_mon_hdr *h, uint8_t *p)
 {
-	vsm_put_le64(m + VSM_OFF_MON_SRC_CID, h->src_cid);
-	vsm_put_le64(m + VSM_OFF_MON_DST_CID, h->dst_cid);
-	vsm_put_le32(m + VSM_OFF_MON_SRC_PORT, h->src_port);
-	vsm_put_le32(m + VSM_OFF_MON_DST_PORT, h->dst_port);
-	vsm_put_le16(m + VSM_OFF_MON_OP, h->op);
-	vsm_put_le16(m + VSM_OFF_MON_TRANSPORT, h->transport);
-	vsm_put_le16(m + VSM_OFF_MON_LEN, h->len);
-	memcpy(m + VSM_OFF_MON_RESERVED, h->reserved, sizeof(h->reserved));
+	MON_FIELDS(ENCODE_FIELD)
+	memcpy(p + VSM_OFF_MON_RESERVED, h->reserved, sizeof(h->reserved));
 }
 
-void vsm_decode_virtio_hdr(const uint8_t *v, struct vsm_virtio_hdr *h)
+void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *h)
 {
 	/* Padding too, so that decoded headers compare with memcmp(). */
 	memset(h, 0, sizeof(*h));
-	h->src_cid = vsm_le64(v + VSM_VH_SRC_CID);
-	h->dst_cid = vsm_le64(v + VSM_VH_DST_CID);
-	h->src_port = vsm_le32(v + VSM_VH_SRC_PORT);
-	h->dst_port = vsm_le32(v + VSM_VH_DST_PORT);
-	h->len = vsm_le32(v + VSM_VH_LEN);
-	h->type = vsm_le16(v + VSM_VH_TYPE);
-	h->op = vsm_le16(v + VSM_VH_OP);
-	h->flags = vsm_le32(v + VSM_VH_FLAGS);
-	h->buf_alloc = vsm_le32(v + VSM_VH_BUF_ALLOC);
-	h->fwd_cnt = vsm_le32(v + VSM_VH_FWD_CNT);
+	VIRTIO_FIELDS(DECODE_FIELD)
 }
 
 void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *h, uint8_t *p)
 {
-	vsm_put_le64(p + VSM_VH_SRC_CID, h->src_cid);
-	vsm_put_le64(p + VSM_VH_DST_CID, h->dst_cid);
-	vsm_put_le32(p + VSM_VH_SRC_PORT, h->src_port);
-	vsm_put_le32(p + VSM_VH_DST_PORT, h->dst_port);
-	vsm_put_le32(p + VSM_VH_LEN, h->len);
-	vsm_put_le16(p + VSM_VH_TYPE, h->type);
-	vsm_put_le16(p + VSM_VH_OP, h->op);
-	vsm_put_le32(p + VSM_VH_FLAGS, h->flags);
-	vsm_put_le32(p + VSM_VH_BUF_ALLOC, h->buf_alloc);
-	vsm_put_le32(p + VSM_VH_FWD_CNT, h->fwd_cnt);
+	VIRTIO_FIELDS(ENCODE_FIELD)
 }
 
 void vsm_mon_hdr_for_virtio(const uint8_t *v, uint8_t *m)
