@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 
 #define CHUNK (64 * 1024)
@@ -91,9 +91,9 @@ static int setup(struct side *s)
 		return r;
 	if (s->role == 0 && s->tap) {
 		if (strncmp(s->tap, "pcap:", 5) == 0)
-			r = vtr_tap_add_pcap(vtr_engine_tap(s->e), s->tap + 5, err, sizeof(err));
+			r = vsm_tap_add_pcap(vtr_engine_tap(s->e), s->tap + 5, err, sizeof(err));
 		else if (strncmp(s->tap, "iface:", 6) == 0)
-			r = vtr_tap_add_iface(vtr_engine_tap(s->e), s->tap + 6, err, sizeof(err));
+			r = vsm_tap_add_iface(vtr_engine_tap(s->e), s->tap + 6, err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "engine-bench: tap: %s\n", err);
 			return r;
@@ -162,7 +162,7 @@ static void *engine_thread(void *arg)
 				s->samples[i] = now_ns() - t0;
 		}
 	}
-	vtr_tap_flush(vtr_engine_tap(s->e));
+	vsm_tap_flush(vtr_engine_tap(s->e));
 	free(data);
 	free(wirebuf);
 	return NULL;

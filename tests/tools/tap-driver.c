@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 
 /*
  * Usage: tap-driver IFACE PCAP COUNT
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t payload[65536];
 	uint8_t hdr[VSM_VIRTIO_HDR_LEN];
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	char err[512];
 	sigset_t set;
 	unsigned long count;
@@ -85,17 +85,17 @@ int main(int argc, char **argv)
 	/* Blocked before anything is announced, so a SIGUSR1 that comes early waits for sigwait(). */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	ret = vtr_tap_new(&tap);
+	ret = vsm_tap_new(&tap);
 	if (ret < 0) {
 		fprintf(stderr, "tap-driver: %s\n", strerror(-ret));
 		return 1;
 	}
-	ret = vtr_tap_add_iface(tap, argv[1], err, sizeof(err));
+	ret = vsm_tap_add_iface(tap, argv[1], err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "tap-driver: %s\n", err);
 		goto out;
 	}
-	ret = vtr_tap_add_pcap(tap, argv[2], err, sizeof(err));
+	ret = vsm_tap_add_pcap(tap, argv[2], err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "tap-driver: %s\n", err);
 		goto out;
@@ -109,17 +109,17 @@ int main(int argc, char **argv)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		vtr_tap_packet(tap, &ts, hdr, payload, len);
+		vsm_tap_packet(tap, &ts, hdr, payload, len);
 	}
-	ret = vtr_tap_flush(tap);
+	ret = vsm_tap_flush(tap);
 	if (ret < 0) {
 		fprintf(stderr, "tap-driver: flush: %s\n", strerror(-ret));
 		goto out;
 	}
-	for (size_t i = 0; i < vtr_tap_sink_count(tap); i++) {
-		struct vtr_tap_sink_stats st;
+	for (size_t i = 0; i < vsm_tap_sink_count(tap); i++) {
+		struct vsm_tap_sink_stats st;
 
-		vtr_tap_sink_stats(tap, i, &st);
+		vsm_tap_sink_stats(tap, i, &st);
 		printf("sink %zu: frames %llu bytes %llu dropped %llu error %d unobserved %llu\n", i,
 		       (unsigned long long)st.frames, (unsigned long long)st.bytes, (unsigned long long)st.dropped,
 		       st.error, (unsigned long long)st.unobserved);
@@ -130,6 +130,6 @@ int main(int argc, char **argv)
 	sigwait(&set, &sig);
 	status = 0;
 out:
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	return status;
 }

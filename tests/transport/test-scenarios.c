@@ -15,7 +15,7 @@
 #include <vsockmon/decode.h>
 #include <vsockmon/pcap.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 
 #include "pair.h"
@@ -1973,7 +1973,7 @@ static uint64_t tap_random_run(const char *path, unsigned steps, uint64_t seed)
 {
 	static const int ports[2][2] = { { 200, 201 }, { 100, 101 } };	/* [side][type is SEQPACKET] */
 	struct tr t = { .seed = seed };
-	struct vtr_tap_sink_stats ss;
+	struct vsm_tap_sink_stats ss;
 	struct vtr_stats st;
 	struct vsm_pcap_reader *r;
 	struct vsm_rec rec;
@@ -1986,10 +1986,10 @@ static uint64_t tap_random_run(const char *path, unsigned steps, uint64_t seed)
 	t.buf = malloc(128 * KIB + 1);
 	assert_non_null(t.conns);
 	assert_non_null(t.buf);
-	pcap_sink = vtr_tap_add_pcap(vtr_engine_tap(t.p->e[0]), path, err, sizeof(err));
+	pcap_sink = vsm_tap_add_pcap(vtr_engine_tap(t.p->e[0]), path, err, sizeof(err));
 	if (pcap_sink < 0)
 		fail_msg("%s", err);
-	assert_true(vtr_tap_add_callback(vtr_engine_tap(t.p->e[0]), tr_count_frame, &t) >= 0);
+	assert_true(vsm_tap_add_callback(vtr_engine_tap(t.p->e[0]), tr_count_frame, &t) >= 0);
 	for (int side = 0; side < 2; side++) {
 		listeners[side][0] = vtr_listen(t.p->e[side], (uint32_t)ports[side][0], VTR_STREAM, 16);
 		listeners[side][1] = vtr_listen(t.p->e[side], (uint32_t)ports[side][1], VTR_SEQPACKET, 16);
@@ -2067,12 +2067,12 @@ static uint64_t tap_random_run(const char *path, unsigned steps, uint64_t seed)
 	/* the tap: one frame per packet in and out, none lost */
 	vtr_engine_stats(t.p->e[0], &st);
 	assert_int_equal(t.cb_frames, st.pkts_in + st.pkts_out);
-	assert_int_equal(vtr_tap_sink_stats(vtr_engine_tap(t.p->e[0]), (size_t)pcap_sink, &ss), 0);
+	assert_int_equal(vsm_tap_sink_stats(vtr_engine_tap(t.p->e[0]), (size_t)pcap_sink, &ss), 0);
 	assert_int_equal(ss.frames, st.pkts_in + st.pkts_out);
 	assert_int_equal(ss.dropped, 0);
 	assert_int_equal(ss.error, 0);
 	assert_int_equal(t.nin, st.pkts_in);
-	assert_int_equal(vtr_tap_flush(vtr_engine_tap(t.p->e[0])), 0);
+	assert_int_equal(vsm_tap_flush(vtr_engine_tap(t.p->e[0])), 0);
 	/*
 	 * The file, frame by frame, against the packets in the order engine 0 met them: a packet it
 	 * received is tapped on arrival, before any packet that arrival made it send.

@@ -20,7 +20,7 @@
 #include <vsockmon/pcap.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 
 #include "testutil.h"
 
@@ -126,16 +126,16 @@ static size_t pkt_frame(const struct pkt *p, uint8_t *buf)
 	return VSM_FRAME_HDR_LEN + p->len;
 }
 
-static void tap_pkt(struct vtr_tap *tap, const struct pkt *p)
+static void tap_pkt(struct vsm_tap *tap, const struct pkt *p)
 {
-	vtr_tap_packet(tap, &p->ts, p->hdr, p->payload, p->len);
+	vsm_tap_packet(tap, &p->ts, p->hdr, p->payload, p->len);
 }
 
-static struct vtr_tap_sink_stats stats_of(const struct vtr_tap *tap, size_t sink)
+static struct vsm_tap_sink_stats stats_of(const struct vsm_tap *tap, size_t sink)
 {
-	struct vtr_tap_sink_stats st;
+	struct vsm_tap_sink_stats st;
 
-	assert_int_equal(vtr_tap_sink_stats(tap, sink, &st), 0);
+	assert_int_equal(vsm_tap_sink_stats(tap, sink, &st), 0);
 	return st;
 }
 
@@ -172,25 +172,25 @@ static void check_pcap(const char *path, uint32_t first, uint64_t n)
 
 static void test_no_sink(void **state)
 {
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	struct pkt p;
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_false(vtr_tap_active(tap));
-	assert_int_equal(vtr_tap_sink_count(tap), 0);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_false(vsm_tap_active(tap));
+	assert_int_equal(vsm_tap_sink_count(tap), 0);
 	pkt_make(&p, 4);
 	tap_pkt(tap, &p);
 	/* Nothing is even looked at: not the header, not the payload. */
-	vtr_tap_packet(tap, NULL, NULL, NULL, 123456);
-	assert_int_equal(vtr_tap_flush(tap), 0);
-	assert_int_equal(vtr_tap_sink_stats(tap, 0, &(struct vtr_tap_sink_stats){ 0 }), -EINVAL);
-	vtr_tap_free(tap);
+	vsm_tap_packet(tap, NULL, NULL, NULL, 123456);
+	assert_int_equal(vsm_tap_flush(tap), 0);
+	assert_int_equal(vsm_tap_sink_stats(tap, 0, &(struct vsm_tap_sink_stats){ 0 }), -EINVAL);
+	vsm_tap_free(tap);
 	free(p.payload);
 
 	/* A NULL tap is an empty one. */
-	assert_false(vtr_tap_active(NULL));
-	vtr_tap_packet(NULL, NULL, NULL, NULL, 0);
-	vtr_tap_free(NULL);
+	assert_false(vsm_tap_active(NULL));
+	vsm_tap_packet(NULL, NULL, NULL, NULL, 0);
+	vsm_tap_free(NULL);
 }
 
 /* Every op, including ones Linux does not know, against an independent builder and the decoder. */
@@ -215,13 +215,13 @@ static void test_every_op(void **state)
 		{ 0xffff, VSM_MON_OP_UNKNOWN, VSM_TYPE_STREAM, 0, 0 },
 	};
 	uint8_t *want = malloc(MAX_FRAME);
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	struct seen seen = { 0 };
 
 	assert_non_null(want);
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, seen_fn, &seen), 0);
-	assert_true(vtr_tap_active(tap));
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, seen_fn, &seen), 0);
+	assert_true(vsm_tap_active(tap));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tu_frame f = {
 			.src_cid = 0x11223344, .dst_cid = 2, .src_port = 0xdeadbeef, .dst_port = 1234,
@@ -235,7 +235,7 @@ static void test_every_op(void **state)
 		struct vsm_pkt pkt;
 
 		/* The tap is given the virtio header and payload exactly as tu_build() laid them out. */
-		vtr_tap_packet(tap, &ts, want + VSM_MON_HDR_LEN, want + VSM_FRAME_HDR_LEN, cases[i].len);
+		vsm_tap_packet(tap, &ts, want + VSM_MON_HDR_LEN, want + VSM_FRAME_HDR_LEN, cases[i].len);
 		assert_int_equal(seen.n, i + 1);
 		assert_int_equal(seen.v[i].cap_len, len);
 		assert_int_equal(seen.v[i].wire_len, len);
@@ -257,7 +257,7 @@ static void test_every_op(void **state)
 		else	/* ops outside 1..7 are the packet's problem, not the tap's */
 			assert_int_equal(pkt.problems, VSM_PROB_UNKNOWN_OP);
 	}
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	seen_free(&seen);
 	free(want);
 }
@@ -266,16 +266,16 @@ static void test_every_op(void **state)
 static void test_raw_header(void **state)
 {
 	uint8_t hdr[VSM_VIRTIO_HDR_LEN], payload[5] = { 1, 2, 3, 4, 5 };
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	struct seen seen = { 0 };
 
 	for (size_t i = 0; i < sizeof(hdr); i++)
 		hdr[i] = (uint8_t)(0xa0 + i);
 	hdr[30] = VSM_OP_RW;
 	hdr[31] = 0;
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, seen_fn, &seen), 0);
-	vtr_tap_packet(tap, &(struct timespec){ 0 }, hdr, payload, sizeof(payload));
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, seen_fn, &seen), 0);
+	vsm_tap_packet(tap, &(struct timespec){ 0 }, hdr, payload, sizeof(payload));
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(seen.v[0].cap_len, 76 + 5);
 	/* cids and ports: the first 24 bytes of the virtio header, upper cid bits included */
@@ -283,21 +283,21 @@ static void test_raw_header(void **state)
 	assert_memory_equal(seen.v[0].data + 24, ((uint8_t[]){ 4, 0, 2, 0, 44, 0, 0, 0 }), 8);
 	assert_memory_equal(seen.v[0].data + 32, hdr, sizeof(hdr));
 	assert_memory_equal(seen.v[0].data + 76, payload, sizeof(payload));
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	seen_free(&seen);
 }
 
 static void test_callback_once_per_packet(void **state)
 {
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	unsigned calls[2] = { 0, 0 };
 	uint64_t bytes = 0;
 	const uint32_t n = 300;
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, count_fn, &calls[0]), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, count_fn, &calls[1]), 1);
-	assert_int_equal(vtr_tap_sink_count(tap), 2);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, count_fn, &calls[0]), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, count_fn, &calls[1]), 1);
+	assert_int_equal(vsm_tap_sink_count(tap), 2);
 	for (uint32_t i = 0; i < n; i++) {
 		struct pkt p;
 
@@ -309,14 +309,14 @@ static void test_callback_once_per_packet(void **state)
 		free(p.payload);
 	}
 	for (size_t s = 0; s < 2; s++) {
-		struct vtr_tap_sink_stats st = stats_of(tap, s);
+		struct vsm_tap_sink_stats st = stats_of(tap, s);
 
 		assert_int_equal(st.frames, n);
 		assert_int_equal(st.bytes, bytes);
 		assert_int_equal(st.dropped, 0);
 		assert_int_equal(st.error, 0);
 	}
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 }
 
 /* Two callbacks and a pcap file get the same bytes, and the file reads back whole. */
@@ -324,14 +324,14 @@ static void test_sinks_identical(void **state)
 {
 	char *path = tu_tmpfile(".pcap");
 	struct seen a = { 0 }, b = { 0 };
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	char err[512];
 	const uint32_t n = 200;
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, seen_fn, &a), 0);
-	assert_int_equal(vtr_tap_add_pcap(tap, path, err, sizeof(err)), 1);
-	assert_int_equal(vtr_tap_add_callback(tap, seen_fn, &b), 2);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, seen_fn, &a), 0);
+	assert_int_equal(vsm_tap_add_pcap(tap, path, err, sizeof(err)), 1);
+	assert_int_equal(vsm_tap_add_callback(tap, seen_fn, &b), 2);
 	for (uint32_t i = 0; i < n; i++) {
 		struct pkt p;
 
@@ -339,7 +339,7 @@ static void test_sinks_identical(void **state)
 		tap_pkt(tap, &p);
 		free(p.payload);
 	}
-	assert_int_equal(vtr_tap_flush(tap), 0);
+	assert_int_equal(vsm_tap_flush(tap), 0);
 	/* Flushed: the file is complete while the tap still holds it open. */
 	check_pcap(path, 0, n);
 	assert_int_equal(a.n, n);
@@ -366,7 +366,7 @@ static void test_sinks_identical(void **state)
 	}
 	assert_int_equal(stats_of(tap, 1).frames, n);
 	assert_int_equal(stats_of(tap, 1).dropped, 0);
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	check_pcap(path, 0, n);	/* and after the tap closed it */
 	unlink(path);
 	free(path);
@@ -374,15 +374,15 @@ static void test_sinks_identical(void **state)
 	seen_free(&b);
 }
 
-/* vtr_tap_free() alone (no flush) leaves a complete file. */
+/* vsm_tap_free() alone (no flush) leaves a complete file. */
 static void test_pcap_closed_on_free(void **state)
 {
 	char *path = tu_tmpfile(".pcap");
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	char err[512];
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_pcap(tap, path, err, sizeof(err)), 0);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_pcap(tap, path, err, sizeof(err)), 0);
 	for (uint32_t i = 0; i < 50; i++) {
 		struct pkt p;
 
@@ -390,7 +390,7 @@ static void test_pcap_closed_on_free(void **state)
 		tap_pkt(tap, &p);
 		free(p.payload);
 	}
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	check_pcap(path, 0, 50);
 	unlink(path);
 	free(path);
@@ -398,19 +398,19 @@ static void test_pcap_closed_on_free(void **state)
 
 static void test_add_errors(void **state)
 {
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	char err[512] = "x";
 	enum vsm_ifkind kind;
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, NULL, NULL), -EINVAL);
-	assert_int_equal(vtr_tap_add_pcap(tap, "/nonexistent-dir/x.pcap", err, sizeof(err)), -ENOENT);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, NULL, NULL), -EINVAL);
+	assert_int_equal(vsm_tap_add_pcap(tap, "/nonexistent-dir/x.pcap", err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent-dir/x.pcap"));
-	assert_int_equal(vtr_tap_add_iface(tap, "", err, sizeof(err)), -EINVAL);
-	assert_int_equal(vtr_tap_add_iface(tap, "a-name-far-too-long-for-linux", err, sizeof(err)), -EINVAL);
-	assert_int_equal(vtr_tap_sink_count(tap), 0);
-	assert_false(vtr_tap_active(tap));
-	vtr_tap_free(tap);
+	assert_int_equal(vsm_tap_add_iface(tap, "", err, sizeof(err)), -EINVAL);
+	assert_int_equal(vsm_tap_add_iface(tap, "a-name-far-too-long-for-linux", err, sizeof(err)), -EINVAL);
+	assert_int_equal(vsm_tap_sink_count(tap), 0);
+	assert_false(vsm_tap_active(tap));
+	vsm_tap_free(tap);
 
 	/* Looking names up creates nothing: safe outside a private network namespace. */
 	assert_int_equal(vsm_ifkind("lo", &kind, NULL), 0);
@@ -422,7 +422,7 @@ static void test_add_errors(void **state)
 /* ---- a full disk: RLIMIT_FSIZE in a child ---- */
 
 struct full_report {
-	struct vtr_tap_sink_stats pcap, cb, pcap_after, cb_after;
+	struct vsm_tap_sink_stats pcap, cb, pcap_after, cb_after;
 	int flush_ret;
 	bool active_after;
 };
@@ -443,7 +443,7 @@ static struct full_report disk_full(const char *path, rlim_t limit, uint32_t fir
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct vtr_tap *tap;
+		struct vsm_tap *tap;
 		struct rlimit rl;
 		unsigned calls = 0;
 		char err[512];
@@ -455,8 +455,8 @@ static struct full_report disk_full(const char *path, rlim_t limit, uint32_t fir
 		rl.rlim_cur = limit;
 		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
 			_exit(2);
-		if (vtr_tap_new(&tap) < 0 || vtr_tap_add_pcap(tap, path, err, sizeof(err)) != 0 ||
-		    vtr_tap_add_callback(tap, count_fn, &calls) != 1)
+		if (vsm_tap_new(&tap) < 0 || vsm_tap_add_pcap(tap, path, err, sizeof(err)) != 0 ||
+		    vsm_tap_add_callback(tap, count_fn, &calls) != 1)
 			_exit(3);
 		for (uint32_t i = 0; i < n; i++) {
 			struct pkt p;
@@ -465,8 +465,8 @@ static struct full_report disk_full(const char *path, rlim_t limit, uint32_t fir
 			tap_pkt(tap, &p);
 			free(p.payload);
 		}
-		rep.flush_ret = vtr_tap_flush(tap);
-		if (vtr_tap_sink_stats(tap, 0, &rep.pcap) < 0 || vtr_tap_sink_stats(tap, 1, &rep.cb) < 0)
+		rep.flush_ret = vsm_tap_flush(tap);
+		if (vsm_tap_sink_stats(tap, 0, &rep.pcap) < 0 || vsm_tap_sink_stats(tap, 1, &rep.cb) < 0)
 			_exit(4);
 		for (uint32_t i = 0; i < 10; i++) {
 			struct pkt p;
@@ -475,10 +475,10 @@ static struct full_report disk_full(const char *path, rlim_t limit, uint32_t fir
 			tap_pkt(tap, &p);
 			free(p.payload);
 		}
-		rep.active_after = vtr_tap_active(tap);
-		if (vtr_tap_sink_stats(tap, 0, &rep.pcap_after) < 0 || vtr_tap_sink_stats(tap, 1, &rep.cb_after) < 0)
+		rep.active_after = vsm_tap_active(tap);
+		if (vsm_tap_sink_stats(tap, 0, &rep.pcap_after) < 0 || vsm_tap_sink_stats(tap, 1, &rep.cb_after) < 0)
 			_exit(4);
-		vtr_tap_free(tap);
+		vsm_tap_free(tap);
 		if (write(pfd[1], &rep, sizeof(rep)) != sizeof(rep))
 			_exit(5);
 		_exit(0);
@@ -546,7 +546,7 @@ static void test_pcap_full_during_writes(void **state)
 }
 
 /*
- * Everything still buffered when vtr_tap_flush() runs into the limit: the write stops inside the
+ * Everything still buffered when vsm_tap_flush() runs into the limit: the write stops inside the
  * third record from the end, so the writer keeps all but the last three and the tap must take
  * exactly those three back (packets 97, 98 and 99 are header-only: 92-byte records).
  */
@@ -597,18 +597,18 @@ static void test_pcap_rotated_size(void **state)
 {
 	char *path = tu_tmpfile(".pcap"), name[600];
 	struct vsm_rotate_opts opts = { .path = path, .max_bytes = 1000000 };
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	struct stat st;
 	char err[512];
 	unsigned calls = 0, files = 0;
 	uint64_t first = 0;
 	const uint32_t n = 2000;
 
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
-	assert_int_equal(vtr_tap_add_callback(tap, count_fn, &calls), 1);
-	assert_string_equal(vtr_tap_sink_file(tap, 0), path);
-	assert_null(vtr_tap_sink_file(tap, 1));
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, count_fn, &calls), 1);
+	assert_string_equal(vsm_tap_sink_file(tap, 0), path);
+	assert_null(vsm_tap_sink_file(tap, 1));
 	for (uint32_t i = 0; i < n; i++) {
 		struct pkt p;
 
@@ -619,7 +619,7 @@ static void test_pcap_rotated_size(void **state)
 	assert_int_equal(stats_of(tap, 0).frames, n);
 	assert_int_equal(stats_of(tap, 0).dropped, 0);
 	assert_false(stats_of(tap, 0).finished);
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	assert_int_equal(calls, n);
 	for (;; files++) {
 		uint64_t k;
@@ -649,18 +649,18 @@ static void test_pcap_rotated_time_finished(void **state)
 	const char *tmp = getenv("TMPDIR");
 	char dir[512], pattern[600], first[600], second[600];
 	struct vsm_rotate_opts opts = { .path = pattern, .seconds = 10, .max_files = 2 };
-	struct vtr_tap *tap;
-	struct vtr_tap_sink_stats st;
+	struct vsm_tap *tap;
+	struct vsm_tap_sink_stats st;
 	char err[512];
 
 	/* A folder of its own for the strftime names. */
 	snprintf(dir, sizeof(dir), "%s/vsmtest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	snprintf(pattern, sizeof(pattern), "%s/g-%%Y%%m%%d-%%H%%M%%S.pcap", dir);
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_pcap_rotated(tap, &opts, err, sizeof(err)), 0);
 	/* The first file is named by the clock when it opens; the packets' times (2023) go back to it. */
-	snprintf(first, sizeof(first), "%s", vtr_tap_sink_file(tap, 0));
+	snprintf(first, sizeof(first), "%s", vsm_tap_sink_file(tap, 0));
 	for (uint32_t i = 0; i < 30; i++) {
 		struct pkt p;
 
@@ -669,15 +669,15 @@ static void test_pcap_rotated_time_finished(void **state)
 		free(p.payload);
 	}
 	snprintf(second, sizeof(second), "%s/g-20231114-221330.pcap", dir);
-	assert_string_equal(vtr_tap_sink_file(tap, 0), second);
+	assert_string_equal(vsm_tap_sink_file(tap, 0), second);
 	st = stats_of(tap, 0);
 	assert_true(st.finished);
 	assert_int_equal(st.frames, 20);
 	assert_int_equal(st.unobserved, 10);
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.error, 0);
-	assert_int_equal(vtr_tap_flush(tap), 0);	/* a finished sink has nothing to flush */
-	vtr_tap_free(tap);
+	assert_int_equal(vsm_tap_flush(tap), 0);	/* a finished sink has nothing to flush */
+	vsm_tap_free(tap);
 	check_pcap(first, 0, 10);
 	check_pcap(second, 10, 10);
 	unlink(first);
@@ -689,13 +689,13 @@ static void test_pcap_rotated_time_finished(void **state)
 static void test_pcap_reopen(void **state)
 {
 	char *path = tu_tmpfile(".pcap"), moved[600];
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	char err[512];
 
 	snprintf(moved, sizeof(moved), "%s.1", path);
-	assert_int_equal(vtr_tap_new(&tap), 0);
-	assert_int_equal(vtr_tap_add_pcap(tap, path, err, sizeof(err)), 0);
-	assert_int_equal(vtr_tap_reopen(tap, err, sizeof(err)), 0);	/* nothing moved: nothing to do */
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_pcap(tap, path, err, sizeof(err)), 0);
+	assert_int_equal(vsm_tap_reopen(tap, err, sizeof(err)), 0);	/* nothing moved: nothing to do */
 	for (uint32_t i = 0; i < 100; i++) {
 		struct pkt p;
 
@@ -704,17 +704,127 @@ static void test_pcap_reopen(void **state)
 		free(p.payload);
 		if (i == 59) {
 			assert_int_equal(rename(path, moved), 0);
-			assert_int_equal(vtr_tap_reopen(tap, err, sizeof(err)), 1);
+			assert_int_equal(vsm_tap_reopen(tap, err, sizeof(err)), 1);
 			/* The moved file is whole at once: logrotate may compress it now. */
 			check_pcap(moved, 0, 60);
 		}
 	}
 	assert_int_equal(stats_of(tap, 0).frames, 100);
-	vtr_tap_free(tap);
+	vsm_tap_free(tap);
 	check_pcap(moved, 0, 60);
 	check_pcap(path, 60, 40);
 	unlink(moved);
 	unlink(path);
+	free(path);
+}
+
+/* ---- the sink table and the tapped-once guarantee ---- */
+
+/* What a callback sees of the sinks around it: they are served in order, in one pass per packet. */
+struct order_probe {
+	struct vsm_tap *tap;
+	size_t pcap_sink;
+	unsigned calls;
+	uint64_t pcap_frames_seen[4];	/* the pcap sink's frame count at each call */
+};
+
+static void order_fn(void *ctx, const struct vsm_rec *rec)
+{
+	struct order_probe *o = ctx;
+	struct vsm_tap_sink_stats st;
+
+	assert_non_null(rec->data);
+	assert_int_equal(vsm_tap_sink_stats(o->tap, o->pcap_sink, &st), 0);
+	if (o->calls < 4)
+		o->pcap_frames_seen[o->calls] = st.frames;
+	o->calls++;
+}
+
+/*
+ * A callback, a pcap file and a callback: each kind through its own operations. The one before
+ * the file runs before the file takes the frame, the one after runs after; flush and reopen
+ * reach the file only, and only the file has a name.
+ */
+static void test_sink_table(void **state)
+{
+	char *path = tu_tmpfile(".pcap"), err[512];
+	struct order_probe before = { 0 }, after = { 0 };
+	struct vsm_tap *tap;
+
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	before.tap = after.tap = tap;
+	before.pcap_sink = after.pcap_sink = 1;
+	assert_int_equal(vsm_tap_add_callback(tap, order_fn, &before), 0);
+	assert_int_equal(vsm_tap_add_pcap(tap, path, err, sizeof(err)), 1);
+	assert_int_equal(vsm_tap_add_callback(tap, order_fn, &after), 2);
+	for (uint32_t i = 0; i < 2; i++) {
+		struct pkt p;
+
+		pkt_make(&p, i);
+		tap_pkt(tap, &p);
+		free(p.payload);
+	}
+	assert_int_equal(before.calls, 2);
+	assert_int_equal(after.calls, 2);
+	assert_int_equal(before.pcap_frames_seen[0], 0);
+	assert_int_equal(after.pcap_frames_seen[0], 1);
+	assert_int_equal(before.pcap_frames_seen[1], 1);
+	assert_int_equal(after.pcap_frames_seen[1], 2);
+	assert_null(vsm_tap_sink_file(tap, 0));
+	assert_string_equal(vsm_tap_sink_file(tap, 1), path);
+	assert_null(vsm_tap_sink_file(tap, 2));
+	assert_null(vsm_tap_sink_file(tap, 3));
+	assert_int_equal(vsm_tap_flush(tap), 0);
+	assert_int_equal(vsm_tap_reopen(tap, err, sizeof(err)), 0);	/* nothing moved, callbacks have no file */
+	for (size_t k = 0; k < 3; k++) {
+		struct vsm_tap_sink_stats st = stats_of(tap, k);
+
+		assert_int_equal(st.frames, 2);
+		assert_int_equal(st.dropped, 0);
+	}
+	vsm_tap_free(tap);
+	check_pcap(path, 0, 2);
+	unlink(path);
+	free(path);
+}
+
+/* A sealed tap (its packets are tapped at another point) takes no sink of any kind, and says where. */
+static void test_sealed(void **state)
+{
+	static const char where[] = "tapped at the device";
+	char *path = tu_tmpfile(".pcap"), err[512];
+	struct vsm_tap *tap;
+	unsigned calls = 0;
+	struct pkt p;
+
+	assert_int_equal(vsm_tap_seal(NULL, where), -EINVAL);
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_seal(tap, NULL), -EINVAL);
+	assert_int_equal(vsm_tap_seal(tap, where), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, count_fn, &calls), -EBUSY);
+	unlink(path);
+	err[0] = '\0';
+	assert_int_equal(vsm_tap_add_pcap(tap, path, err, sizeof(err)), -EBUSY);
+	assert_string_equal(err, where);
+	assert_int_equal(access(path, F_OK), -1);	/* no file was made for it */
+	err[0] = '\0';
+	assert_int_equal(vsm_tap_add_iface(tap, "vsockmon0", err, sizeof(err)), -EBUSY);
+	assert_string_equal(err, where);
+	assert_int_equal(vsm_tap_sink_count(tap), 0);
+	assert_false(vsm_tap_active(tap));
+	pkt_make(&p, 3);
+	tap_pkt(tap, &p);
+	assert_int_equal(calls, 0);
+	vsm_tap_free(tap);
+
+	/* A tap that already has sinks cannot be sealed: its frames would go on while another point taps them too. */
+	assert_int_equal(vsm_tap_new(&tap), 0);
+	assert_int_equal(vsm_tap_add_callback(tap, count_fn, &calls), 0);
+	assert_int_equal(vsm_tap_seal(tap, where), -EBUSY);
+	tap_pkt(tap, &p);
+	assert_int_equal(calls, 1);
+	vsm_tap_free(tap);
+	free(p.payload);
 	free(path);
 }
 
@@ -734,6 +844,8 @@ int main(void)
 		cmocka_unit_test(test_pcap_rotated_size),
 		cmocka_unit_test(test_pcap_rotated_time_finished),
 		cmocka_unit_test(test_pcap_reopen),
+		cmocka_unit_test(test_sink_table),
+		cmocka_unit_test(test_sealed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
 
@@ -188,7 +188,7 @@ struct frontend_allow {
 struct daemon {
 	struct vm **vms;
 	unsigned nvms;
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	int stats_fd;			/* statistics socket (-1: none) */
 	char *stats_path;
 	int verbose;

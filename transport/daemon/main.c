@@ -290,16 +290,16 @@ static void reopen_captures(struct daemon *d)
 		logmsg(d, 1, "SIGHUP: no capture file to reopen");
 		return;
 	}
-	ret = vtr_tap_reopen(d->tap, err, sizeof(err));
+	ret = vsm_tap_reopen(d->tap, err, sizeof(err));
 	if (ret < 0) {
 		logmsg(d, 0, "SIGHUP: cannot reopen the capture: %s (send SIGHUP again once it can be created)", err);
 		return;
 	}
-	for (size_t i = 0; i < vtr_tap_sink_count(d->tap); i++) {
-		const char *file = vtr_tap_sink_file(d->tap, i);
-		struct vtr_tap_sink_stats ts;
+	for (size_t i = 0; i < vsm_tap_sink_count(d->tap); i++) {
+		const char *file = vsm_tap_sink_file(d->tap, i);
+		struct vsm_tap_sink_stats ts;
 
-		if (!file || vtr_tap_sink_stats(d->tap, i, &ts) < 0)
+		if (!file || vsm_tap_sink_stats(d->tap, i, &ts) < 0)
 			continue;
 		if (ts.error)
 			logmsg(d, 0, "SIGHUP: %s: not reopened, the capture stopped on an error (%s); restart " PROG
@@ -378,7 +378,7 @@ static int run(struct daemon *d, int sigfd)
 		}
 		pfds[n] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		tags[n++] = (struct tag){ T_SIGNAL, NULL, NULL };
-		if (d->tap && vtr_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
+		if (d->tap && vsm_tap_sink_count(d->tap) && (timeout < 0 || timeout > TAP_FLUSH_MS))
 			timeout = TAP_FLUSH_MS;
 		/* Held-back log lines are reported when their second is over, even if nothing else happens. */
 		if (d->log_limit && (log_due = log_limit_next_ms(d->log_limit, daemon_mono_ms())) >= 0 &&
@@ -424,7 +424,7 @@ static int run(struct daemon *d, int sigfd)
 			vm_after_round(d->vms[i]);
 		log_reports_due(d, daemon_mono_ms());
 		if (d->tap && daemon_mono_ms() - last_flush >= TAP_FLUSH_MS) {
-			vtr_tap_flush(d->tap);
+			vsm_tap_flush(d->tap);
 			last_flush = daemon_mono_ms();
 		}
 	}
@@ -632,21 +632,21 @@ int main(int argc, char **argv)
 	nofile = raise_nofile(&d);
 
 	if (pcap || nifaces) {
-		int ret = vtr_tap_new(&d.tap);
+		int ret = vsm_tap_new(&d.tap);
 
 		if (ret) {
 			fprintf(stderr, PROG ": cannot create the tap: %s\n", strerror(-ret));
 			return 1;
 		}
-		vtr_tap_set_file_perm(d.tap, &pcap_perm);
+		vsm_tap_set_file_perm(d.tap, &pcap_perm);
 		rotate.path = pcap;
-		if (pcap && vtr_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
+		if (pcap && vsm_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
 			fprintf(stderr, PROG ": --pcap %s: %s\n", pcap, err);
 			status = 1;
 			goto out;
 		}
 		for (unsigned i = 0; i < nifaces; i++) {
-			if (vtr_tap_add_iface(d.tap, ifaces[i], err, sizeof(err)) < 0) {
+			if (vsm_tap_add_iface(d.tap, ifaces[i], err, sizeof(err)) < 0) {
 				fprintf(stderr, PROG ": --tap %s: %s\n", ifaces[i], err);
 				status = 1;
 				goto out;
@@ -695,15 +695,15 @@ out:
 		unlink(stats);
 	}
 	if (d.tap) {
-		for (size_t i = 0; i < vtr_tap_sink_count(d.tap); i++) {
-			struct vtr_tap_sink_stats ts;
+		for (size_t i = 0; i < vsm_tap_sink_count(d.tap); i++) {
+			struct vsm_tap_sink_stats ts;
 
-			vtr_tap_sink_stats(d.tap, i, &ts);
+			vsm_tap_sink_stats(d.tap, i, &ts);
 			logmsg(&d, 1, "tap sink %zu: %" PRIu64 " frames, %" PRIu64 " dropped%s%s%s", i, ts.frames,
 			       ts.dropped, ts.error ? ", error: " : "", ts.error ? strerror(-ts.error) : "",
 			       ts.finished ? ", capture ended by -G with -W" : "");
 		}
-		vtr_tap_free(d.tap);
+		vsm_tap_free(d.tap);
 	}
 	log_reports_due(&d, INT64_MAX);
 	for (unsigned i = 0; i < ncfg; i++)

@@ -139,13 +139,13 @@ char *stats_json(const struct daemon *d)
 
 	for (unsigned i = 0; i < d->nvms; i++)
 		json_array_append_new(vms, vm_json(d->vms[i]));
-	for (size_t i = 0; d->tap && i < vtr_tap_sink_count(d->tap); i++) {
-		struct vtr_tap_sink_stats ts;
+	for (size_t i = 0; d->tap && i < vsm_tap_sink_count(d->tap); i++) {
+		struct vsm_tap_sink_stats ts;
 
 		json_t *sink;
-		const char *file = vtr_tap_sink_file(d->tap, i);
+		const char *file = vsm_tap_sink_file(d->tap, i);
 
-		vtr_tap_sink_stats(d->tap, i, &ts);
+		vsm_tap_sink_stats(d->tap, i, &ts);
 		sink = json_pack("{s:o, s:o, s:o, s:o, s:i}", VSM_DC_KEY(SINK_FRAMES), u64(ts.frames),
 			VSM_DC_KEY(SINK_BYTES), u64(ts.bytes), VSM_DC_KEY(SINK_DROPPED), u64(ts.dropped),
 			VSM_DC_KEY(SINK_UNOBSERVED), u64(ts.unobserved), VSM_DC_KEY(SINK_ERROR), ts.error);

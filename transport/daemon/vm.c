@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vm.c: one VM of vsockdev: its vhost-user listener and device, its host engine (CID 2), forwarding to sibling VMs. */
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,14 +18,6 @@
 /* Engine packets held for a full RX ring past which the device stops taking TX (virtio spec 5.10.6.1:
  * TX must be processed while there is room to hold replies outside the rings). */
 #define ENGINE_HIGH	(1u * 1024 * 1024)
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
 
 struct vm *daemon_vm_by_cid(struct daemon *d, uint64_t cid)
 {
@@ -118,7 +109,7 @@ static void forward(struct vm *to, const uint8_t *hdr, const uint8_t *payload, u
 static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
 	struct vm *vm = ctx;
-	uint64_t src = le64_at(hdr), dst = le64_at(hdr + 8);
+	uint64_t src = vsm_le64(hdr + VSM_VH_SRC_CID), dst = vsm_le64(hdr + VSM_VH_DST_CID);
 	struct vm *to;
 
 	/* Like vhost-vsock, only packets from the guest's own CID (virtio spec 5.10.6: src_cid is the guest_cid). */
@@ -137,10 +128,9 @@ static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, u
 	}
 	/* A CID nobody serves here: dropped, as vhost-vsock drops it (the guest's connect times out). */
 	vm->st.unroutable++;
-	if (hdr[30] == 1 && hdr[31] == 0) {
-		/* A REQUEST (virtio spec 5.10.6, op 1): a connect that will time out; say why once for it. */
-		uint32_t dst_port = (uint32_t)hdr[20] | (uint32_t)hdr[21] << 8 | (uint32_t)hdr[22] << 16 |
-				    (uint32_t)hdr[23] << 24;
+	if (vsm_le16(hdr + VSM_VH_OP) == VSM_OP_REQUEST) {
+		/* A REQUEST: a connect that will time out; say why once for it. */
+		uint32_t dst_port = vsm_le32(hdr + VSM_VH_DST_PORT);
 
 		logmsg(vm->d, 1, "%s: guest connection to CID %llu port %u dropped: %s", vm->name,
 		       (unsigned long long)dst, dst_port, refusal_table[REFUSE_UNKNOWN_CID].why);
@@ -260,6 +250,8 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		snprintf(err, errlen, "%s: cannot create the host engine: %s", vm->name, strerror(-ret));
 		goto fail;
 	}
+	/* The device is this engine's wire: its packets are tapped there, once (tap.h), never here too. */
+	(void)vsm_tap_seal(vtr_engine_tap(vm->engine), "the host engine's packets are tapped at its device");
 	vm->max_sockets = VSOCKDEV_ENGINE_SOCKETS;
 	vm->by_sock = calloc(vm->max_sockets, sizeof(*vm->by_sock));
 	if (!vm->by_sock) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* credit.c: the transport's credit math, wrap-safe (virtio spec 1.3, 5.10.6.3). */
-#include <vsockmon/flow.h>
+#include <vsockmon/wire.h>
 
 #include "credit.h"
 

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* engine.c: the virtio-vsock socket protocol for one CID: sockets, state machine, one send path, one tap point. */
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <vsockmon/flow.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 
 #include "credit.h"
@@ -80,7 +78,7 @@ struct vtr_engine {
 	struct vtr_config cfg;
 	struct vtr_ops ops;
 	void *ctx;
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 	struct sock *socks;		/* cfg.max_sockets entries, indexed by socket number */
 	int *hash;			/* connection lookup: heads of chains, NONE when empty */
 	uint32_t hash_mask;
@@ -279,15 +277,15 @@ static void tap_time(const struct vtr_engine *e, struct timespec *ts)
 
 static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	if (vtr_tap_active(e->tap)) {
+	if (vsm_tap_active(e->tap)) {
 		struct timespec ts;
 
 		tap_time(e, &ts);
-		vtr_tap_packet(e->tap, &ts, hdr, payload, len);
+		vsm_tap_packet(e->tap, &ts, hdr, payload, len);
 	}
 	e->stats.pkts_out++;
 	e->stats.bytes_out += len;
-	if (hdr[30] == VSM_OP_RST)
+	if (vsm_le16(hdr + VSM_VH_OP) == VSM_OP_RST)
 		e->stats.rst_sent++;
 }
 
@@ -644,11 +642,11 @@ int vtr_input_split(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *pay
 	}
 	vsm_decode_virtio_hdr(hdr, &h);
 	/* The tap point for everything received: before any check, as Linux taps on receive. */
-	if (vtr_tap_active(e->tap)) {
+	if (vsm_tap_active(e->tap)) {
 		struct timespec ts;
 
 		tap_time(e, &ts);
-		vtr_tap_packet(e->tap, &ts, hdr, payload, (uint32_t)len);
+		vsm_tap_packet(e->tap, &ts, hdr, payload, (uint32_t)len);
 	}
 	e->stats.pkts_in++;
 	if (h.op == VSM_OP_RST)
@@ -1207,7 +1205,7 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 	e->hash_mask = buckets - 1;
 	e->socks = calloc(e->cfg.max_sockets, sizeof(*e->socks));
 	e->hash = malloc(buckets * sizeof(*e->hash));
-	r = e->socks && e->hash ? vtr_tap_new(&e->tap) : -ENOMEM;
+	r = e->socks && e->hash ? vsm_tap_new(&e->tap) : -ENOMEM;
 	if (r < 0) {
 		free(e->socks);
 		free(e->hash);
@@ -1232,13 +1230,13 @@ void vtr_engine_free(struct vtr_engine *e)
 		e->txq_head = t->next;
 		free(t);
 	}
-	vtr_tap_free(e->tap);
+	vsm_tap_free(e->tap);
 	free(e->socks);
 	free(e->hash);
 	free(e);
 }
 
-struct vtr_tap *vtr_engine_tap(struct vtr_engine *e)
+struct vsm_tap *vtr_engine_tap(struct vtr_engine *e)
 {
 	return e->tap;
 }

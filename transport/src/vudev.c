@@ -16,10 +16,6 @@
 #include <vtr/vudev.h>
 
 #define HDR_LEN		VSM_VIRTIO_HDR_LEN
-#define OFF_LEN		24	/* virtio_vsock_hdr fields used here (virtio spec 5.10.6) */
-#define OFF_TYPE	28
-#define OFF_OP		30
-#define OFF_FLAGS	32
 #define DEFAULT_MAX_QUEUE VTR_VRING_MAX_SIZE
 #define VHOST_F_LOG_ALL	26	/* vhost's "log all writes" feature bit (linux/vhost.h) */
 /* TX chains taken per kick before the device lets other work run (it comes back by itself). */
@@ -56,7 +52,7 @@ struct vtr_vudev {
 	char name[32];
 	struct vtr_vudev_ops ops;
 	void *ctx;
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 
 	int sock;			/* the session, -1 when none */
 	struct vtr_vu_reader reader;
@@ -86,24 +82,6 @@ struct vtr_vudev {
 };
 
 /* ---- small helpers ---- */
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
 static void mono_now(const struct vtr_vudev *dev, struct timespec *ts)
 {
@@ -482,10 +460,10 @@ static void tap(struct vtr_vudev *dev, const uint8_t *hdr, const uint8_t *payloa
 {
 	struct timespec ts;
 
-	if (!dev->tap || !vtr_tap_active(dev->tap))
+	if (!dev->tap || !vsm_tap_active(dev->tap))
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	vtr_tap_packet(dev->tap, &ts, hdr, payload, len);
+	vsm_tap_packet(dev->tap, &ts, hdr, payload, len);
 }
 
 /* ---- TX: guest to device ---- */
@@ -506,7 +484,7 @@ static void tx_chain(struct vtr_vudev *dev, const struct vtr_chain *c)
 		return;
 	}
 	vtr_chain_read(c, 0, hdr, HDR_LEN);
-	len = rd32(hdr + OFF_LEN);
+	len = vsm_le32(hdr + VSM_VH_LEN);
 	/* Linux vhost-vsock drops what claims more than the chain holds or more than 64 KiB. */
 	if (len > VTR_VUDEV_MAX_PKT || len > c->out_len - HDR_LEN) {
 		dev->st.malformed++;
@@ -627,10 +605,11 @@ static uint32_t rx_fill(struct vtr_vudev *dev, const uint8_t *hdr, const uint8_t
 		if (n > c.in_len - HDR_LEN)
 			n = (uint32_t)(c.in_len - HDR_LEN);
 		memcpy(part, hdr, HDR_LEN);
-		wr32(part + OFF_LEN, n);
-		flags = rd32(hdr + OFF_FLAGS);
-		if (off + n < len && rd16(hdr + OFF_TYPE) == VSM_TYPE_SEQPACKET && rd16(hdr + OFF_OP) == VSM_OP_RW)
-			wr32(part + OFF_FLAGS, flags & ~(uint32_t)(VSM_SEQ_EOM | VSM_SEQ_EOR));
+		vsm_put_le32(part + VSM_VH_LEN, n);
+		flags = vsm_le32(hdr + VSM_VH_FLAGS);
+		if (off + n < len && vsm_le16(hdr + VSM_VH_TYPE) == VSM_TYPE_SEQPACKET &&
+		    vsm_le16(hdr + VSM_VH_OP) == VSM_OP_RW)
+			vsm_put_le32(part + VSM_VH_FLAGS, flags & ~(uint32_t)(VSM_SEQ_EOM | VSM_SEQ_EOR));
 		if (off + n < len || off)
 			dev->st.splits += off == 0;
 		vtr_chain_write(&c, 0, part, HDR_LEN);
@@ -1087,7 +1066,7 @@ uint64_t vtr_vudev_guest_cid(const struct vtr_vudev *dev)
 	return dev->cfg.guest_cid;
 }
 
-void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vtr_tap *t)
+void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vsm_tap *t)
 {
 	dev->tap = t;
 }

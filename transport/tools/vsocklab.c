@@ -20,7 +20,7 @@
 
 #include <vsockmon/vsockmon.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
 #include <vtr/vufront.h>
@@ -317,28 +317,6 @@ static uint64_t rnd_range(struct lab *lab, uint64_t lo, uint64_t hi)
 	return lo + rnd(lab) % (hi - lo + 1);
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
 /* Bytes [off, off + n) of the pseudo-random body of seed: byte i is byte i % 8 of mix64(seed + i / 8). */
 static void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
 {
@@ -350,7 +328,7 @@ static void gen_bytes(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
 		uint8_t b[8];
 		size_t k = 8 - sh < n - i ? 8 - sh : n - i;
 
-		put_le64(b, w);
+		vsm_put_le64(b, w);
 		memcpy(buf + i, b + sh, k);
 		i += k;
 	}
@@ -413,10 +391,10 @@ static bool txs_done(const struct txs *t)
 static void txs_init(struct txs *t, enum workload wl, uint64_t seed, uint64_t body, uint8_t *scratch)
 {
 	*t = (struct txs){ .seed = seed, .body = body, .fnv = FNV_OFFSET };
-	put_le32(t->hdr, STREAM_MAGIC);
-	put_le32(t->hdr + 4, (uint32_t)wl);
-	put_le64(t->hdr + 8, body);
-	put_le64(t->hdr + 16, seed);
+	vsm_put_le32(t->hdr, STREAM_MAGIC);
+	vsm_put_le32(t->hdr + 4, (uint32_t)wl);
+	vsm_put_le64(t->hdr + 8, body);
+	vsm_put_le64(t->hdr + 16, seed);
 	/* the sender's address follows once it has one (txs_sender) */
 	for (uint64_t off = 0; off < body; off += BUF_LEN) {
 		size_t n = body - off < BUF_LEN ? (size_t)(body - off) : BUF_LEN;
@@ -428,8 +406,8 @@ static void txs_init(struct txs *t, enum workload wl, uint64_t seed, uint64_t bo
 
 static void txs_sender(struct txs *t, uint64_t cid, uint32_t port)
 {
-	put_le32(t->hdr + 24, (uint32_t)cid);
-	put_le32(t->hdr + 28, port);
+	vsm_put_le32(t->hdr + 24, (uint32_t)cid);
+	vsm_put_le32(t->hdr + 28, port);
 }
 
 /* The next bytes to send, at most n; returns how many. */
@@ -456,7 +434,7 @@ static size_t txs_fill(const struct txs *t, uint8_t *buf, size_t n)
 			uint8_t trl[STREAM_TRL_LEN];
 			uint64_t at = pos - STREAM_HDR_LEN - t->body;
 
-			put_le64(trl, t->fnv);
+			vsm_put_le64(trl, t->fnv);
 			k = STREAM_TRL_LEN - at < n - done ? (size_t)(STREAM_TRL_LEN - at) : n - done;
 			memcpy(buf + done, trl + at, k);
 		}
@@ -490,16 +468,16 @@ static int rxs_feed(struct rxs *r, const uint8_t *p, size_t n, uint8_t *scratch,
 			memcpy(r->hdr + r->off, p, k);
 			r->off += k;
 			if (r->off == STREAM_HDR_LEN) {
-				if (get_le32(r->hdr) != STREAM_MAGIC) {
+				if (vsm_le32(r->hdr) != STREAM_MAGIC) {
 					snprintf(err, errlen, "the stream does not start with the lab's header (0x%08" PRIx32 ")",
-						 get_le32(r->hdr));
+						 vsm_le32(r->hdr));
 					return -1;
 				}
-				r->kind = get_le32(r->hdr + 4);
-				r->body = get_le64(r->hdr + 8);
-				r->seed = get_le64(r->hdr + 16);
-				r->cid = get_le32(r->hdr + 24);
-				r->port = get_le32(r->hdr + 28);
+				r->kind = vsm_le32(r->hdr + 4);
+				r->body = vsm_le64(r->hdr + 8);
+				r->seed = vsm_le64(r->hdr + 16);
+				r->cid = vsm_le32(r->hdr + 24);
+				r->port = vsm_le32(r->hdr + 28);
 				r->fnv = FNV_OFFSET;
 				if (r->body > STREAM_MAX_BODY) {
 					snprintf(err, errlen, "the header announces %" PRIu64 " bytes", r->body);
@@ -528,9 +506,9 @@ static int rxs_feed(struct rxs *r, const uint8_t *p, size_t n, uint8_t *scratch,
 			k = STREAM_TRL_LEN - at < n ? (size_t)(STREAM_TRL_LEN - at) : n;
 			memcpy(r->trl + at, p, k);
 			r->off += k;
-			if (rxs_complete(r) && get_le64(r->trl) != r->fnv) {
+			if (rxs_complete(r) && vsm_le64(r->trl) != r->fnv) {
 				snprintf(err, errlen, "checksum 0x%016" PRIx64 ", computed 0x%016" PRIx64,
-					 get_le64(r->trl), r->fnv);
+					 vsm_le64(r->trl), r->fnv);
 				return -1;
 			}
 		} else {
@@ -1324,7 +1302,7 @@ static void wire_deliver(struct lab *lab)
 	p->from->in_flight--;
 	if (lab->o->virtual_clock)
 		lab->vnow += WIRE_LATENCY_NS + (p->len - VSM_VIRTIO_HDR_LEN);
-	dst = node_by_cid(lab, get_le64(p->data + 8));
+	dst = node_by_cid(lab, vsm_le64(p->data + VSM_VH_DST_CID));
 	if (dst) {
 		dst->delivered++;
 		lab->delivered++;
@@ -1351,7 +1329,7 @@ static void wire_deliver(struct lab *lab)
  */
 static int device_xmit(struct lab *lab, struct node *host, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+	struct node *dst = node_by_cid(lab, vsm_le64(hdr + VSM_VH_DST_CID));
 	int ret = -EHOSTUNREACH;
 
 	if (dst && dst->dev) {
@@ -1379,7 +1357,7 @@ static void dev_deliver(void *ctx, const uint8_t *hdr, const uint8_t *payload, u
 {
 	struct node *n = ctx;
 	struct lab *lab = n->lab;
-	struct node *dst = node_by_cid(lab, get_le64(hdr + 8));
+	struct node *dst = node_by_cid(lab, vsm_le64(hdr + VSM_VH_DST_CID));
 
 	n->sent++;
 	lab->routed++;
@@ -1775,10 +1753,10 @@ static void add_listener(struct lab *lab, struct node *n, uint32_t port, int typ
 /* Frames from a guest's tap join the host's, so one capture has every engine's view (--tap-all). */
 static void forward_frame(void *ctx, const struct vsm_rec *rec)
 {
-	struct vtr_tap *host_tap = ctx;
+	struct vsm_tap *host_tap = ctx;
 
 	if (rec->cap_len >= VSM_FRAME_HDR_LEN)
-		vtr_tap_packet(host_tap, &rec->ts, rec->data + VSM_OFF_VIRTIO, rec->data + VSM_FRAME_HDR_LEN,
+		vsm_tap_packet(host_tap, &rec->ts, rec->data + VSM_OFF_VIRTIO, rec->data + VSM_FRAME_HDR_LEN,
 			       rec->cap_len - VSM_FRAME_HDR_LEN);
 }
 
@@ -1852,7 +1830,7 @@ static int device_guest(struct node *n, const struct vtr_config *cfg, const stru
 static int lab_init(struct lab *lab, const struct options *o)
 {
 	static const struct vtr_ops ops = { .xmit = wire_xmit, .now = engine_now, .event = engine_event };
-	struct vtr_tap *host_tap;
+	struct vsm_tap *host_tap;
 	char err[512];
 	int r;
 
@@ -1900,17 +1878,17 @@ static int lab_init(struct lab *lab, const struct options *o)
 		}
 	}
 	host_tap = vtr_engine_tap(lab->nodes[0].e);
-	if (o->pcap && (r = vtr_tap_add_pcap(host_tap, o->pcap, err, sizeof(err))) < 0) {
+	if (o->pcap && (r = vsm_tap_add_pcap(host_tap, o->pcap, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return r;
 	}
-	if (o->iface && (r = vtr_tap_add_iface(host_tap, o->iface, err, sizeof(err))) < 0) {
+	if (o->iface && (r = vsm_tap_add_iface(host_tap, o->iface, err, sizeof(err))) < 0) {
 		fprintf(stderr, "%s: %s\n", PROG, err);
 		return r;
 	}
-	if (o->tap_all && vtr_tap_active(host_tap)) {
+	if (o->tap_all && vsm_tap_active(host_tap)) {
 		for (size_t i = 1; i < lab->nnodes; i++) {
-			r = vtr_tap_add_callback(vtr_engine_tap(lab->nodes[i].e), forward_frame, host_tap);
+			r = vsm_tap_add_callback(vtr_engine_tap(lab->nodes[i].e), forward_frame, host_tap);
 			if (r < 0) {
 				fprintf(stderr, "%s: tap of cid %" PRIu64 ": %s\n", PROG, lab->nodes[i].cid, strerror(-r));
 				return r;
@@ -2005,7 +1983,7 @@ static unsigned lab_checks(struct lab *lab)
 {
 	const struct options *o = lab->o;
 	struct checks c = { .out = lab->out, .verbose = o->stats };
-	struct vtr_tap *tap = vtr_engine_tap(lab->nodes[0].e);
+	struct vsm_tap *tap = vtr_engine_tap(lab->nodes[0].e);
 	/* Counts that only add up once every connection is over: after the last round, not mid-way. */
 	bool complete = !lab->stop && !lab->stuck;
 	uint64_t failed = 0, bad = 0, tapped = 0, in_flight = 0, sent = 0, delivered = lab->delivered;
@@ -2076,12 +2054,12 @@ static unsigned lab_checks(struct lab *lab)
 		      "%" PRIu64 " CREDIT_REQUESTs from senders to slow readers", lab->wl[W_SLOW].requests);
 	}
 	check(&c, !lab->leaks, "sockets", "%" PRIu64 " sockets left after rounds", lab->leaks);
-	ferr = vtr_tap_flush(tap);
-	for (size_t s = 0; s < vtr_tap_sink_count(tap); s++) {
-		struct vtr_tap_sink_stats ss;
+	ferr = vsm_tap_flush(tap);
+	for (size_t s = 0; s < vsm_tap_sink_count(tap); s++) {
+		struct vsm_tap_sink_stats ss;
 		bool pcap = o->pcap && s == 0;
 
-		if (vtr_tap_sink_stats(tap, s, &ss) < 0)
+		if (vsm_tap_sink_stats(tap, s, &ss) < 0)
 			continue;
 		if (pcap)
 			check(&c, !ss.error && !ss.dropped && ss.frames == tapped, "tap",
@@ -2104,7 +2082,7 @@ static void print_stats(struct lab *lab)
 {
 	const struct options *o = lab->o;
 	FILE *f = lab->out;
-	struct vtr_tap *tap = vtr_engine_tap(lab->nodes[0].e);
+	struct vsm_tap *tap = vtr_engine_tap(lab->nodes[0].e);
 
 	fprintf(f, "%s %s: %" PRIu64 " round%s%s, %u guest%s, %s clock (seed %" PRIu64 "), lab time %.3f s, real time %.3f s\n",
 		PROG, VSM_VERSION, lab->rounds_done, lab->rounds_done == 1 ? "" : "s",
@@ -2136,12 +2114,12 @@ static void print_stats(struct lab *lab)
 			ds.q[VTR_VUDEV_RX].kicks, ds.q[VTR_VUDEV_RX].calls + ds.q[VTR_VUDEV_TX].calls, ds.malformed,
 			ds.last_error[0] ? ", error: " : "", ds.last_error);
 	}
-	for (size_t s = 0; s < vtr_tap_sink_count(tap); s++) {
-		struct vtr_tap_sink_stats ss;
+	for (size_t s = 0; s < vsm_tap_sink_count(tap); s++) {
+		struct vsm_tap_sink_stats ss;
 
 		bool pcap = o->pcap && s == 0;
 
-		if (vtr_tap_sink_stats(tap, s, &ss) < 0)
+		if (vsm_tap_sink_stats(tap, s, &ss) < 0)
 			continue;
 		fprintf(f, "tap cid %d %s %s: frames %" PRIu64 ", bytes %" PRIu64 ", dropped %" PRIu64,
 			HOST_CID, pcap ? "pcap" : "interface", pcap ? o->pcap : o->iface, ss.frames, ss.bytes, ss.dropped);

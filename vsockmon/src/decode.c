@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* decode.c: LINKTYPE_VSOCK frame decoder; every oddity becomes a problem flag, never an error. */
-#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -9,72 +8,20 @@
 #include <vsockmon/pcap.h>
 #include <vsockmon/wire.h>
 
-#include "le.h"
-
-uint16_t vsm_mon_op_for(uint16_t op)
+static void decode_mon(const uint8_t *m, uint32_t cap_len, struct vsm_pkt *p)
 {
-	switch (op) {
-	case VSM_OP_REQUEST:
-	case VSM_OP_RESPONSE:
-		return VSM_MON_OP_CONNECT;
-	case VSM_OP_RST:
-	case VSM_OP_SHUTDOWN:
-		return VSM_MON_OP_DISCONNECT;
-	case VSM_OP_RW:
-		return VSM_MON_OP_PAYLOAD;
-	case VSM_OP_CREDIT_UPDATE:
-	case VSM_OP_CREDIT_REQUEST:
-		return VSM_MON_OP_CONTROL;
-	default:
-		return VSM_MON_OP_UNKNOWN;
-	}
-}
+	struct vsm_mon_hdr h;
 
-static void decode_mon(const uint8_t *m, struct vsm_pkt *p)
-{
-	p->src_cid = vsm_le64(m + VSM_OFF_MON_SRC_CID);
-	p->dst_cid = vsm_le64(m + VSM_OFF_MON_DST_CID);
-	p->src_port = vsm_le32(m + VSM_OFF_MON_SRC_PORT);
-	p->dst_port = vsm_le32(m + VSM_OFF_MON_DST_PORT);
-	p->mon_op = vsm_le16(m + VSM_OFF_MON_OP);
-	p->transport = vsm_le16(m + VSM_OFF_MON_TRANSPORT);
-	p->tp_len = vsm_le16(m + VSM_OFF_MON_LEN);
-}
-
-void vsm_decode_virtio_hdr(const uint8_t *v, struct vsm_virtio_hdr *h)
-{
-	/* Padding too, so that decoded headers compare with memcmp(). */
-	memset(h, 0, sizeof(*h));
-	h->src_cid = vsm_le64(v + 0);
-	h->dst_cid = vsm_le64(v + 8);
-	h->src_port = vsm_le32(v + 16);
-	h->dst_port = vsm_le32(v + 20);
-	h->len = vsm_le32(v + 24);
-	h->type = vsm_le16(v + 28);
-	h->op = vsm_le16(v + 30);
-	h->flags = vsm_le32(v + 32);
-	h->buf_alloc = vsm_le32(v + 36);
-	h->fwd_cnt = vsm_le32(v + 40);
-}
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *h, uint8_t *p)
-{
-	put_le(p + 0, h->src_cid, 8);
-	put_le(p + 8, h->dst_cid, 8);
-	put_le(p + 16, h->src_port, 4);
-	put_le(p + 20, h->dst_port, 4);
-	put_le(p + 24, h->len, 4);
-	put_le(p + 28, h->type, 2);
-	put_le(p + 30, h->op, 2);
-	put_le(p + 32, h->flags, 4);
-	put_le(p + 36, h->buf_alloc, 4);
-	put_le(p + 40, h->fwd_cnt, 4);
+	vsm_decode_mon_hdr(m, cap_len, &h);
+	p->src_cid = h.src_cid;
+	p->dst_cid = h.dst_cid;
+	p->src_port = h.src_port;
+	p->dst_port = h.dst_port;
+	p->mon_op = h.op;
+	p->transport = h.transport;
+	p->tp_len = h.len;
+	if (h.reserved[0] || h.reserved[1])
+		p->problems |= VSM_PROB_RESERVED;
 }
 
 /* Checks of the virtio header against the spec (5.10.6) and against the vsockmon header. */
@@ -116,20 +63,14 @@ int vsm_decode(const uint8_t *frame, uint32_t cap_len, uint32_t wire_len, struct
 	p->frame = frame;
 	p->cap_len = cap_len;
 	p->wire_len = wire_len;
+	/* What was captured of the header is kept; the rest reads as zero and is marked missing. */
+	decode_mon(frame, cap_len, p);
 	if (cap_len < VSM_MON_HDR_LEN) {
-		uint8_t hdr[VSM_MON_HDR_LEN] = { 0 };
-
-		/* Keep what was captured of the header; the rest reads as zero and is marked missing. */
-		memcpy(hdr, frame, cap_len);
-		decode_mon(hdr, p);
 		p->mon_caplen = cap_len;
 		p->problems = VSM_PROB_TRUNCATED;
 		return 0;
 	}
-	decode_mon(frame, p);
 	p->mon_caplen = VSM_MON_HDR_LEN;
-	if (frame[VSM_OFF_MON_RESERVED] || frame[VSM_OFF_MON_RESERVED + 1])
-		p->problems |= VSM_PROB_RESERVED;
 	if (p->mon_op > VSM_MON_OP_PAYLOAD)
 		p->problems |= VSM_PROB_UNKNOWN_MON_OP;
 	if (p->transport > VSM_MON_TRANSPORT_VIRTIO)

@@ -39,14 +39,6 @@ struct vsm_flows {
 	struct vsm_flows_totals totals;	/* live, open and stalled kept current; the rest counted as it comes */
 };
 
-int64_t vsm_credit(uint32_t peer_buf_alloc, uint32_t tx_cnt, uint32_t peer_fwd_cnt)
-{
-	/* virtio spec 5.10.6.3: peer_free = peer_buf_alloc - (tx_cnt - peer_fwd_cnt), counters mod 2^32. */
-	uint32_t in_flight = tx_cnt - peer_fwd_cnt;
-
-	return (int64_t)peer_buf_alloc - (int64_t)in_flight;
-}
-
 const char *vsm_flow_state_name(enum vsm_flow_state state)
 {
 	static const char *const names[] = {
@@ -298,7 +290,7 @@ bool vsm_flow_credit(const struct vsm_flow *f, int s, int64_t *ret_credit, uint3
 	if (ret_credit)
 		*ret_credit = vsm_credit(peer->buf_alloc, me->tx_cnt, peer->fwd_cnt);
 	if (ret_in_flight)
-		*ret_in_flight = me->tx_cnt - peer->fwd_cnt;
+		*ret_in_flight = vsm_in_flight(me->tx_cnt, peer->fwd_cnt);
 	return true;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <vsockmon/decode.h>
+#include <vsockmon/wire.h>
 
 /*
  * The engine speaks the virtio-vsock socket protocol (virtio spec 1.3, 5.10 "Socket Device") for
@@ -20,14 +21,14 @@
  */
 
 struct vtr_engine;
-struct vtr_tap;
+struct vsm_tap;
 
 /* vtr_listen() on this port takes REQUESTs for every port that has no listener of its own. */
 #define VTR_PORT_ANY	0xffffffffu	/* VMADDR_PORT_ANY */
 
-/* Socket types are the virtio ones. */
-#define VTR_STREAM	1
-#define VTR_SEQPACKET	2
+/* Socket types are the virtio ones (wire.h), under the engine's names. */
+#define VTR_STREAM	VSM_TYPE_STREAM
+#define VTR_SEQPACKET	VSM_TYPE_SEQPACKET
 
 /* vtr_shutdown() directions. */
 #define VTR_SHUT_RD	1
@@ -96,7 +97,7 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 /* Frees everything; open connections vanish without packets (vtr_reset() them first to tell peers). */
 void vtr_engine_free(struct vtr_engine *engine);
 /* The tap every packet passes; the caller adds sinks to it (see tap.h). */
-struct vtr_tap *vtr_engine_tap(struct vtr_engine *engine);
+struct vsm_tap *vtr_engine_tap(struct vtr_engine *engine);
 uint64_t vtr_engine_cid(const struct vtr_engine *engine);
 
 /*

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 #include <vtr/vring.h>
 
 /*
@@ -120,7 +120,7 @@ int vtr_vudev_send(struct vtr_vudev *dev, const uint8_t *hdr, const uint8_t *pay
 void vtr_vudev_notify(struct vtr_vudev *dev);
 
 /* Every packet crossing the rings goes to this tap too (NULL: none). The caller keeps it alive. */
-void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vtr_tap *tap);
+void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vsm_tap *tap);
 
 struct vtr_vudev_queue_stats {
 	unsigned size;			/* 0 until set */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vsockmon/wire.h>
+
 /* Problems found in a frame. The frame is still decoded as far as its bytes go. */
 enum vsm_problem {
 	VSM_PROB_TRUNCATED = 1u << 0,	 /* the capture ended inside a header */
@@ -24,15 +26,6 @@ enum vsm_problem {
 	VSM_PROB_TIMESTAMP = 1u << 12,	 /* time outside 1970..2199 (see timestamp.h): clamped */
 };
 #define VSM_PROB_COUNT 13
-
-struct vsm_virtio_hdr {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port;
-	uint32_t len;		/* payload length claimed by the header */
-	uint16_t type, op;
-	uint32_t flags;
-	uint32_t buf_alloc, fwd_cnt;
-};
 
 /* A decoded frame. Pointers borrow the caller's buffer. */
 struct vsm_pkt {
@@ -66,12 +59,7 @@ static inline bool vsm_pkt_has_mon_field(const struct vsm_pkt *pkt, uint32_t off
 	return pkt->mon_caplen >= off + size;
 }
 
-/* Decodes a bare 44-byte little-endian virtio-vsock header (as on a virtqueue or a wire). */
-void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *ret_hdr);
-/* Encodes one into 44 bytes, little-endian (virtio spec 5.10.6). */
-void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *hdr, uint8_t *ret_bytes);
-/* The af_vsockmon op Linux's tap writes for a virtio op (virtio_transport_build_skb()). */
-uint16_t vsm_mon_op_for(uint16_t virtio_op);
+/* The header codec and the op mapping (vsm_decode_virtio_hdr(), vsm_mon_op_for() ...) are in wire.h. */
 
 /* Payload length the packet really carries: the virtio len when present, else the frame's. */
 uint32_t vsm_pkt_payload_len(const struct vsm_pkt *pkt);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <vsockmon/decode.h>
+#include <vsockmon/wire.h>
 
 /*
  * Passive analysis: everything here comes from the packets alone, as a capture shows them, with
@@ -181,8 +182,7 @@ size_t vsm_flows_list(const struct vsm_flows *flows, const struct vsm_flow **out
 /* The flow of a key (either orientation), or NULL. */
 const struct vsm_flow *vsm_flows_find(const struct vsm_flows *flows, const struct vsm_flow_key *key);
 
-/* The credit math, in one place: peer_buf_alloc - (tx_cnt - peer_fwd_cnt), wrap-safe. */
-int64_t vsm_credit(uint32_t peer_buf_alloc, uint32_t tx_cnt, uint32_t peer_fwd_cnt);
+/* The credit math itself (vsm_credit(), vsm_in_flight()) is the wire module's (wire.h). */
 /* Side s's credit toward its peer now, and its bytes in flight; false when not known. */
 bool vsm_flow_credit(const struct vsm_flow *flow, int side, int64_t *ret_credit, uint32_t *ret_in_flight);
 /* Side s's time in credit stalls up to now (the current stall counted to now), ns. */

@@ -3,6 +3,12 @@
 #ifndef VSOCKMON_WIRE_H
 #define VSOCKMON_WIRE_H
 
+#include <endian.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 /*
  * A LINKTYPE_VSOCK frame is, all little-endian (Linux include/uapi/linux/vsockmon.h):
  *   struct af_vsockmon_hdr (32 bytes)
@@ -32,17 +38,29 @@
 #define VSM_OFF_MON_TRANSPORT	26
 #define VSM_OFF_MON_LEN		28
 #define VSM_OFF_MON_RESERVED	30
+/* Byte offsets inside a bare virtio header (as on a virtqueue). */
+#define VSM_VH_SRC_CID		0
+#define VSM_VH_DST_CID		8
+#define VSM_VH_SRC_PORT		16
+#define VSM_VH_DST_PORT		20
+#define VSM_VH_LEN		24
+#define VSM_VH_TYPE		28
+#define VSM_VH_OP		30
+#define VSM_VH_FLAGS		32
+#define VSM_VH_BUF_ALLOC	36
+#define VSM_VH_FWD_CNT		40
+/* The same inside a frame. */
 #define VSM_OFF_VIRTIO		VSM_MON_HDR_LEN
-#define VSM_OFF_V_SRC_CID	(VSM_OFF_VIRTIO + 0)
-#define VSM_OFF_V_DST_CID	(VSM_OFF_VIRTIO + 8)
-#define VSM_OFF_V_SRC_PORT	(VSM_OFF_VIRTIO + 16)
-#define VSM_OFF_V_DST_PORT	(VSM_OFF_VIRTIO + 20)
-#define VSM_OFF_V_LEN		(VSM_OFF_VIRTIO + 24)
-#define VSM_OFF_V_TYPE		(VSM_OFF_VIRTIO + 28)
-#define VSM_OFF_V_OP		(VSM_OFF_VIRTIO + 30)
-#define VSM_OFF_V_FLAGS		(VSM_OFF_VIRTIO + 32)
-#define VSM_OFF_V_BUF_ALLOC	(VSM_OFF_VIRTIO + 36)
-#define VSM_OFF_V_FWD_CNT	(VSM_OFF_VIRTIO + 40)
+#define VSM_OFF_V_SRC_CID	(VSM_OFF_VIRTIO + VSM_VH_SRC_CID)
+#define VSM_OFF_V_DST_CID	(VSM_OFF_VIRTIO + VSM_VH_DST_CID)
+#define VSM_OFF_V_SRC_PORT	(VSM_OFF_VIRTIO + VSM_VH_SRC_PORT)
+#define VSM_OFF_V_DST_PORT	(VSM_OFF_VIRTIO + VSM_VH_DST_PORT)
+#define VSM_OFF_V_LEN		(VSM_OFF_VIRTIO + VSM_VH_LEN)
+#define VSM_OFF_V_TYPE		(VSM_OFF_VIRTIO + VSM_VH_TYPE)
+#define VSM_OFF_V_OP		(VSM_OFF_VIRTIO + VSM_VH_OP)
+#define VSM_OFF_V_FLAGS		(VSM_OFF_VIRTIO + VSM_VH_FLAGS)
+#define VSM_OFF_V_BUF_ALLOC	(VSM_OFF_VIRTIO + VSM_VH_BUF_ALLOC)
+#define VSM_OFF_V_FWD_CNT	(VSM_OFF_VIRTIO + VSM_VH_FWD_CNT)
 
 /* enum af_vsockmon_op */
 enum vsm_mon_op {
@@ -91,5 +109,155 @@ enum vsm_op {
 #define VSM_CID_LOCAL		1
 #define VSM_CID_HOST		2
 #define VSM_CID_ANY		0xffffffffu
+
+
+/*
+ * Little-endian fields: the project's one accessor family (tcpdump's extract.h idea). Two forms:
+ * - vsm_le16/32/64() load and vsm_put_le16/32/64() store at p, for buffers whose size the caller
+ *   already holds (a 44-byte header array); like tcpdump's EXTRACT_LE_U_n, nothing is checked;
+ * - vsm_get_le16/32/64() and vsm_set_le16/32/64() take the buffer, its length and the field's
+ *   offset, and check the bounds, like tcpdump's GET_LE_U_n: a field past the end reads as 0 (a
+ *   truncated capture decodes as far as its bytes go) and is not written (set returns false).
+ * No alignment or aliasing is assumed; with a constant length the checks fold away.
+ */
+static inline uint16_t vsm_le16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static inline uint32_t vsm_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static inline uint64_t vsm_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+static inline void vsm_put_le16(uint8_t *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void vsm_put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void vsm_put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Whether size bytes at off lie inside a buffer of len bytes (no overflow for any off). */
+static inline bool vsm_wire_fits(size_t len, size_t off, size_t size)
+{
+	return off <= len && size <= len - off;
+}
+
+static inline uint16_t vsm_get_le16(const uint8_t *buf, size_t len, size_t off)
+{
+	return vsm_wire_fits(len, off, 2) ? vsm_le16(buf + off) : 0;
+}
+
+static inline uint32_t vsm_get_le32(const uint8_t *buf, size_t len, size_t off)
+{
+	return vsm_wire_fits(len, off, 4) ? vsm_le32(buf + off) : 0;
+}
+
+static inline uint64_t vsm_get_le64(const uint8_t *buf, size_t len, size_t off)
+{
+	return vsm_wire_fits(len, off, 8) ? vsm_le64(buf + off) : 0;
+}
+
+static inline bool vsm_set_le16(uint8_t *buf, size_t len, size_t off, uint16_t v)
+{
+	if (!vsm_wire_fits(len, off, 2))
+		return false;
+	vsm_put_le16(buf + off, v);
+	return true;
+}
+
+static inline bool vsm_set_le32(uint8_t *buf, size_t len, size_t off, uint32_t v)
+{
+	if (!vsm_wire_fits(len, off, 4))
+		return false;
+	vsm_put_le32(buf + off, v);
+	return true;
+}
+
+static inline bool vsm_set_le64(uint8_t *buf, size_t len, size_t off, uint64_t v)
+{
+	if (!vsm_wire_fits(len, off, 8))
+		return false;
+	vsm_put_le64(buf + off, v);
+	return true;
+}
+
+/* struct af_vsockmon_hdr, host byte order. */
+struct vsm_mon_hdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port;
+	uint16_t op;			/* enum vsm_mon_op */
+	uint16_t transport;		/* enum vsm_mon_transport */
+	uint16_t len;			/* transport header length */
+	uint8_t reserved[2];
+};
+
+/* struct virtio_vsock_hdr, host byte order. */
+struct vsm_virtio_hdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port;
+	uint32_t len;		/* payload length claimed by the header */
+	uint16_t type, op;
+	uint32_t flags;
+	uint32_t buf_alloc, fwd_cnt;
+};
+
+/*
+ * Decodes the monitor header from the first cap_len bytes of a frame: bytes past cap_len read
+ * as 0 (a field cut in the middle keeps its captured bytes, as vsm_decode() has always shown it).
+ * Padding is zeroed too, so decoded headers compare with memcmp().
+ */
+void vsm_decode_mon_hdr(const uint8_t *p, size_t cap_len, struct vsm_mon_hdr *ret_hdr);
+/* Encodes one into VSM_MON_HDR_LEN bytes, little-endian. */
+void vsm_encode_mon_hdr(const struct vsm_mon_hdr *hdr, uint8_t *ret_bytes);
+/* Decodes a bare 44-byte little-endian virtio-vsock header (as on a virtqueue or a wire). */
+void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *ret_hdr);
+/* Encodes one into 44 bytes, little-endian (virtio spec 5.10.6). */
+void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *hdr, uint8_t *ret_bytes);
+/* The af_vsockmon op Linux's tap writes for a virtio op (virtio_transport_build_skb()). */
+uint16_t vsm_mon_op_for(uint16_t virtio_op);
+/*
+ * The monitor header Linux's tap puts before a 44-byte virtio header (virtio_transport_build_skb()):
+ * its cids and ports, the op mapped by vsm_mon_op_for(), transport VIRTIO, len 44.
+ */
+void vsm_mon_hdr_for_virtio(const uint8_t *virtio_hdr, uint8_t *ret_mon);
+
+/*
+ * Credit (virtio spec 1.3, 5.10.6.3), the one definition for the analysis and the transport:
+ * the bytes a sender has in flight, tx_cnt - peer_fwd_cnt (free-running u32 counters, so they
+ * are only ever subtracted and wrap correctly), and its credit, peer_buf_alloc - in flight,
+ * which is negative when the sender went past what its peer allowed.
+ */
+static inline uint32_t vsm_in_flight(uint32_t tx_cnt, uint32_t peer_fwd_cnt)
+{
+	return tx_cnt - peer_fwd_cnt;
+}
+
+int64_t vsm_credit(uint32_t peer_buf_alloc, uint32_t tx_cnt, uint32_t peer_fwd_cnt);
 
 #endif

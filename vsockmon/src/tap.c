@@ -19,7 +19,7 @@
 #include <vsockmon/rotate.h>
 #include <vsockmon/tunif.h>
 #include <vsockmon/wire.h>
-#include <vtr/tap.h>
+#include <vsockmon/tap.h>
 
 /* Room for the largest packet Linux sends (VIRTIO_VSOCK_MAX_PKT_BUF_SIZE); bigger ones grow the buffer. */
 #define FRAME_INITIAL_CAP	(VSM_FRAME_HDR_LEN + 65536u)
@@ -35,20 +35,47 @@
  */
 #define PCAP_RING		4096u
 
-enum sink_type {
-	SINK_CALLBACK,
-	SINK_PCAP,
-	SINK_PACKET,	/* a packet socket on a kernel vsockmon device */
-	SINK_TUN,	/* a vsock-type TUN device of our own */
+struct sink;
+struct vsm_tap;
+
+/* One frame on its way to the sinks: in pieces always, in one buffer (rec.data) once a sink needed it. */
+struct frame {
+	struct vsm_rec rec;
+	const uint8_t *mon, *hdr, *payload;
+	uint32_t payload_len;
+};
+
+/*
+ * What one kind of sink does. The fan-out knows sinks only through this table, as libpcap knows
+ * its capture sources through their ops: a new kind of sink is a new table, not a new case.
+ */
+struct sink_ops {
+	/* Whether the sink wants frames now; NULL: always. Interfaces: someone captures there. */
+	bool (*observed)(struct sink *s);
+	/* Takes the frame whole in f->rec.data (else in its pieces, uncopied). */
+	bool contiguous;
+	/* Takes one frame and counts it in s->st, or drops it (and stops the sink if it failed for good). */
+	void (*put)(struct vsm_tap *tap, struct sink *s, const struct frame *f);
+	/* Makes buffered frames durable; NULL: nothing is buffered. */
+	int (*flush)(struct vsm_tap *tap, struct sink *s);
+	/* logrotate: starts its file anew if it was moved (1), or not (0); NULL: no file. */
+	int (*reopen)(struct vsm_tap *tap, struct sink *s, char *errbuf, size_t errlen);
+	/* The file it writes now; NULL: no file. */
+	const char *(*file)(const struct sink *s);
+	void (*close)(struct sink *s);
+	/* Interface sinks: how a whole frame is sent (0 or -errno), and the errnos that lose that
+	 * frame only (0-terminated); any other stops the sink. */
+	int (*send)(int fd, const uint8_t *frame, size_t len);
+	const int *transient;
 };
 
 struct sink {
-	enum sink_type type;
+	const struct sink_ops *ops;
 	bool stopped;			/* takes no more frames: st.error says why, or st.finished */
-	struct vtr_tap_sink_stats st;
+	struct vsm_tap_sink_stats st;
 	union {
 		struct {
-			vtr_tap_fn fn;
+			vsm_tap_fn fn;
 			void *ctx;
 		} cb;
 		struct {
@@ -56,28 +83,31 @@ struct sink {
 			uint32_t *lens;		/* ring of PCAP_RING frame lengths; the newest at (st.frames - 1) */
 		} pcap;
 		struct {
-			int fd;			/* SINK_PACKET: a packet socket; SINK_TUN: the TUN device */
+			int fd;			/* a packet socket, or the TUN device */
 			int ifindex;
 			ino_t own_inode;	/* our own packet socket, not a reader */
 			bool readers;		/* a capture is open on the interface */
 			struct timespec checked;
-			struct vsm_tunif tun;	/* SINK_TUN */
+			struct vsm_tunif tun;	/* TUN sinks */
 		} ifc;
 	};
 };
 
-struct vtr_tap {
+struct vsm_tap {
 	struct sink *sinks;
 	size_t nsinks;
 	size_t nlive;			/* sinks not stopped: when 0, no frame is built */
 	uint8_t *frame;			/* the frame being fanned out, reused for every packet */
 	size_t cap;
 	struct vsm_file_perm file_perm;	/* of the pcap files it creates */
+	const char *tapped_at;		/* sealed: where this point's packets are tapped (vsm_tap_seal()) */
 };
 
-int vtr_tap_new(struct vtr_tap **ret_tap)
+static const struct sink_ops callback_ops, pcap_ops, packet_ops, tun_ops;
+
+int vsm_tap_new(struct vsm_tap **ret_tap)
 {
-	struct vtr_tap *tap;
+	struct vsm_tap *tap;
 
 	if (!ret_tap)
 		return -EINVAL;
@@ -90,24 +120,10 @@ int vtr_tap_new(struct vtr_tap **ret_tap)
 
 static void sink_close(struct sink *s)
 {
-	switch (s->type) {
-	case SINK_CALLBACK:
-		break;
-	case SINK_PCAP:
-		/* Flushes what is buffered; on an error the writer keeps the file valid by itself. */
-		(void)vsm_rotate_close(s->pcap.rot);
-		free(s->pcap.lens);
-		break;
-	case SINK_PACKET:
-		close(s->ifc.fd);
-		break;
-	case SINK_TUN:
-		vsm_tunif_close(&s->ifc.tun);
-		break;
-	}
+	s->ops->close(s);
 }
 
-void vtr_tap_free(struct vtr_tap *tap)
+void vsm_tap_free(struct vsm_tap *tap)
 {
 	if (!tap)
 		return;
@@ -119,7 +135,7 @@ void vtr_tap_free(struct vtr_tap *tap)
 }
 
 /* Makes the frame buffer hold len bytes. Only the setup path and packets larger than any before allocate. */
-static int frame_reserve(struct vtr_tap *tap, size_t len)
+static int frame_reserve(struct vsm_tap *tap, size_t len)
 {
 	uint8_t *p;
 
@@ -134,7 +150,7 @@ static int frame_reserve(struct vtr_tap *tap, size_t len)
 }
 
 /* Appends a sink; returns its index or -ENOMEM. The caller fills in the rest. */
-static int sink_add(struct vtr_tap *tap, const struct sink *s)
+static int sink_add(struct vsm_tap *tap, const struct sink *s)
 {
 	struct sink *v;
 	int ret = frame_reserve(tap, FRAME_INITIAL_CAP);
@@ -152,27 +168,41 @@ static int sink_add(struct vtr_tap *tap, const struct sink *s)
 	return (int)tap->nsinks++;
 }
 
-int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx)
+/* A sealed tap takes no sink: its packets are tapped at another point (vsm_tap_seal()). */
+static int refuse_sealed(const struct vsm_tap *tap, char *errbuf, size_t errlen)
 {
-	struct sink s = { .type = SINK_CALLBACK, .cb = { .fn = fn, .ctx = ctx } };
+	if (!tap->tapped_at)
+		return 0;
+	snprintf(errbuf, errlen, "%s", tap->tapped_at);
+	return -EBUSY;
+}
+
+int vsm_tap_add_callback(struct vsm_tap *tap, vsm_tap_fn fn, void *ctx)
+{
+	struct sink s = { .ops = &callback_ops, .cb = { .fn = fn, .ctx = ctx } };
 
 	if (!tap || !fn)
 		return -EINVAL;
+	if (tap->tapped_at)
+		return -EBUSY;
 	return sink_add(tap, &s);
 }
 
-int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen)
+int vsm_tap_add_pcap_rotated(struct vsm_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen)
 {
 	struct vsm_rotate_opts ro;
-	struct sink s = { .type = SINK_PCAP };
+	struct sink s = { .ops = &pcap_ops };
 	int ret;
 
 	if (errlen)
 		errbuf[0] = '\0';
 	if (!tap || !opts || !opts->path) {
-		snprintf(errbuf, errlen, "vtr_tap_add_pcap: no tap or no file name");
+		snprintf(errbuf, errlen, "vsm_tap_add_pcap: no tap or no file name");
 		return -EINVAL;
 	}
+	ret = refuse_sealed(tap, errbuf, errlen);
+	if (ret < 0)
+		return ret;
 	ro = *opts;
 	/* Nanoseconds: the engine's clock has them, and tcpdump, tshark and libvsockmon read them. A tap
 	 * writes for a daemon (vsockdev): a symbolic link where its capture goes is refused. */
@@ -196,14 +226,14 @@ int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *
 	return ret;
 }
 
-int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen)
+int vsm_tap_add_pcap(struct vsm_tap *tap, const char *path, char *errbuf, size_t errlen)
 {
 	const struct vsm_rotate_opts opts = { .path = path };
 
-	return vtr_tap_add_pcap_rotated(tap, &opts, errbuf, errlen);
+	return vsm_tap_add_pcap_rotated(tap, &opts, errbuf, errlen);
 }
 
-void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm)
+void vsm_tap_set_file_perm(struct vsm_tap *tap, const struct vsm_file_perm *perm)
 {
 	if (tap && perm)
 		tap->file_perm = *perm;
@@ -268,9 +298,9 @@ fail:
 	return ret;
 }
 
-int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen)
+int vsm_tap_add_iface(struct vsm_tap *tap, const char *ifname, char *errbuf, size_t errlen)
 {
-	struct sink s = { .type = SINK_TUN, .ifc = { .fd = -1, .tun = { .fd = -1 } } };
+	struct sink s = { .ops = &tun_ops, .ifc = { .fd = -1, .tun = { .fd = -1 } } };
 	struct stat st;
 	enum vsm_ifkind kind;
 	bool up = false;
@@ -282,6 +312,9 @@ int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, siz
 		snprintf(errbuf, errlen, "invalid interface name '%s'", ifname ? ifname : "");
 		return -EINVAL;
 	}
+	ret = refuse_sealed(tap, errbuf, errlen);
+	if (ret < 0)
+		return ret;
 	ret = vsm_ifkind(ifname, &kind, &up);
 	if (ret < 0) {
 		snprintf(errbuf, errlen, "cannot list network interfaces: %s", strerror(-ret));
@@ -293,7 +326,7 @@ int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, siz
 			snprintf(errbuf, errlen, "%s is down: bring it up with: ip link set %s up", ifname, ifname);
 			return -ENETDOWN;
 		}
-		s.type = SINK_PACKET;
+		s.ops = &packet_ops;
 		ret = open_packet(ifname, &s.ifc.fd, errbuf, errlen);
 		if (ret == 0) {
 			s.ifc.ifindex = (int)if_nametoindex(ifname);
@@ -349,7 +382,7 @@ static bool iface_has_readers(int ifindex, ino_t own_inode)
 	return found;
 }
 
-/* Interface sinks: refresh whether anyone captures there, at most every VTR_TAP_READER_CHECK_MS. */
+/* Interface sinks: refresh whether anyone captures there, at most every VSM_TAP_READER_CHECK_MS. */
 static bool iface_observed(struct sink *s)
 {
 	struct timespec t;
@@ -357,7 +390,7 @@ static bool iface_observed(struct sink *s)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	ms = ((int64_t)t.tv_sec - s->ifc.checked.tv_sec) * 1000 + (t.tv_nsec - s->ifc.checked.tv_nsec) / 1000000;
-	if (ms >= VTR_TAP_READER_CHECK_MS || ms < 0) {
+	if (ms >= VSM_TAP_READER_CHECK_MS || ms < 0) {
 		s->ifc.readers = iface_has_readers(s->ifc.ifindex, s->ifc.own_inode);
 		s->ifc.checked = t;
 	}
@@ -365,7 +398,7 @@ static bool iface_observed(struct sink *s)
 }
 
 /* A sink stops for good: everything it had not made durable is lost. */
-static void sink_fail(struct vtr_tap *tap, struct sink *s, int err)
+static void sink_fail(struct vsm_tap *tap, struct sink *s, int err)
 {
 	s->stopped = true;
 	s->st.error = err;
@@ -396,7 +429,7 @@ static struct pcap_pos pcap_pos(const struct sink *s)
  * frames past that point, taken earlier but never made durable, move from frames to dropped.
  * If a new file was started since before, the old one was flushed whole first: nothing is lost.
  */
-static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, struct pcap_pos before)
+static void pcap_fail(struct vsm_tap *tap, struct sink *s, int err, struct pcap_pos before)
 {
 	struct pcap_pos now = pcap_pos(s);
 	uint64_t excess = now.files == before.files && before.size > now.size ? before.size - now.size : 0;
@@ -414,17 +447,37 @@ static void pcap_fail(struct vtr_tap *tap, struct sink *s, int err, struct pcap_
 	sink_fail(tap, s, err);
 }
 
+/* ---- the sinks ---- */
+
+static void callback_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
+{
+	(void)tap;
+	s->cb.fn(s->cb.ctx, &f->rec);
+	s->st.frames++;
+	s->st.bytes += f->rec.wire_len;
+}
+
+static void callback_close(struct sink *s)
+{
+	(void)s;
+}
+
+static const struct sink_ops callback_ops = {
+	.contiguous = true,
+	.put = callback_put,
+	.close = callback_close,
+};
+
 /* A pcap sink takes the frame as three pieces: no copy of the payload before the writer's. */
-static void pcap_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *rec, const uint8_t *mon,
-		     const uint8_t *hdr, const uint8_t *payload, uint32_t payload_len)
+static void pcap_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
 {
 	struct iovec parts[3] = {
-		{ .iov_base = (void *)mon, .iov_len = VSM_MON_HDR_LEN },
-		{ .iov_base = (void *)hdr, .iov_len = VSM_VIRTIO_HDR_LEN },
-		{ .iov_base = (void *)payload, .iov_len = payload_len },
+		{ .iov_base = (void *)f->mon, .iov_len = VSM_MON_HDR_LEN },
+		{ .iov_base = (void *)f->hdr, .iov_len = VSM_VIRTIO_HDR_LEN },
+		{ .iov_base = (void *)f->payload, .iov_len = f->payload_len },
 	};
 	struct pcap_pos before = pcap_pos(s);
-	int ret = vsm_rotate_write_parts(s->pcap.rot, &rec->ts, parts, payload_len ? 3 : 2, rec->wire_len);
+	int ret = vsm_rotate_write_parts(s->pcap.rot, &f->rec.ts, parts, f->payload_len ? 3 : 2, f->rec.wire_len);
 
 	if (ret < 0) {
 		s->st.dropped++;
@@ -439,90 +492,153 @@ static void pcap_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *
 		s->st.unobserved++;
 		return;
 	}
-	s->pcap.lens[s->st.frames % PCAP_RING] = rec->wire_len;
+	s->pcap.lens[s->st.frames % PCAP_RING] = f->rec.wire_len;
 	s->st.frames++;
-	s->st.bytes += rec->wire_len;
+	s->st.bytes += f->rec.wire_len;
 }
+
+static int pcap_flush(struct vsm_tap *tap, struct sink *s)
+{
+	struct pcap_pos before = pcap_pos(s);
+	int ret = vsm_rotate_flush(s->pcap.rot);
+
+	if (ret < 0)
+		pcap_fail(tap, s, ret, before);
+	return ret;
+}
+
+static int pcap_reopen(struct vsm_tap *tap, struct sink *s, char *errbuf, size_t errlen)
+{
+	struct pcap_pos before = pcap_pos(s);
+	int ret = vsm_rotate_reopen(s->pcap.rot, errbuf, errlen);
+
+	/*
+	 * Only a failed flush is the sink's end (it is sticky: flushing again says so); a new
+	 * file that cannot be created leaves the old one in use, and the next reopen tries again.
+	 */
+	if (ret < 0 && vsm_rotate_flush(s->pcap.rot) < 0)
+		pcap_fail(tap, s, ret, before);
+	return ret;
+}
+
+static const char *pcap_file(const struct sink *s)
+{
+	return vsm_rotate_current(s->pcap.rot);
+}
+
+static void pcap_close(struct sink *s)
+{
+	/* Flushes what is buffered; on an error the writer keeps the file valid by itself. */
+	(void)vsm_rotate_close(s->pcap.rot);
+	free(s->pcap.lens);
+}
+
+static const struct sink_ops pcap_ops = {
+	.put = pcap_put,
+	.flush = pcap_flush,
+	.reopen = pcap_reopen,
+	.file = pcap_file,
+	.close = pcap_close,
+};
 
 /*
- * Hands the frame to one live sink. The data path: nothing here allocates, and no reader can
- * hold it up (sockets and TUN are non-blocking; the pcap writer appends to a file 256 KiB at a time).
+ * Interface sinks hand the frame over whole. The data path: nothing here allocates, and no reader
+ * can hold it up (sockets and TUN are non-blocking). An error in the kind's transient list loses
+ * that frame only; any other means the interface is gone, and the sink stops.
  */
-static void sink_put(struct vtr_tap *tap, struct sink *s, const struct vsm_rec *rec)
+static void iface_put(struct vsm_tap *tap, struct sink *s, const struct frame *f)
 {
-	ssize_t n;
-	int ret;
+	int ret = s->ops->send(s->ifc.fd, f->rec.data, f->rec.cap_len);
 
-	switch (s->type) {
-	case SINK_CALLBACK:
-		s->cb.fn(s->cb.ctx, rec);
-		break;
-	case SINK_PCAP:
-		/* pcap_put() takes these, in pieces */
+	if (ret < 0) {
+		s->st.dropped++;
+		for (const int *e = s->ops->transient; *e; e++)
+			if (ret == -*e)
+				return;
+		sink_fail(tap, s, ret);
 		return;
-	case SINK_PACKET:
-		n = send(s->ifc.fd, rec->data, rec->cap_len, MSG_DONTWAIT);
-		if (n < 0) {
-			ret = -errno;
-			s->st.dropped++;
-			switch (ret) {
-			case -EAGAIN:		/* socket send buffer full */
-			case -ENOBUFS:		/* the device's queue dropped it */
-			case -ENOMEM:
-			case -EMSGSIZE:		/* longer than the MTU */
-			case -ENETDOWN:		/* taken down: frames are lost until it is up again */
-			case -EINTR:
-				break;
-			default:		/* -ENXIO, -ENODEV: the device is gone */
-				sink_fail(tap, s, ret);
-			}
-			return;
-		}
-		break;
-	case SINK_TUN:
-		ret = vsm_tunif_write(s->ifc.fd, rec->data, rec->cap_len);
-		if (ret < 0) {
-			s->st.dropped++;
-			switch (ret) {
-			case -EAGAIN:
-			case -ENOBUFS:
-			case -ENOMEM:
-			case -EMSGSIZE:
-			case -EINVAL:
-			case -EIO:		/* taken down: frames are lost until it is up again */
-				break;
-			default:		/* -EBADFD: the interface was deleted */
-				sink_fail(tap, s, ret);
-			}
-			return;
-		}
-		break;
 	}
 	s->st.frames++;
-	s->st.bytes += rec->wire_len;
+	s->st.bytes += f->rec.wire_len;
 }
 
-
-
-static void put_le16(uint8_t *p, uint16_t v)
+static int packet_send(int fd, const uint8_t *frame, size_t len)
 {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
+	return send(fd, frame, len, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
-/* Every sink misses this packet (no memory for it, or no packet at all). */
-static void drop_all(struct vtr_tap *tap)
+/* ENXIO, ENODEV: the device is gone. */
+static const int packet_transient[] = {
+	EAGAIN,		/* socket send buffer full */
+	ENOBUFS,	/* the device's queue dropped it */
+	ENOMEM,
+	EMSGSIZE,	/* longer than the MTU */
+	ENETDOWN,	/* taken down: frames are lost until it is up again */
+	EINTR,
+	0
+};
+
+static void packet_close(struct sink *s)
+{
+	close(s->ifc.fd);
+}
+
+static const struct sink_ops packet_ops = {
+	.observed = iface_observed,
+	.contiguous = true,
+	.put = iface_put,
+	.close = packet_close,
+	.send = packet_send,
+	.transient = packet_transient,
+};
+
+static int tun_send(int fd, const uint8_t *frame, size_t len)
+{
+	return vsm_tunif_write(fd, frame, len);
+}
+
+/* EBADFD: the interface was deleted. */
+static const int tun_transient[] = {
+	EAGAIN, ENOBUFS, ENOMEM, EMSGSIZE, EINVAL,
+	EIO,		/* taken down: frames are lost until it is up again */
+	0
+};
+
+static void tun_close(struct sink *s)
+{
+	vsm_tunif_close(&s->ifc.tun);
+}
+
+static const struct sink_ops tun_ops = {
+	.observed = iface_observed,
+	.contiguous = true,
+	.put = iface_put,
+	.close = tun_close,
+	.send = tun_send,
+	.transient = tun_transient,
+};
+
+/* ---- the fan-out ---- */
+
+/* Every sink misses this packet (no packet at all). */
+static void drop_all(struct vsm_tap *tap)
 {
 	for (size_t i = 0; i < tap->nsinks; i++)
 		sink_miss(&tap->sinks[i]);
 }
 
-void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_t *hdr,
+/*
+ * One pass over the sinks. The frame is made as late as possible: its monitor header and time
+ * when a sink first wants it (nothing at all while every interface sink has no reader, as the
+ * kernel's vsock_deliver_tap() returns at once with no vsockmon up), its one buffer when a sink
+ * first needs it whole (pcap files take the pieces, uncopied).
+ */
+void vsm_tap_packet(struct vsm_tap *tap, const struct timespec *ts, const uint8_t *hdr,
 		    const uint8_t *payload, uint32_t payload_len)
 {
-	struct vsm_rec rec;
-	uint8_t mon[VSM_MON_HDR_LEN], *f;
-	bool need_frame = false;
+	uint8_t mon[VSM_MON_HDR_LEN];
+	struct frame f = { .mon = mon, .hdr = hdr, .payload = payload, .payload_len = payload_len };
+	bool built = false, whole = false, no_room = false;
 	size_t len;
 
 	if (!tap || !tap->nsinks)
@@ -531,87 +647,57 @@ void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_
 		drop_all(tap);	/* stopped sinks count what they miss, so their loss stays exact */
 		return;
 	}
-	{
-		/* Build nothing when every live sink is an interface nobody captures on. */
-		bool wanted = false;
-
-		for (size_t i = 0; i < tap->nsinks; i++) {
-			struct sink *s = &tap->sinks[i];
-
-			if (s->stopped)
-				continue;
-			if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !iface_observed(s))
-				continue;
-			if (s->type != SINK_PCAP)
-				need_frame = true;
-			wanted = true;
-		}
-		if (!wanted) {
-			for (size_t i = 0; i < tap->nsinks; i++) {
-				if (tap->sinks[i].stopped)
-					sink_miss(&tap->sinks[i]);
-				else
-					tap->sinks[i].st.unobserved++;
-			}
-			return;
-		}
-	}
 	len = VSM_FRAME_HDR_LEN + (size_t)payload_len;
-	/*
-	 * af_vsockmon_hdr. Its first 24 bytes (cids and ports) have the virtio header's layout and
-	 * byte order, so they are copied as they are: "pkt->hdr is little-endian so no need to byteswap".
-	 */
-	memcpy(mon, hdr, 24);
-	put_le16(mon + VSM_OFF_MON_OP, vsm_mon_op_for((uint16_t)(hdr[30] | hdr[31] << 8)));
-	put_le16(mon + VSM_OFF_MON_TRANSPORT, VSM_MON_TRANSPORT_VIRTIO);
-	put_le16(mon + VSM_OFF_MON_LEN, VSM_VIRTIO_HDR_LEN);
-	mon[VSM_OFF_MON_RESERVED] = 0;
-	mon[VSM_OFF_MON_RESERVED + 1] = 0;
-	if (ts)
-		rec.ts = *ts;
-	else
-		clock_gettime(CLOCK_REALTIME, &rec.ts);
-	rec.cap_len = rec.wire_len = (uint32_t)len;
-	rec.data = NULL;
-	/* Sockets and callbacks take one contiguous frame; pcap files take the pieces, uncopied. */
-	if (need_frame) {
-		if (frame_reserve(tap, len) < 0) {
-			drop_all(tap);
-			return;
-		}
-		f = tap->frame;
-		memcpy(f, mon, VSM_MON_HDR_LEN);
-		memcpy(f + VSM_OFF_VIRTIO, hdr, VSM_VIRTIO_HDR_LEN);
-		if (payload_len)
-			memcpy(f + VSM_FRAME_HDR_LEN, payload, payload_len);
-		rec.data = f;
-	}
 	/* Callbacks must not feed this tap: the frame buffer is shared by the whole fan-out. */
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
 
-		if (s->stopped)
+		if (s->stopped) {
 			sink_miss(s);
-		else if ((s->type == SINK_TUN || s->type == SINK_PACKET) && !s->ifc.readers)
+			continue;
+		}
+		if (s->ops->observed && !s->ops->observed(s)) {
 			s->st.unobserved++;
-		else if (s->type == SINK_PCAP)
-			pcap_put(tap, s, &rec, mon, hdr, payload, payload_len);
-		else
-			sink_put(tap, s, &rec);
+			continue;
+		}
+		if (!built) {
+			vsm_mon_hdr_for_virtio(hdr, mon);
+			if (ts)
+				f.rec.ts = *ts;
+			else
+				clock_gettime(CLOCK_REALTIME, &f.rec.ts);
+			f.rec.cap_len = f.rec.wire_len = (uint32_t)len;
+			built = true;
+		}
+		if (s->ops->contiguous && !whole) {
+			/* Only packets larger than any before allocate; without memory, those sinks lose it. */
+			if (no_room || frame_reserve(tap, len) < 0) {
+				no_room = true;
+				s->st.dropped++;
+				continue;
+			}
+			memcpy(tap->frame, mon, VSM_MON_HDR_LEN);
+			memcpy(tap->frame + VSM_OFF_VIRTIO, hdr, VSM_VIRTIO_HDR_LEN);
+			if (payload_len)
+				memcpy(tap->frame + VSM_FRAME_HDR_LEN, payload, payload_len);
+			f.rec.data = tap->frame;
+			whole = true;
+		}
+		s->ops->put(tap, s, &f);
 	}
 }
 
-bool vtr_tap_active(const struct vtr_tap *tap)
+bool vsm_tap_active(const struct vsm_tap *tap)
 {
 	return tap && tap->nsinks;
 }
 
-size_t vtr_tap_sink_count(const struct vtr_tap *tap)
+size_t vsm_tap_sink_count(const struct vsm_tap *tap)
 {
 	return tap ? tap->nsinks : 0;
 }
 
-int vtr_tap_sink_stats(const struct vtr_tap *tap, size_t sink, struct vtr_tap_sink_stats *ret_stats)
+int vsm_tap_sink_stats(const struct vsm_tap *tap, size_t sink, struct vsm_tap_sink_stats *ret_stats)
 {
 	if (!tap || !ret_stats || sink >= tap->nsinks)
 		return -EINVAL;
@@ -619,7 +705,7 @@ int vtr_tap_sink_stats(const struct vtr_tap *tap, size_t sink, struct vtr_tap_si
 	return 0;
 }
 
-int vtr_tap_flush(struct vtr_tap *tap)
+int vsm_tap_flush(struct vsm_tap *tap)
 {
 	int first = 0;
 
@@ -627,23 +713,18 @@ int vtr_tap_flush(struct vtr_tap *tap)
 		return -EINVAL;
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
-		struct pcap_pos before;
 		int ret;
 
-		if (s->type != SINK_PCAP || s->stopped)
+		if (!s->ops->flush || s->stopped)
 			continue;
-		before = pcap_pos(s);
-		ret = vsm_rotate_flush(s->pcap.rot);
-		if (ret < 0) {
-			pcap_fail(tap, s, ret, before);
-			if (!first)
-				first = ret;
-		}
+		ret = s->ops->flush(tap, s);
+		if (ret < 0 && !first)
+			first = ret;
 	}
 	return first;
 }
 
-int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen)
+int vsm_tap_reopen(struct vsm_tap *tap, char *errbuf, size_t errlen)
 {
 	int started = 0, first = 0;
 
@@ -653,28 +734,16 @@ int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen)
 		return -EINVAL;
 	for (size_t i = 0; i < tap->nsinks; i++) {
 		struct sink *s = &tap->sinks[i];
-		struct pcap_pos before;
 		char err[512];
 		int ret;
 
 		/* A failed sink stays stopped: its file holds what it could, up to the failure. */
-		if (s->type != SINK_PCAP || s->stopped)
+		if (!s->ops->reopen || s->stopped)
 			continue;
-		before = pcap_pos(s);
-		ret = vsm_rotate_reopen(s->pcap.rot, err, sizeof(err));
-		if (ret == 1) {
+		ret = s->ops->reopen(tap, s, err, sizeof(err));
+		if (ret == 1)
 			started++;
-			continue;
-		}
-		if (ret == 0)
-			continue;
-		/*
-		 * Only a failed flush is the sink's end (it is sticky: flushing again says so); a new
-		 * file that cannot be created leaves the old one in use, and the next reopen tries again.
-		 */
-		if (vsm_rotate_flush(s->pcap.rot) < 0)
-			pcap_fail(tap, s, ret, before);
-		if (!first) {
+		else if (ret < 0 && !first) {
 			first = ret;
 			snprintf(errbuf, errlen, "%s", err);
 		}
@@ -682,9 +751,19 @@ int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen)
 	return first ? first : started;
 }
 
-const char *vtr_tap_sink_file(const struct vtr_tap *tap, size_t sink)
+const char *vsm_tap_sink_file(const struct vsm_tap *tap, size_t sink)
 {
-	if (!tap || sink >= tap->nsinks || tap->sinks[sink].type != SINK_PCAP)
+	if (!tap || sink >= tap->nsinks || !tap->sinks[sink].ops->file)
 		return NULL;
-	return vsm_rotate_current(tap->sinks[sink].pcap.rot);
+	return tap->sinks[sink].ops->file(&tap->sinks[sink]);
+}
+
+int vsm_tap_seal(struct vsm_tap *tap, const char *tapped_at)
+{
+	if (!tap || !tapped_at)
+		return -EINVAL;
+	if (tap->nsinks)
+		return -EBUSY;
+	tap->tapped_at = tapped_at;
+	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tap.h: tap copies of packets in the kernel's vsockmon format, fanned out to any number of sinks. */
-#ifndef VTR_TAP_H
-#define VTR_TAP_H
+/* tap.h: tap copies of packets in the kernel's vsockmon format, fanned out to any number of sinks (pcap, interface, callback). */
+#ifndef VSOCKMON_TAP_H
+#define VSOCKMON_TAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,10 +17,18 @@
  * DISCONNECT, RW: PAYLOAD, credit ops: CONTROL, else UNKNOWN), transport VIRTIO, len 44,
  * then the header, then the payload, as Linux's virtio_transport_build_skb() does.
  * It never blocks: a sink that cannot take a frame now loses it, and the loss is counted.
+ * Each kind of sink is a table of operations inside tap.c; the fan-out is one pass over the sinks.
+ *
+ * A packet is tapped once, at the wire, as Linux taps it once in virtio_transport_deliver_tap_pkt()
+ * (guarded there by the skb's tap_delivered flag). Our packets carry no flag across the engine,
+ * the device and the lab, so the guarantee is made where they are joined: a point whose packets
+ * pass another tap point (an engine behind a vhost-user device) has its tap sealed with
+ * vsm_tap_seal(), and a sealed tap refuses every sink. A flag on the packet would have to travel
+ * through every xmit and deliver callback; a seal costs nothing per packet.
  */
-struct vtr_tap;
+struct vsm_tap;
 
-struct vtr_tap_sink_stats {
+struct vsm_tap_sink_stats {
 	uint64_t frames;	/* frames the sink took */
 	uint64_t bytes;
 	uint64_t dropped;	/* frames lost because the sink could not keep up or failed */
@@ -31,32 +39,32 @@ struct vtr_tap_sink_stats {
 };
 
 /* Callback sink: called with each frame; rec->data is valid only during the call. */
-typedef void (*vtr_tap_fn)(void *ctx, const struct vsm_rec *rec);
+typedef void (*vsm_tap_fn)(void *ctx, const struct vsm_rec *rec);
 
-int vtr_tap_new(struct vtr_tap **ret_tap);
-void vtr_tap_free(struct vtr_tap *tap);	/* closes every sink (pcap files are flushed and stay valid) */
+int vsm_tap_new(struct vsm_tap **ret_tap);
+void vsm_tap_free(struct vsm_tap *tap);	/* closes every sink (pcap files are flushed and stay valid) */
 
-/* Sinks; each returns a sink index >= 0 or -errno with a message in errbuf. */
-int vtr_tap_add_callback(struct vtr_tap *tap, vtr_tap_fn fn, void *ctx);
+/* Sinks; each returns a sink index >= 0 or -errno with a message in errbuf (-EBUSY: the tap is sealed). */
+int vsm_tap_add_callback(struct vsm_tap *tap, vsm_tap_fn fn, void *ctx);
 /* A pcap file (LINKTYPE_VSOCK): written through libvsockmon's writer, so it stays valid on any error. */
-int vtr_tap_add_pcap(struct vtr_tap *tap, const char *path, char *errbuf, size_t errlen);
+int vsm_tap_add_pcap(struct vsm_tap *tap, const char *path, char *errbuf, size_t errlen);
 /* The mode and group of the pcap files the tap creates from now on (default: 0666 less the umask). */
-void vtr_tap_set_file_perm(struct vtr_tap *tap, const struct vsm_file_perm *perm);
+void vsm_tap_set_file_perm(struct vsm_tap *tap, const struct vsm_file_perm *perm);
 /*
  * The same, rotated as vsockdump -w FILE -C -G -W rotates (libvsockmon's rotate.h, the same code):
  * opts->path, max_bytes, seconds and max_files are used, the pcap options are the tap's. A new file
  * is started in the packet path, like a buffer written out: no reader can hold it up.
  */
-int vtr_tap_add_pcap_rotated(struct vtr_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen);
+int vsm_tap_add_pcap_rotated(struct vsm_tap *tap, const struct vsm_rotate_opts *opts, char *errbuf, size_t errlen);
 /*
  * For logrotate (SIGHUP): each pcap sink whose current file was moved or removed closes it whole
  * and starts a new one under its name (vsm_rotate_reopen()); files not moved are only flushed.
  * Returns how many files were started anew, or the first error (-errno, message in errbuf): a new
  * file that cannot be created is retried at the next call, and meanwhile the old one goes on.
  */
-int vtr_tap_reopen(struct vtr_tap *tap, char *errbuf, size_t errlen);
+int vsm_tap_reopen(struct vsm_tap *tap, char *errbuf, size_t errlen);
 /* The file a pcap sink writes now (it changes as it rotates); NULL for other sinks. */
-const char *vtr_tap_sink_file(const struct vtr_tap *tap, size_t sink);
+const char *vsm_tap_sink_file(const struct vsm_tap *tap, size_t sink);
 /*
  * A network interface, so that libpcap, tcpdump, tshark and vsockdump capture the frames live:
  * - if IFACE exists and is of type ARPHRD_VSOCKMON (a kernel vsockmon device), frames are sent into
@@ -67,20 +75,27 @@ const char *vtr_tap_sink_file(const struct vtr_tap *tap, size_t sink);
  * sink costs nothing while no capture is open on it: a few times a second it looks for packet
  * sockets bound to the interface (or to all interfaces) in /proc/net/packet, and while there are
  * none, frames are counted as unobserved instead of being built and sent. A capture that starts
- * misses at most VTR_TAP_READER_CHECK_MS of traffic.
+ * misses at most VSM_TAP_READER_CHECK_MS of traffic.
  */
-#define VTR_TAP_READER_CHECK_MS 200
-int vtr_tap_add_iface(struct vtr_tap *tap, const char *ifname, char *errbuf, size_t errlen);
+#define VSM_TAP_READER_CHECK_MS 200
+int vsm_tap_add_iface(struct vsm_tap *tap, const char *ifname, char *errbuf, size_t errlen);
+
+/*
+ * Seals a tap that has no sink yet: the packets it would see are tapped at another point, which
+ * tapped_at names (it is the message of every refused sink, so it should say where to look).
+ * Returns 0, -EBUSY when the tap has sinks already, -EINVAL for NULL.
+ */
+int vsm_tap_seal(struct vsm_tap *tap, const char *tapped_at);
 
 /* Emits one frame for a packet. hdr is the 44-byte little-endian virtio header as on the wire. */
-void vtr_tap_packet(struct vtr_tap *tap, const struct timespec *ts, const uint8_t *hdr,
+void vsm_tap_packet(struct vsm_tap *tap, const struct timespec *ts, const uint8_t *hdr,
 		    const uint8_t *payload, uint32_t payload_len);
 
 /* True when at least one sink is attached: the engine skips building frames otherwise. */
-bool vtr_tap_active(const struct vtr_tap *tap);
-size_t vtr_tap_sink_count(const struct vtr_tap *tap);
-int vtr_tap_sink_stats(const struct vtr_tap *tap, size_t sink, struct vtr_tap_sink_stats *ret_stats);
+bool vsm_tap_active(const struct vsm_tap *tap);
+size_t vsm_tap_sink_count(const struct vsm_tap *tap);
+int vsm_tap_sink_stats(const struct vsm_tap *tap, size_t sink, struct vsm_tap_sink_stats *ret_stats);
 /* Flushes buffered sinks (pcap). Returns 0 or the first error. */
-int vtr_tap_flush(struct vtr_tap *tap);
+int vsm_tap_flush(struct vsm_tap *tap);
 
 #endif
