@@ -12,7 +12,7 @@
 #include <vsockmon/wire.h>
 #include <vtr/vtr.h>
 
-#include "../../transport/src/credit.h"
+#include "../../transport/protocol/credit.h"
 #include "pair.h"
 
 static struct pair *new_pair(void)

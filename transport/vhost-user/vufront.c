@@ -22,7 +22,7 @@
 #include <vtr/vring.h>
 #include <vtr/vufront.h>
 
-#include "vdrv.h"
+#include <vtr/vdrv.h>
 
 #define HDR_LEN		VSM_VIRTIO_HDR_LEN	/* struct virtio_vsock_hdr, virtio 1.3 §5.10.6 */
 #define RX		0	/* virtio 1.3 §5.10.2: queue 0 rx (device to driver), 1 tx; the */
