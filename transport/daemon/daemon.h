@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <vtr/pktq.h>
 #include <vtr/tap.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
@@ -83,13 +84,6 @@ struct vm_config {
 	unsigned ngroups;
 };
 
-/* A packet for a VM from a sibling VM, held while its RX ring is full. */
-struct fwd_pkt {
-	struct fwd_pkt *next;
-	uint32_t len;
-	uint8_t data[];			/* header, then payload */
-};
-
 struct daemon;
 struct hconn;
 struct log_limit;
@@ -107,8 +101,7 @@ struct vm {
 	uint32_t max_sockets;
 	struct hconn *conns;		/* all of them, linked */
 	unsigned nconns;
-	struct fwd_pkt *fwd_head, *fwd_tail;
-	uint64_t fwd_bytes;		/* held in fwd_* */
+	struct vtr_pktq fwd;		/* packets from sibling VMs, held while this VM's RX ring is full */
 	unsigned max_conns;		/* the budget: host connections (one descriptor each) at once */
 	unsigned npending;		/* of them in HC_HANDSHAKE */
 	int64_t uds_paused_until;	/* accept() found no descriptor: uds_fd rests until then (ms) */

@@ -112,7 +112,7 @@ static json_t *vm_json(const struct vm *vm)
 	json_object_set_new(json_object_get(o, "host"), "guest_refused_by_reason",
 			    refusals_json(vm->st.guest_refused_by));
 	json_object_set_new(o, "forwarding", json_pack("{s:o, s:o, s:o, s:o, s:o}",
-		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd_bytes),
+		"in", u64(vm->st.fwd_in), "dropped", u64(vm->st.fwd_dropped), "queued_bytes", u64(vm->fwd.bytes),
 		"unroutable", u64(vm->st.unroutable), "spoofed", u64(vm->st.spoofed)));
 	json_object_set_new(o, "events_total", u64(vm->events_total));
 	json_object_set_new(o, "events_by_reason", refusals_json(vm->events_by));

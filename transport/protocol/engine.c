@@ -7,6 +7,7 @@
 
 #include <vsockmon/flow.h>
 #include <vsockmon/wire.h>
+#include <vtr/pktq.h>
 #include <vtr/tap.h>
 #include <vtr/vtr.h>
 
@@ -69,13 +70,6 @@ struct sock {
 	bool hashed;
 };
 
-/* A packet the wire refused, kept until vtr_flush(). */
-struct txpkt {
-	struct txpkt *next;
-	uint32_t len;			/* payload length */
-	uint8_t data[];			/* header, then payload */
-};
-
 struct vtr_engine {
 	struct vtr_config cfg;
 	struct vtr_ops ops;
@@ -85,7 +79,7 @@ struct vtr_engine {
 	int *hash;			/* connection lookup: heads of chains, NONE when empty */
 	uint32_t hash_mask;
 	uint32_t next_ephemeral;
-	struct txpkt *txq_head, *txq_tail;
+	struct vtr_pktq txq;		/* packets the wire refused, kept until vtr_flush() */
 	uint32_t timers;		/* sockets with an armed timer: none, and the timer walks cost nothing */
 	struct vtr_stats stats;
 };
@@ -294,30 +288,20 @@ static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_
 /* Keeps a packet the wire refused; order is kept by sending nothing past a queued packet. */
 static int enqueue(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct txpkt *t;
+	struct vtr_pkt *t;
 
 	/*
 	 * Data stops at max_tx_queue (vtr_send() says -EAGAIN); control packets may go past it, but a
 	 * peer that floods requests while the wire is stuck cannot grow the queue past twice that.
 	 */
-	if (e->stats.tx_queue_bytes + HDR_LEN + len > 2 * e->cfg.max_tx_queue) {
+	if (e->txq.bytes + vtr_pkt_size(len) > 2 * e->cfg.max_tx_queue) {
 		e->stats.tx_dropped++;
 		return -ENOBUFS;
 	}
-	t = malloc(sizeof(*t) + HDR_LEN + len);
+	t = vtr_pkt_new(hdr, payload, len);
 	if (!t)
 		return -ENOMEM;
-	t->next = NULL;
-	t->len = len;
-	memcpy(t->data, hdr, HDR_LEN);
-	if (len)
-		memcpy(t->data + HDR_LEN, payload, len);
-	if (e->txq_tail)
-		e->txq_tail->next = t;
-	else
-		e->txq_head = t;
-	e->txq_tail = t;
-	e->stats.tx_queue_bytes += HDR_LEN + len;
+	vtr_pktq_push(&e->txq, t);
 	return 0;
 }
 
@@ -343,7 +327,7 @@ static int send_pkt(struct vtr_engine *e, struct sock *s, const struct pkt_info 
 		if (s->buf_alloc > s->rx_horizon - s->fwd_cnt)
 			s->rx_horizon = s->fwd_cnt + s->buf_alloc;
 	}
-	if (!e->txq_head) {
+	if (!e->txq.head) {
 		ret = e->ops.xmit(e->ctx, hdr, pi->payload, pi->len);
 		if (ret == 0) {
 			tap_and_count(e, hdr, pi->payload, pi->len);
@@ -387,25 +371,21 @@ size_t vtr_flush(struct vtr_engine *e)
 {
 	size_t left = 0;
 
-	while (e->txq_head) {
-		struct txpkt *t = e->txq_head;
-		int ret = e->ops.xmit(e->ctx, t->data, t->data + HDR_LEN, t->len);
+	while (e->txq.head) {
+		struct vtr_pkt *t = e->txq.head;
+		int ret = e->ops.xmit(e->ctx, vtr_pkt_hdr(t), vtr_pkt_payload(t), t->payload_len);
 
 		if (ret == -EAGAIN)
 			break;
 		/* Sent, or failed for good: either way it leaves the queue (a dead wire drops). */
 		if (ret == 0)
-			tap_and_count(e, t->data, t->data + HDR_LEN, t->len);
-		e->txq_head = t->next;
-		if (!e->txq_head)
-			e->txq_tail = NULL;
-		e->stats.tx_queue_bytes -= HDR_LEN + t->len;
-		free(t);
+			tap_and_count(e, vtr_pkt_hdr(t), vtr_pkt_payload(t), t->payload_len);
+		free(vtr_pktq_pop(&e->txq));
 	}
-	for (struct txpkt *t = e->txq_head; t; t = t->next)
+	for (struct vtr_pkt *t = e->txq.head; t; t = t->next)
 		left++;
 	/* Queue room came back: senders that were held by it may go on. */
-	if (!e->txq_head) {
+	if (!e->txq.head) {
 		for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
 			struct sock *s = &e->socks[i];
 
@@ -421,7 +401,7 @@ size_t vtr_flush(struct vtr_engine *e)
 
 bool vtr_want_write(const struct vtr_engine *e)
 {
-	return e->txq_head != NULL;
+	return e->txq.head != NULL;
 }
 
 /* ---- connection endings ---- */
@@ -454,7 +434,7 @@ static void space_update(struct vtr_engine *e, struct sock *s, const struct vsm_
 {
 	s->peer_buf_alloc = h->buf_alloc;
 	s->peer_fwd_cnt = h->fwd_cnt;
-	if (s->blocked && !e->txq_head && vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
+	if (s->blocked && !e->txq.head && vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
 		s->blocked = false;
 		notify(e, s, VTR_EV_WRITABLE);
 	}
@@ -796,7 +776,7 @@ static ssize_t send_check(struct vtr_engine *e, struct sock *s)
 		return s->state == VTR_STATE_LISTEN ? -ENOTCONN : -EPIPE;
 	if ((s->local_shutdown & VTR_SHUT_WR) || (s->peer_shutdown & VTR_SHUT_RD))
 		return -EPIPE;
-	if (e->stats.tx_queue_bytes >= e->cfg.max_tx_queue) {
+	if (e->txq.bytes >= e->cfg.max_tx_queue) {
 		s->blocked = true;
 		return -EAGAIN;
 	}
@@ -1056,7 +1036,7 @@ unsigned vtr_poll(const struct vtr_engine *e, int sock)
 			ev |= VTR_EV_READABLE;
 		if (s->peer_shutdown & VTR_SHUT_WR)
 			ev |= VTR_EV_READABLE;	/* end of stream */
-		if (!(s->local_shutdown & VTR_SHUT_WR) && !(s->peer_shutdown & VTR_SHUT_RD) && !e->txq_head &&
+		if (!(s->local_shutdown & VTR_SHUT_WR) && !(s->peer_shutdown & VTR_SHUT_RD) && !e->txq.head &&
 		    vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt))
 			ev |= VTR_EV_WRITABLE;
 		break;
@@ -1226,12 +1206,7 @@ void vtr_engine_free(struct vtr_engine *e)
 		return;
 	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
 		vtr_rxbuf_free(&e->socks[i].rx);
-	while (e->txq_head) {
-		struct txpkt *t = e->txq_head;
-
-		e->txq_head = t->next;
-		free(t);
-	}
+	vtr_pktq_clear(&e->txq);
 	vtr_tap_free(e->tap);
 	free(e->socks);
 	free(e->hash);
@@ -1251,4 +1226,5 @@ uint64_t vtr_engine_cid(const struct vtr_engine *e)
 void vtr_engine_stats(const struct vtr_engine *e, struct vtr_stats *ret)
 {
 	*ret = e->stats;
+	ret->tx_queue_bytes = e->txq.bytes;
 }
