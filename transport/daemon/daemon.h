@@ -30,13 +30,8 @@
 #define VSOCKDEV_HOST_CID	2
 #define VSOCKDEV_MAX_GROUPS	16
 #define VSOCKDEV_BUF		(256u * 1024)	/* what one host connection reads or writes at once */
-#define VSOCKDEV_MAX_UNREAD	64		/* host-to-guest packets the guest may hold unread */
-#define VSOCKDEV_MAX_PKT	(64u * 1024)	/* the host engine's largest packet (its default) */
-#define VSOCKDEV_CONNECT_MS	2000u		/* a guest that has not answered a REQUEST by then never will
-						   (Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT) */
 #define VSOCKDEV_HANDSHAKE_MS	5000u		/* default --handshake-timeout: a host client's "CONNECT <port>\n" */
 #define VSOCKDEV_MAX_PENDING	64u		/* default --max-pending: handshakes under way per VM */
-#define VSOCKDEV_ENGINE_SOCKETS	4096u		/* the host engine's sockets (its default max_sockets) */
 #define VSOCKDEV_ACCEPT_PAUSE_MS 250		/* a listening socket is not polled for this long after
 						   accept() found no descriptor: never a busy loop */
 #define VSOCKDEV_EVENTS		32u	/* recent events kept per VM for the statistics */
@@ -151,16 +146,6 @@ struct hconn {
 	/* host to guest: bytes (a whole message for SEQPACKET) read from fd, not yet taken by the engine */
 	uint8_t *in;
 	size_t in_len, in_off, in_cap;
-	/*
-	 * Host to guest: the end (tx_cnt after it) of each packet the guest may not have read yet. A
-	 * guest counts queued packets as well as bytes (Linux 6.12.92 and later reset a connection
-	 * with too many small ones), so at VSOCKDEV_MAX_UNREAD of them the host side stops reading
-	 * and asks for credit until the guest's fwd_cnt passes them.
-	 */
-	uint32_t unread_end[VSOCKDEV_MAX_UNREAD];
-	unsigned unread_head, unread_n;
-	int64_t next_ask_ms;		/* stalled on unread packets: when to ask (CREDIT_REQUEST) again */
-	unsigned ask_ms;		/* the wait before the next ask, doubling */
 	bool host_eof;			/* fd said EOF: the engine socket is shut for sending */
 	bool guest_eof;			/* the guest shut down sending: fd is shut for writing */
 	bool host_gone;			/* after host_eof, fd hung up: the host program closed it */
@@ -230,8 +215,7 @@ void hconn_handle(struct hconn *c, short revents);
 void hconn_free(struct hconn *c, bool reset);
 /* After the VM's RX ring or engine queue drained: host sockets may be read again. */
 void hconn_wake_readers(struct vm *vm);
-/* Connections stalled on unread packets whose time to ask again has come, and handshakes whose time
- * is up, are run; returns the ms until the next such time, -1 for none. */
+/* Handshakes whose time is up are run; returns the ms until the next such time, -1 for none. */
 int hconn_stalls(struct vm *vm);
 
 /* stats.c */

@@ -248,7 +248,7 @@ static void set_budgets(struct daemon *d, rlim_t limit)
 	uint64_t reserve = VSOCKDEV_FD_RESERVE + (uint64_t)VSOCKDEV_FD_RESERVE_VM * d->nvms;
 	uint64_t share = limit > reserve ? (limit - reserve) / d->nvms : 0;
 	/* The engine keeps closing connections for up to the close timeout, and has two listeners. */
-	uint64_t most = VSOCKDEV_ENGINE_SOCKETS - VSOCKDEV_ENGINE_SOCKETS / 8;
+	uint64_t most = VTR_DEFAULT_MAX_SOCKETS - VTR_DEFAULT_MAX_SOCKETS / 8;
 
 	if (share > most)
 		share = most;
@@ -562,10 +562,10 @@ int main(int argc, char **argv)
 			pcap_perm.set_group = pcap_group = true;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			d.max_conns = (unsigned)cli_number(PROG, "--max-connections", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			d.max_conns = (unsigned)cli_number(PROG, "--max-connections", optarg, 1, VTR_DEFAULT_MAX_SOCKETS);
 			break;
 		case OPT_MAX_PENDING:
-			d.max_pending = (unsigned)cli_number(PROG, "--max-pending", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			d.max_pending = (unsigned)cli_number(PROG, "--max-pending", optarg, 1, VTR_DEFAULT_MAX_SOCKETS);
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
 			d.handshake_ms = (unsigned)cli_number(PROG, "--handshake-timeout", optarg, 1, 3600000);

@@ -207,8 +207,9 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		.buf_alloc = cfg->tx_buffer_size,
 		/* Host-side ports from 2^30 up, as Firecracker numbers them: easy to tell apart in a capture. */
 		.ephemeral_min = 1u << 30,
-		.connect_timeout_ms = VSOCKDEV_CONNECT_MS,
-		.max_sockets = VSOCKDEV_ENGINE_SOCKETS,
+		.max_sockets = VTR_DEFAULT_MAX_SOCKETS,
+		/* Linux guests reset a connection that queues too many small packets (see vtr.h). */
+		.max_unread_pkts = VTR_LINUX_MAX_UNREAD_PKTS,
 	};
 	struct vtr_vudev_config dcfg = { .guest_cid = cfg->guest_cid, .max_queue_size = cfg->queue_size,
 					 .no_seqpacket = d->no_seqpacket };
@@ -234,7 +235,7 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		snprintf(err, errlen, "%s: cannot create the host engine: %s", vm->name, strerror(-ret));
 		goto fail;
 	}
-	vm->max_sockets = VSOCKDEV_ENGINE_SOCKETS;
+	vm->max_sockets = VTR_DEFAULT_MAX_SOCKETS;
 	vm->by_sock = calloc(vm->max_sockets, sizeof(*vm->by_sock));
 	if (!vm->by_sock) {
 		ret = -ENOMEM;
