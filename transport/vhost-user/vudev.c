@@ -750,7 +750,8 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		if (!dev->cfg.no_seqpacket)
 			f |= 1ull << VTR_VIRTIO_VSOCK_F_SEQPACKET;
 		*ret_replied = true;
-		return reply_u64(dev, msg, f);
+		ret = reply_u64(dev, msg, f);
+		break;
 	}
 	case VTR_VU_SET_FEATURES: {
 		uint64_t offered = DEVICE_FEATURES | (dev->cfg.no_seqpacket ? 0 : 1ull << VTR_VIRTIO_VSOCK_F_SEQPACKET);
@@ -761,25 +762,31 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		 * (vhost-user-vsock is unmigratable), so nobody reads the log. */
 		if (msg->p.u64 & ~(offered | 1ull << VHOST_F_LOG_ALL)) {
 			set_error(dev, "SET_FEATURES 0x%" PRIx64 ": bits the device did not offer", msg->p.u64);
-			return -EINVAL;
+			ret = -EINVAL;
+			break;
 		}
 		dev->features = msg->p.u64 & ~(1ull << VHOST_F_LOG_ALL);
 		for (unsigned i = 0; i < VTR_VUDEV_NQUEUES; i++)
 			vtr_vring_set_features(&dev->q[i].vr, dev->features);
-		return 0;
+		ret = 0;
+		break;
 	}
 	case VTR_VU_GET_PROTOCOL_FEATURES:
 		*ret_replied = true;
-		return reply_u64(dev, msg, PROTOCOL_FEATURES);
+		ret = reply_u64(dev, msg, PROTOCOL_FEATURES);
+		break;
 	case VTR_VU_SET_PROTOCOL_FEATURES:
 		if (msg->p.u64 & ~PROTOCOL_FEATURES) {
 			set_error(dev, "SET_PROTOCOL_FEATURES 0x%" PRIx64 ": bits the device did not offer", msg->p.u64);
-			return -EINVAL;
+			ret = -EINVAL;
+			break;
 		}
 		dev->protocol_features = msg->p.u64;
-		return 0;
+		ret = 0;
+		break;
 	case VTR_VU_SET_OWNER:
-		return 0;
+		ret = 0;
+		break;
 	case VTR_VU_RESET_OWNER:
 		/* Deprecated: "ignore it, or disable all rings" (vhost-user.rst); no QEMU from 7.2 to 10.2
 		 * sends it to a vsock device. The rings are disabled, nothing else. */
@@ -789,13 +796,16 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 	case VTR_VU_RESET_DEVICE:
 		dev->st.device_resets++;
 		device_reset(dev, "the front-end reset the device (RESET_DEVICE)");
-		return 0;
+		ret = 0;
+		break;
 	case VTR_VU_GET_QUEUE_NUM:
 		*ret_replied = true;
-		return reply_u64(dev, msg, VTR_VUDEV_NQUEUES);
+		ret = reply_u64(dev, msg, VTR_VUDEV_NQUEUES);
+		break;
 	case VTR_VU_GET_MAX_MEM_SLOTS:
 		*ret_replied = true;
-		return reply_u64(dev, msg, VTR_MEM_MAX_REGIONS);
+		ret = reply_u64(dev, msg, VTR_MEM_MAX_REGIONS);
+		break;
 	case VTR_VU_SET_MEM_TABLE:
 		ret = set_mem_table(dev, msg);
 		break;
@@ -815,41 +825,55 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 		*ret_replied = true;
 		if (off > sizeof(space) || size > sizeof(space) - off) {
 			/* vhost-user: a failed GET_CONFIG is answered with an empty payload. */
-			return reply(dev, msg, 0);
+			ret = reply(dev, msg, 0);
+			break;
 		}
 		memcpy(msg->p.config.payload, space + off, size);
-		return reply(dev, msg, 12 + size);
+		ret = reply(dev, msg, 12 + size);
+		break;
 	}
 	case VTR_VU_SET_CONFIG:
 		set_error(dev, "SET_CONFIG: the vsock config space is read-only");
-		return -EPERM;
+		ret = -EPERM;
+		break;
 	case VTR_VU_SET_VRING_NUM:
-		if (!(q = msg_queue(dev, msg->p.state.index)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.state.index))) {
+			ret = -EINVAL;
+			break;
+		}
 		ret = set_vring_num(dev, q, msg->p.state.num);
 		if (ret)
 			set_error(dev, "SET_VRING_NUM %u: size %u is not a power of two up to %u", msg->p.state.index,
 				  msg->p.state.num, dev->cfg.max_queue_size);
 		break;
 	case VTR_VU_SET_VRING_ADDR:
-		if (!(q = msg_queue(dev, msg->p.addr.index)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.addr.index))) {
+			ret = -EINVAL;
+			break;
+		}
 		ret = set_vring_addr(dev, q, &msg->p.addr);
 		break;
 	case VTR_VU_SET_VRING_BASE:
-		if (!(q = msg_queue(dev, msg->p.state.index)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.state.index))) {
+			ret = -EINVAL;
+			break;
+		}
 		vtr_vring_set_base(&q->vr, (uint16_t)msg->p.state.num);
 		break;
 	case VTR_VU_GET_VRING_BASE:
-		if (!(q = msg_queue(dev, msg->p.state.index)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.state.index))) {
+			ret = -EINVAL;
+			break;
+		}
 		msg->p.state.num = stop_queue(dev, q);
 		*ret_replied = true;
-		return reply(dev, msg, sizeof(msg->p.state));
+		ret = reply(dev, msg, sizeof(msg->p.state));
+		break;
 	case VTR_VU_SET_VRING_KICK:
-		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK))) {
+			ret = -EINVAL;
+			break;
+		}
 		set_vring_fd(msg, &q->kick_fd);
 		/* vhost-user "Ring states": a kick fd starts the ring; without protocol features it is
 		 * enabled at once, with them it waits for SET_VRING_ENABLE. */
@@ -858,18 +882,24 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 			q->enabled = true;
 		break;
 	case VTR_VU_SET_VRING_CALL:
-		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK))) {
+			ret = -EINVAL;
+			break;
+		}
 		set_vring_fd(msg, &q->call_fd);
 		break;
 	case VTR_VU_SET_VRING_ERR:
-		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.u64 & VTR_VU_VRING_IDX_MASK))) {
+			ret = -EINVAL;
+			break;
+		}
 		set_vring_fd(msg, &q->err_fd);
 		break;
 	case VTR_VU_SET_VRING_ENABLE:
-		if (!(q = msg_queue(dev, msg->p.state.index)))
-			return -EINVAL;
+		if (!(q = msg_queue(dev, msg->p.state.index))) {
+			ret = -EINVAL;
+			break;
+		}
 		q->enabled = msg->p.state.num != 0;
 		break;
 	case VTR_VU_SET_STATUS:
@@ -886,14 +916,19 @@ static int handle_request(struct vtr_vudev *dev, struct vtr_vu_msg *msg, bool *r
 				dev->q[i].started = false;
 			update_running(dev, VTR_VUDEV_STOP_RESET, "the driver reset the device (status 0)");
 		}
-		return 0;
+		ret = 0;
+		break;
 	case VTR_VU_GET_STATUS:
 		*ret_replied = true;
-		return reply_u64(dev, msg, dev->status);
+		ret = reply_u64(dev, msg, dev->status);
+		break;
 	default:
 		set_error(dev, "request %s (%u) is not supported", name ? name : "?", msg->request);
-		return -EOPNOTSUPP;
+		ret = -EOPNOTSUPP;
+		break;
 	}
+	/* Every request ends here: whatever it changed (memory, rings, features, status), the device
+	 * comes up or goes down by the same rule. */
 	if (ret == -EINVAL && !dev->st.last_error[0])
 		set_error(dev, "%s: invalid", name);
 	if (dev->running && !can_run(dev)) {
