@@ -169,7 +169,7 @@ struct daemon {
 	struct vtr_tap *tap;
 	int stats_fd;			/* statistics socket (-1: none) */
 	char *stats_path;
-	int verbose;
+	int verbose;			/* the log's level: 0 -q, 1 the default, more with -v (log.h) */
 	bool no_seqpacket;
 	unsigned max_conns;		/* --max-connections per VM (0: the VM's share of the descriptor limit) */
 	unsigned max_pending;		/* --max-pending */
@@ -180,7 +180,6 @@ struct daemon {
 	struct hconn *dirty;
 	struct timespec started;
 	struct log_limit *log_limit;	/* logmsg's rate limit (logtext.h) */
-	volatile int *stop;		/* set by the signal handler */
 };
 
 /* vm.c */
@@ -248,8 +247,5 @@ void service_ready(const struct daemon *d);
 __attribute__((format(printf, 5, 6)))
 void vm_event(struct vm *vm, enum refusal why, bool host_side, uint32_t port, const char *detail_fmt, ...);
 
-/* main.c */
-__attribute__((format(printf, 3, 4)))
-void logmsg(const struct daemon *d, int level, const char *fmt, ...);
 
 #endif

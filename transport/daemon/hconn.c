@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "handshake.h"
 #include "logtext.h"
 

@@ -19,63 +19,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "log.h"
 #include "logtext.h"
 
 #define PROG "vsockdev"
 #define TAP_FLUSH_MS 1000
-
-static int verbosity;
-
-/* One line on stderr, every byte that is not printable ASCII escaped (logtext.h): the messages carry
- * paths and what host programs and guests sent. */
-static void log_line(const char *text)
-{
-	char line[4 * 1024 + 1];
-
-	log_escape(text, strlen(text), line, sizeof(line));
-	fprintf(stderr, PROG ": %s\n", line);
-}
-
-static void log_report(const struct log_suppressed *r)
-{
-	char text[512];
-
-	if (!r->count)
-		return;
-	snprintf(text, sizeof(text), "%u similar messages suppressed (at most %u a second of each): \"%s\"",
-		 r->count, LOG_BURST * 1000 / LOG_WINDOW_MS, r->key);
-	log_line(text);
-}
-
-/* The reports of held-back lines that fell due by now (every one at the end: INT64_MAX). */
-static void log_reports_due(const struct daemon *d, int64_t now_ms)
-{
-	struct log_suppressed r;
-
-	while (d->log_limit && log_limit_due(d->log_limit, now_ms, &r))
-		log_report(&r);
-}
-
-void logmsg(const struct daemon *d, int level, const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-
-	if (level > verbosity)
-		return;
-	if (d && d->log_limit) {
-		struct log_suppressed r;
-		bool show = log_limit_admit(d->log_limit, fmt, daemon_mono_ms(), &r);
-
-		log_report(&r);
-		if (!show)
-			return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	log_line(text);
-}
 
 static void usage(FILE *f)
 {
@@ -477,7 +425,7 @@ int main(int argc, char **argv)
 	struct vsm_rotate_opts rotate = { 0 };
 	struct log_limit log_limit = { 0 };
 	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .max_pending = VSOCKDEV_MAX_PENDING,
-			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS, .log_limit = &log_limit };
+			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS, .log_limit = &log_limit, .verbose = 1 };
 	rlim_t nofile;
 	struct vsm_file_perm pcap_perm = { .mode = 0600 };
 	bool pcap_group = false;
@@ -485,7 +433,6 @@ int main(int argc, char **argv)
 	int opt, status = 0, sigfd, stop_signal;
 
 	cli_program_name(argv);
-	verbosity = 1;
 	vm_config_init(&single);
 	while ((opt = getopt_long(argc, argv, "w:C:G:W:i:s:vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -581,10 +528,10 @@ int main(int argc, char **argv)
 			d.frontend_allow.gids[d.frontend_allow.ngids++] = service_group_arg("--frontend-group", optarg);
 			break;
 		case 'v':
-			verbosity++;
+			d.verbose++;
 			break;
 		case 'q':
-			verbosity = 0;
+			d.verbose = 0;
 			break;
 		case 'h':
 			usage(stdout);

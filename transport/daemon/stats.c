@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "daemon.h"
+#include "log.h"
 
 /* The document's shape is versioned: vsocktop and monitoring read it (vsockdev(8) lists the keys). */
 #define STATS_VERSION 1

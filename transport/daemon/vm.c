@@ -12,6 +12,7 @@
 #include <vsockmon/wire.h>
 
 #include "daemon.h"
+#include "log.h"
 
 /* Forwarded packets held for one VM's RX ring at the most; past the mark its senders wait. */
 #define FWD_MAX		(4u * 1024 * 1024)
@@ -304,6 +305,7 @@ int64_t daemon_mono_ms(void)
 int daemon_accept(int lfd, int flags, int64_t *paused_until)
 {
 	int fd = accept4(lfd, NULL, NULL, flags);
+	int err = errno;
 
 	if (fd >= 0)
 		return fd;
@@ -312,9 +314,9 @@ int daemon_accept(int lfd, int flags, int64_t *paused_until)
 	 * again at once it would spin. It rests a while instead; meanwhile budgets free descriptors
 	 * (connections end) and the backlog holds the clients, or refuses them once full.
 	 */
-	if (errno == EMFILE || errno == ENFILE)
+	if (err == EMFILE || err == ENFILE)
 		*paused_until = daemon_mono_ms() + VSOCKDEV_ACCEPT_PAUSE_MS;
-	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
 
 bool daemon_paused(int64_t paused_until)

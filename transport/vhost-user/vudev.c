@@ -676,13 +676,8 @@ int vtr_vudev_send(struct vtr_vudev *dev, const uint8_t *hdr, const uint8_t *pay
 	off = rx_fill(dev, hdr, payload, len, 0, &dry);
 	if (!dev->running)
 		return -ENOTCONN;
-	if (dry && off == 0 && len) {
-		dev->rx_waiting = true;
-		rx_empty_start(dev);
-		return -EAGAIN;
-	}
 	if (dry && off == 0) {
-		/* A header-only packet that found no buffer. */
+		/* No buffer for any of it (a header-only packet included): it waits for the guest's. */
 		dev->rx_waiting = true;
 		rx_empty_start(dev);
 		return -EAGAIN;
@@ -1115,11 +1110,6 @@ int vtr_vudev_handle(struct vtr_vudev *dev, int fd, short revents)
 bool vtr_vudev_running(const struct vtr_vudev *dev)
 {
 	return dev->running;
-}
-
-uint64_t vtr_vudev_guest_cid(const struct vtr_vudev *dev)
-{
-	return dev->cfg.guest_cid;
 }
 
 void vtr_vudev_set_tap(struct vtr_vudev *dev, struct vtr_tap *t)
