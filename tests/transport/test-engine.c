@@ -12,7 +12,7 @@
 #include <vsockmon/wire.h>
 #include <vtr/vtr.h>
 
-#include "../../transport/src/credit.h"
+#include "../../transport/protocol/credit.h"
 #include "pair.h"
 
 static struct pair *new_pair(void)
@@ -252,6 +252,66 @@ static void test_credit_exhaustion_and_recovery(void **state)
 		}
 	}
 	assert_memory_equal(out, data, sizeof(data));
+	free_pair(p);
+}
+
+/*
+ * max_unread_pkts (vsockdev sets it for Linux guests): the host stops at that many RW packets the
+ * guest has not read whatever its credit, asks for credit at once and again after 10, 20... ms, and
+ * goes on once the guest's fwd_cnt passes them.
+ */
+static void test_unread_packet_cap(void **state)
+{
+	struct pair *p = malloc(sizeof(*p));
+	struct vtr_config host = { .max_pkt = 4, .max_unread_pkts = 2 };
+	struct vtr_sock_info info;
+	char buf[100];
+	size_t start;
+	int c, s;
+
+	assert_non_null(p);
+	pair_init(p, NULL, &host);
+	pair_connect(p, 1234, VTR_STREAM, &c, &s);
+	start = p->nlog;
+	/* Two packets of 4 bytes, then the cap: the rest waits, and the host asks for credit. */
+	assert_int_equal(vtr_send(p->e[1], s, "0123456789", 10, 0), 8);
+	assert_int_equal(vtr_send(p->e[1], s, "89", 2, 0), -EAGAIN);
+	assert_int_equal(vtr_poll(p->e[1], s) & VTR_EV_WRITABLE, 0);
+	assert_int_equal(vtr_sock_info(p->e[1], s, &info), 0);
+	assert_int_equal(info.unread_pkts, 2);
+	assert_int_equal(info.unread_room, 0);
+	assert_true(info.credit > 8);
+	pair_run(p);
+	assert_int_equal(pair_count(p, start, 1, VSM_OP_RW), 2);
+	assert_int_equal(pair_count(p, start, 1, VSM_OP_CREDIT_REQUEST), 1);
+	assert_int_equal(p->log[start + 2].h.op, VSM_OP_CREDIT_REQUEST);
+	/* The guest's answer says fwd_cnt 0: nothing read, still at the cap; the next ask after 10 ms. */
+	assert_int_equal(vtr_next_timeout(p->e[1]), 10);
+	pair_advance_ms(p, 10);
+	vtr_tick(p->e[1]);
+	pair_run(p);
+	assert_int_equal(pair_count(p, start, 1, VSM_OP_CREDIT_REQUEST), 2);
+	/* Then 20 ms: not after 10. */
+	pair_advance_ms(p, 10);
+	vtr_tick(p->e[1]);
+	pair_run(p);
+	assert_int_equal(pair_count(p, start, 1, VSM_OP_CREDIT_REQUEST), 2);
+	pair_advance_ms(p, 10);
+	vtr_tick(p->e[1]);
+	pair_run(p);
+	assert_int_equal(pair_count(p, start, 1, VSM_OP_CREDIT_REQUEST), 3);
+	/* The guest reads both packets: its CREDIT_UPDATE frees the host, which may send again. */
+	p->events[1][s] = 0;
+	assert_int_equal(vtr_recv(p->e[0], c, buf, sizeof(buf), 0, NULL), 8);
+	pair_run(p);
+	assert_true(p->events[1][s] & VTR_EV_WRITABLE);
+	assert_int_equal(vtr_sock_info(p->e[1], s, &info), 0);
+	assert_int_equal(info.unread_pkts, 0);
+	assert_int_equal(info.unread_room, 8);
+	assert_int_equal(vtr_send(p->e[1], s, "89", 2, 0), 2);
+	/* Without the cap (the default) the same send goes whole. */
+	assert_int_equal(vtr_sock_info(p->e[0], c, &info), 0);
+	assert_int_equal(info.unread_room, UINT64_MAX);
 	free_pair(p);
 }
 
@@ -971,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_backlog_full),
 		cmocka_unit_test(test_stream_data_and_credit_updates),
 		cmocka_unit_test(test_credit_exhaustion_and_recovery),
+		cmocka_unit_test(test_unread_packet_cap),
 		cmocka_unit_test(test_stream_integrity_1mib),
 		cmocka_unit_test(test_buffer_size_change),
 		cmocka_unit_test(test_seqpacket_boundaries_eor),

@@ -27,7 +27,7 @@
 #include <vtr/vtr.h>
 #include <vtr/vufront.h>
 
-#include "../../transport/src/vdrv.h"
+#include <vtr/vdrv.h>
 
 #define F(n)		(1ull << (n))
 #define F_EVENT_IDX	F(VTR_VIRTIO_F_EVENT_IDX)

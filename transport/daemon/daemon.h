@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <vsockmon/tap.h>
+#include <vtr/pktq.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
 
@@ -29,13 +30,8 @@
 #define VSOCKDEV_HOST_CID	2
 #define VSOCKDEV_MAX_GROUPS	16
 #define VSOCKDEV_BUF		(256u * 1024)	/* what one host connection reads or writes at once */
-#define VSOCKDEV_MAX_UNREAD	64		/* host-to-guest packets the guest may hold unread */
-#define VSOCKDEV_MAX_PKT	(64u * 1024)	/* the host engine's largest packet (its default) */
-#define VSOCKDEV_CONNECT_MS	2000u		/* a guest that has not answered a REQUEST by then never will
-						   (Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT) */
 #define VSOCKDEV_HANDSHAKE_MS	5000u		/* default --handshake-timeout: a host client's "CONNECT <port>\n" */
 #define VSOCKDEV_MAX_PENDING	64u		/* default --max-pending: handshakes under way per VM */
-#define VSOCKDEV_ENGINE_SOCKETS	4096u		/* the host engine's sockets (its default max_sockets) */
 #define VSOCKDEV_ACCEPT_PAUSE_MS 250		/* a listening socket is not polled for this long after
 						   accept() found no descriptor: never a busy loop */
 #define VSOCKDEV_EVENTS		32u	/* recent events kept per VM for the statistics */
@@ -83,13 +79,6 @@ struct vm_config {
 	unsigned ngroups;
 };
 
-/* A packet for a VM from a sibling VM, held while its RX ring is full. */
-struct fwd_pkt {
-	struct fwd_pkt *next;
-	uint32_t len;
-	uint8_t data[];			/* header, then payload */
-};
-
 struct daemon;
 struct hconn;
 struct log_limit;
@@ -107,8 +96,7 @@ struct vm {
 	uint32_t max_sockets;
 	struct hconn *conns;		/* all of them, linked */
 	unsigned nconns;
-	struct fwd_pkt *fwd_head, *fwd_tail;
-	uint64_t fwd_bytes;		/* held in fwd_* */
+	struct vtr_pktq fwd;		/* packets from sibling VMs, held while this VM's RX ring is full */
 	unsigned max_conns;		/* the budget: host connections (one descriptor each) at once */
 	unsigned npending;		/* of them in HC_HANDSHAKE */
 	int64_t uds_paused_until;	/* accept() found no descriptor: uds_fd rests until then (ms) */
@@ -158,16 +146,6 @@ struct hconn {
 	/* host to guest: bytes (a whole message for SEQPACKET) read from fd, not yet taken by the engine */
 	uint8_t *in;
 	size_t in_len, in_off, in_cap;
-	/*
-	 * Host to guest: the end (tx_cnt after it) of each packet the guest may not have read yet. A
-	 * guest counts queued packets as well as bytes (Linux 6.12.92 and later reset a connection
-	 * with too many small ones), so at VSOCKDEV_MAX_UNREAD of them the host side stops reading
-	 * and asks for credit until the guest's fwd_cnt passes them.
-	 */
-	uint32_t unread_end[VSOCKDEV_MAX_UNREAD];
-	unsigned unread_head, unread_n;
-	int64_t next_ask_ms;		/* stalled on unread packets: when to ask (CREDIT_REQUEST) again */
-	unsigned ask_ms;		/* the wait before the next ask, doubling */
 	bool host_eof;			/* fd said EOF: the engine socket is shut for sending */
 	bool guest_eof;			/* the guest shut down sending: fd is shut for writing */
 	bool host_gone;			/* after host_eof, fd hung up: the host program closed it */
@@ -191,7 +169,7 @@ struct daemon {
 	struct vsm_tap *tap;
 	int stats_fd;			/* statistics socket (-1: none) */
 	char *stats_path;
-	int verbose;
+	int verbose;			/* the log's level: 0 -q, 1 the default, more with -v (log.h) */
 	bool no_seqpacket;
 	unsigned max_conns;		/* --max-connections per VM (0: the VM's share of the descriptor limit) */
 	unsigned max_pending;		/* --max-pending */
@@ -202,7 +180,6 @@ struct daemon {
 	struct hconn *dirty;
 	struct timespec started;
 	struct log_limit *log_limit;	/* logmsg's rate limit (logtext.h) */
-	volatile int *stop;		/* set by the signal handler */
 };
 
 /* vm.c */
@@ -237,8 +214,7 @@ void hconn_handle(struct hconn *c, short revents);
 void hconn_free(struct hconn *c, bool reset);
 /* After the VM's RX ring or engine queue drained: host sockets may be read again. */
 void hconn_wake_readers(struct vm *vm);
-/* Connections stalled on unread packets whose time to ask again has come, and handshakes whose time
- * is up, are run; returns the ms until the next such time, -1 for none. */
+/* Handshakes whose time is up are run; returns the ms until the next such time, -1 for none. */
 int hconn_stalls(struct vm *vm);
 
 /* stats.c */
@@ -271,8 +247,5 @@ void service_ready(const struct daemon *d);
 __attribute__((format(printf, 5, 6)))
 void vm_event(struct vm *vm, enum refusal why, bool host_side, uint32_t port, const char *detail_fmt, ...);
 
-/* main.c */
-__attribute__((format(printf, 3, 4)))
-void logmsg(const struct daemon *d, int level, const char *fmt, ...);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "handshake.h"
 #include "logtext.h"
 
@@ -19,8 +20,8 @@
  * the guest's buffer can take now and only while the device's RX ring keeps up, so a host program
  * that writes fast meets a full socket buffer, not a growing queue here. Reading in large bites
  * when it does read also coalesces small host writes into large packets: a guest counts queued
- * packets as well as bytes (Linux 6.12.92 and later reset a connection that queues too many small
- * ones), so a storm of tiny packets would hurt it.
+ * packets as well as bytes (it resets a connection that queues too many small ones: the engine's
+ * max_unread_pkts, VTR_LINUX_MAX_UNREAD_PKTS), so a storm of tiny packets would hurt it.
  */
 
 /* One table: the statistics' key and the log's and events' reason of each refusal (enum refusal). */
@@ -492,70 +493,26 @@ static bool guest_to_host(struct hconn *c)
 	}
 }
 
-/* Forgets the packets the guest has read: those whose end its fwd_cnt has passed (wrap-safe). */
-static void retire_unread(struct hconn *c, uint32_t peer_fwd_cnt)
-{
-	while (c->unread_n && (int32_t)(peer_fwd_cnt - c->unread_end[c->unread_head]) >= 0) {
-		c->unread_head = (c->unread_head + 1) % VSOCKDEV_MAX_UNREAD;
-		c->unread_n--;
-	}
-	if (!c->unread_n)
-		c->ask_ms = 0;
-}
-
-/* Notes the packets a send of n bytes made, from tx_cnt on (the engine cuts at VSOCKDEV_MAX_PKT). */
-static void note_unread(struct hconn *c, uint32_t tx_cnt, size_t n)
-{
-	while (n && c->unread_n < VSOCKDEV_MAX_UNREAD) {
-		uint32_t k = n > VSOCKDEV_MAX_PKT ? VSOCKDEV_MAX_PKT : (uint32_t)n;
-
-		tx_cnt += k;
-		c->unread_end[(c->unread_head + c->unread_n) % VSOCKDEV_MAX_UNREAD] = tx_cnt;
-		c->unread_n++;
-		n -= k;
-	}
-}
-
 /*
  * Whether the host side may be read now: the guest has credit, the device keeps up, and the guest
- * holds fewer than VSOCKDEV_MAX_UNREAD of our packets unread. At that bound the connection asks the
- * guest for its credit (CREDIT_REQUEST, virtio spec 5.10.6.3) and then again after 10, 20... up to
- * 1000 ms, since a guest that reads a little out of a large buffer sends no CREDIT_UPDATE of its own
- * (Linux before 6.8); meanwhile the host's small writes pile up in the Unix socket and go as one packet.
+ * does not hold too many of our packets unread (the engine's max_unread_pkts, which asks the guest
+ * for credit meanwhile); until then the host's small writes pile up in the Unix socket and go as one
+ * packet.
  */
 static bool may_read_host(struct hconn *c)
 {
 	const struct vm *vm = c->vm;
-	struct vtr_sock_info info;
 
 	if (c->state != HC_OPEN || c->host_eof || c->in_len || !vtr_vudev_running(vm->dev))
 		return false;
-	if (vtr_want_write(vm->engine) || !(vtr_poll(vm->engine, c->sock) & VTR_EV_WRITABLE))
-		return false;
-	if (vtr_sock_info(vm->engine, c->sock, &info))
-		return false;
-	retire_unread(c, info.peer_fwd_cnt);
-	if (c->unread_n < VSOCKDEV_MAX_UNREAD)
-		return true;
-	if (!c->ask_ms || daemon_mono_ms() >= c->next_ask_ms) {
-		vtr_credit_request(vm->engine, c->sock);
-		c->ask_ms = c->ask_ms ? (c->ask_ms * 2 > 1000 ? 1000 : c->ask_ms * 2) : 10;
-		c->next_ask_ms = daemon_mono_ms() + c->ask_ms;
-	}
-	return false;
+	return !vtr_want_write(vm->engine) && (vtr_poll(vm->engine, c->sock) & VTR_EV_WRITABLE);
 }
 
 /* Host to guest: what was read and not yet taken by the engine; true when nothing waits. */
 static bool flush_in(struct hconn *c)
 {
 	while (c->in_off < c->in_len) {
-		struct vtr_sock_info info;
-		ssize_t n;
-
-		vtr_sock_info(c->vm->engine, c->sock, &info);
-		n = vtr_send(c->vm->engine, c->sock, c->in + c->in_off, c->in_len - c->in_off, 0);
-		if (n > 0)
-			note_unread(c, info.tx_cnt, (size_t)n);
+		ssize_t n = vtr_send(c->vm->engine, c->sock, c->in + c->in_off, c->in_len - c->in_off, 0);
 
 		if (n == -EAGAIN)
 			return false;
@@ -595,8 +552,8 @@ static bool host_to_guest(struct hconn *c)
 			vtr_sock_info(e, c->sock, &info);
 			want = info.credit > (int64_t)VSOCKDEV_BUF ? VSOCKDEV_BUF : (size_t)info.credit;
 			/* No more than the packets the guest may still hold unread. */
-			if (want > (size_t)(VSOCKDEV_MAX_UNREAD - c->unread_n) * VSOCKDEV_MAX_PKT)
-				want = (size_t)(VSOCKDEV_MAX_UNREAD - c->unread_n) * VSOCKDEV_MAX_PKT;
+			if (want > info.unread_room)
+				want = (size_t)info.unread_room;
 			if (!want)
 				return true;
 		}
@@ -649,9 +606,9 @@ static void run(struct hconn *c)
 			if (err == -ETIMEDOUT) {
 				vm->st.host_connect_timeout++;
 				logmsg(vm->d, 1, "%s: host connection to guest port %u failed: the guest did not answer "
-				       "its REQUEST in %u ms", vm->name, c->guest_port, VSOCKDEV_CONNECT_MS);
+				       "its REQUEST in %u ms", vm->name, c->guest_port, VTR_DEFAULT_CONNECT_MS);
 				vm_event(vm, REFUSE_GUEST_TIMEOUT, true, c->guest_port, "no answer to the REQUEST in %u ms",
-					 VSOCKDEV_CONNECT_MS);
+					 VTR_DEFAULT_CONNECT_MS);
 			} else if (err == -ECONNRESET || err == -ECONNREFUSED || !err) {
 				vm->st.host_connect_refused++;
 				logmsg(vm->d, 1, "%s: host connection to guest port %u refused: nothing listens on that "
@@ -736,12 +693,6 @@ int hconn_stalls(struct vm *vm)
 			}
 			continue;
 		}
-		if (c->state != HC_OPEN || c->unread_n < VSOCKDEV_MAX_UNREAD || !c->ask_ms)
-			continue;
-		if (c->next_ask_ms <= now)
-			hconn_mark(c);
-		else if (best < 0 || c->next_ask_ms - now < best)
-			best = c->next_ask_ms - now;
 	}
 	return best > 1000 ? 1000 : (int)best;
 }

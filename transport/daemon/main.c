@@ -19,63 +19,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "log.h"
 #include "logtext.h"
 
 #define PROG "vsockdev"
 #define TAP_FLUSH_MS 1000
-
-static int verbosity;
-
-/* One line on stderr, every byte that is not printable ASCII escaped (logtext.h): the messages carry
- * paths and what host programs and guests sent. */
-static void log_line(const char *text)
-{
-	char line[4 * 1024 + 1];
-
-	log_escape(text, strlen(text), line, sizeof(line));
-	fprintf(stderr, PROG ": %s\n", line);
-}
-
-static void log_report(const struct log_suppressed *r)
-{
-	char text[512];
-
-	if (!r->count)
-		return;
-	snprintf(text, sizeof(text), "%u similar messages suppressed (at most %u a second of each): \"%s\"",
-		 r->count, LOG_BURST * 1000 / LOG_WINDOW_MS, r->key);
-	log_line(text);
-}
-
-/* The reports of held-back lines that fell due by now (every one at the end: INT64_MAX). */
-static void log_reports_due(const struct daemon *d, int64_t now_ms)
-{
-	struct log_suppressed r;
-
-	while (d->log_limit && log_limit_due(d->log_limit, now_ms, &r))
-		log_report(&r);
-}
-
-void logmsg(const struct daemon *d, int level, const char *fmt, ...)
-{
-	char text[1024];
-	va_list ap;
-
-	if (level > verbosity)
-		return;
-	if (d && d->log_limit) {
-		struct log_suppressed r;
-		bool show = log_limit_admit(d->log_limit, fmt, daemon_mono_ms(), &r);
-
-		log_report(&r);
-		if (!show)
-			return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	log_line(text);
-}
 
 static void usage(FILE *f)
 {
@@ -248,7 +196,7 @@ static void set_budgets(struct daemon *d, rlim_t limit)
 	uint64_t reserve = VSOCKDEV_FD_RESERVE + (uint64_t)VSOCKDEV_FD_RESERVE_VM * d->nvms;
 	uint64_t share = limit > reserve ? (limit - reserve) / d->nvms : 0;
 	/* The engine keeps closing connections for up to the close timeout, and has two listeners. */
-	uint64_t most = VSOCKDEV_ENGINE_SOCKETS - VSOCKDEV_ENGINE_SOCKETS / 8;
+	uint64_t most = VTR_DEFAULT_MAX_SOCKETS - VTR_DEFAULT_MAX_SOCKETS / 8;
 
 	if (share > most)
 		share = most;
@@ -438,7 +386,18 @@ static int run(struct daemon *d, int sigfd)
 enum { OPT_CONFIG = 0x100, OPT_SOCKET_MODE, OPT_SOCKET_GROUP, OPT_PCAP_MODE, OPT_PCAP_GROUP, OPT_MAX_CONNECTIONS,
        OPT_MAX_PENDING, OPT_HANDSHAKE_TIMEOUT, OPT_FRONTEND_USER, OPT_FRONTEND_GROUP };
 
-int main(int argc, char **argv)
+/* The command line's VMs and captures; the daemon's own settings go straight into struct daemon. */
+struct cmdline {
+	struct vm_config cfgs[VSOCKDEV_MAX_VMS];
+	unsigned ncfg;
+	const char *pcap, *ifaces[8], *stats;
+	unsigned nifaces;
+	struct vsm_rotate_opts rotate;
+	struct vsm_file_perm pcap_perm;
+};
+
+/* Reads the options into cl and d; exits on a usage error (cli_die_usage), and after --help or --version. */
+static void parse_args(int argc, char **argv, struct daemon *d, struct cmdline *cl)
 {
 	static const struct option longopts[] = {
 		{ "vm", required_argument, NULL, 'm' },
@@ -468,34 +427,21 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct vm_config cfgs[VSOCKDEV_MAX_VMS];
 	struct vm_config single;
-	bool have_single = false;
-	unsigned ncfg = 0;
-	const char *pcap = NULL, *ifaces[8], *stats = NULL, *config = NULL;
-	unsigned nifaces = 0;
-	struct vsm_rotate_opts rotate = { 0 };
-	struct log_limit log_limit = { 0 };
-	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .max_pending = VSOCKDEV_MAX_PENDING,
-			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS, .log_limit = &log_limit };
-	rlim_t nofile;
-	struct vsm_file_perm pcap_perm = { .mode = 0600 };
-	bool pcap_group = false;
-	char err[512];
-	int opt, status = 0, sigfd, stop_signal;
+	bool have_single = false, pcap_group = false;
+	const char *config = NULL;
+	int opt;
 
-	cli_program_name(argv);
-	verbosity = 1;
 	vm_config_init(&single);
 	while ((opt = getopt_long(argc, argv, "w:C:G:W:i:s:vqhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
-			if (ncfg == VSOCKDEV_MAX_VMS)
+			if (cl->ncfg == VSOCKDEV_MAX_VMS)
 				cli_die_usage(PROG, "--vm: %d VMs at the most", VSOCKDEV_MAX_VMS);
-			vm_config_init(&cfgs[ncfg]);
-			vm_spec(&cfgs[ncfg], optarg);
-			vm_check(&cfgs[ncfg], cfgs, ncfg);
-			ncfg++;
+			vm_config_init(&cl->cfgs[cl->ncfg]);
+			vm_spec(&cl->cfgs[cl->ncfg], optarg);
+			vm_check(&cl->cfgs[cl->ncfg], cl->cfgs, cl->ncfg);
+			cl->ncfg++;
 			break;
 		case 'c':
 			have_single = true;
@@ -525,73 +471,73 @@ int main(int argc, char **argv)
 			config = optarg;
 			break;
 		case 'w':
-			pcap = optarg;
+			cl->pcap = optarg;
 			break;
 		case 'C':
-			rotate.max_bytes = cli_file_size(PROG, optarg);
+			cl->rotate.max_bytes = cli_file_size(PROG, optarg);
 			break;
 		case 'G':
-			rotate.seconds = cli_rotate_seconds(PROG, optarg);
+			cl->rotate.seconds = cli_rotate_seconds(PROG, optarg);
 			break;
 		case 'W':
-			rotate.max_files = cli_file_count(PROG, optarg);
+			cl->rotate.max_files = cli_file_count(PROG, optarg);
 			break;
 		case 'i':
-			if (nifaces == sizeof(ifaces) / sizeof(ifaces[0]))
+			if (cl->nifaces == sizeof(cl->ifaces) / sizeof(cl->ifaces[0]))
 				cli_die_usage(PROG, "--tap: 8 interfaces at the most");
-			ifaces[nifaces++] = optarg;
+			cl->ifaces[cl->nifaces++] = optarg;
 			break;
 		case 's':
-			stats = optarg;
+			cl->stats = optarg;
 			break;
 		case 'P':
-			d.no_seqpacket = true;
+			d->no_seqpacket = true;
 			break;
 		case OPT_SOCKET_MODE:
-			d.socket_perm.mode = service_mode_arg("--socket-mode", optarg);
+			d->socket_perm.mode = service_mode_arg("--socket-mode", optarg);
 			break;
 		case OPT_SOCKET_GROUP:
-			d.socket_perm.gid = service_group_arg("--socket-group", optarg);
-			d.socket_perm.set_group = true;
+			d->socket_perm.gid = service_group_arg("--socket-group", optarg);
+			d->socket_perm.set_group = true;
 			break;
 		case OPT_PCAP_MODE:
-			pcap_perm.mode = service_mode_arg("--pcap-mode", optarg);
+			cl->pcap_perm.mode = service_mode_arg("--cl->pcap-mode", optarg);
 			break;
 		case OPT_PCAP_GROUP:
-			pcap_perm.gid = service_group_arg("--pcap-group", optarg);
-			pcap_perm.set_group = pcap_group = true;
+			cl->pcap_perm.gid = service_group_arg("--cl->pcap-group", optarg);
+			cl->pcap_perm.set_group = pcap_group = true;
 			break;
 		case OPT_MAX_CONNECTIONS:
-			d.max_conns = (unsigned)cli_number(PROG, "--max-connections", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			d->max_conns = (unsigned)cli_number(PROG, "--max-connections", optarg, 1, VTR_DEFAULT_MAX_SOCKETS);
 			break;
 		case OPT_MAX_PENDING:
-			d.max_pending = (unsigned)cli_number(PROG, "--max-pending", optarg, 1, VSOCKDEV_ENGINE_SOCKETS);
+			d->max_pending = (unsigned)cli_number(PROG, "--max-pending", optarg, 1, VTR_DEFAULT_MAX_SOCKETS);
 			break;
 		case OPT_HANDSHAKE_TIMEOUT:
-			d.handshake_ms = (unsigned)cli_number(PROG, "--handshake-timeout", optarg, 1, 3600000);
+			d->handshake_ms = (unsigned)cli_number(PROG, "--handshake-timeout", optarg, 1, 3600000);
 			break;
 		case OPT_FRONTEND_USER:
-			if (d.frontend_allow.nuids == VSOCKDEV_MAX_FRONTEND_IDS)
+			if (d->frontend_allow.nuids == VSOCKDEV_MAX_FRONTEND_IDS)
 				cli_die_usage(PROG, "--frontend-user: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
-			d.frontend_allow.uids[d.frontend_allow.nuids++] = service_user_arg("--frontend-user", optarg);
+			d->frontend_allow.uids[d->frontend_allow.nuids++] = service_user_arg("--frontend-user", optarg);
 			break;
 		case OPT_FRONTEND_GROUP:
-			if (d.frontend_allow.ngids == VSOCKDEV_MAX_FRONTEND_IDS)
+			if (d->frontend_allow.ngids == VSOCKDEV_MAX_FRONTEND_IDS)
 				cli_die_usage(PROG, "--frontend-group: %d at the most", VSOCKDEV_MAX_FRONTEND_IDS);
-			d.frontend_allow.gids[d.frontend_allow.ngids++] = service_group_arg("--frontend-group", optarg);
+			d->frontend_allow.gids[d->frontend_allow.ngids++] = service_group_arg("--frontend-group", optarg);
 			break;
 		case 'v':
-			verbosity++;
+			d->verbose++;
 			break;
 		case 'q':
-			verbosity = 0;
+			d->verbose = 0;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		case 'V':
 			printf(PROG " %s\n", VSM_VERSION);
-			return 0;
+			exit(0);
 		default:
 			cli_die_usage(PROG, "unknown option");
 		}
@@ -599,28 +545,41 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cli_die_usage(PROG, "unexpected argument '%s'", argv[optind]);
 	/* As vhost-device-vsock (clap's conflicts_with = "config"): the file holds every VM. */
-	if (config && (ncfg || have_single))
+	if (config && (cl->ncfg || have_single))
 		cli_die_usage(PROG, "--config %s holds the VMs: give them there, not also with --vm or "
 			      "--guest-cid/--socket/...", config);
 	if (config)
-		ncfg = vm_config_file(config, cfgs);
-	if (have_single && ncfg)
+		cl->ncfg = vm_config_file(config, cl->cfgs);
+	if (have_single && cl->ncfg)
 		cli_die_usage(PROG, "give VMs either with --vm or with --guest-cid/--socket/..., not both");
 	if (have_single) {
 		if (!single.guest_cid)
 			single.guest_cid = VSOCKDEV_DEFAULT_GUEST_CID;
-		vm_check(&single, cfgs, 0);
-		cfgs[ncfg++] = single;
+		vm_check(&single, cl->cfgs, 0);
+		cl->cfgs[cl->ncfg++] = single;
 	}
-	if (!ncfg)
+	if (!cl->ncfg)
 		cli_die_usage(PROG, "no VM: give --vm guest-cid=CID,socket=PATH,uds-path=PATH or --config FILE");
-	if ((rotate.max_bytes || rotate.seconds || rotate.max_files) && !pcap)
+	if ((cl->rotate.max_bytes || cl->rotate.seconds || cl->rotate.max_files) && !cl->pcap)
 		cli_die_usage(PROG, "-C, -G and -W go with -w FILE");
-	if (!pcap_group && d.socket_perm.set_group) {
-		pcap_perm.gid = d.socket_perm.gid;
-		pcap_perm.set_group = true;
+	if (!pcap_group && d->socket_perm.set_group) {
+		cl->pcap_perm.gid = d->socket_perm.gid;
+		cl->pcap_perm.set_group = true;
 	}
+}
 
+int main(int argc, char **argv)
+{
+	static struct cmdline cl = { .pcap_perm = { .mode = 0600 } };
+	struct log_limit log_limit = { 0 };
+	struct daemon d = { .stats_fd = -1, .socket_perm = { .mode = 0660 }, .max_pending = VSOCKDEV_MAX_PENDING,
+			    .handshake_ms = VSOCKDEV_HANDSHAKE_MS, .log_limit = &log_limit, .verbose = 1 };
+	rlim_t nofile;
+	char err[512];
+	int status = 0, sigfd, stop_signal;
+
+	cli_program_name(argv);
+	parse_args(argc, argv, &d, &cl);
 	signal(SIGPIPE, SIG_IGN);
 	/* SIGTERM, SIGINT and SIGHUP are read in the poll loop: no handler, no flag. */
 	sigfd = cli_signalfd(0);
@@ -631,35 +590,35 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
 	nofile = raise_nofile(&d);
 
-	if (pcap || nifaces) {
+	if (cl.pcap || cl.nifaces) {
 		int ret = vsm_tap_new(&d.tap);
 
 		if (ret) {
 			fprintf(stderr, PROG ": cannot create the tap: %s\n", strerror(-ret));
 			return 1;
 		}
-		vsm_tap_set_file_perm(d.tap, &pcap_perm);
-		rotate.path = pcap;
-		if (pcap && vsm_tap_add_pcap_rotated(d.tap, &rotate, err, sizeof(err)) < 0) {
-			fprintf(stderr, PROG ": --pcap %s: %s\n", pcap, err);
+		vsm_tap_set_file_perm(d.tap, &cl.pcap_perm);
+		cl.rotate.path = cl.pcap;
+		if (cl.pcap && vsm_tap_add_pcap_rotated(d.tap, &cl.rotate, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": --pcap %s: %s\n", cl.pcap, err);
 			status = 1;
 			goto out;
 		}
-		for (unsigned i = 0; i < nifaces; i++) {
-			if (vsm_tap_add_iface(d.tap, ifaces[i], err, sizeof(err)) < 0) {
-				fprintf(stderr, PROG ": --tap %s: %s\n", ifaces[i], err);
+		for (unsigned i = 0; i < cl.nifaces; i++) {
+			if (vsm_tap_add_iface(d.tap, cl.ifaces[i], err, sizeof(err)) < 0) {
+				fprintf(stderr, PROG ": --tap %s: %s\n", cl.ifaces[i], err);
 				status = 1;
 				goto out;
 			}
 		}
 	}
-	d.vms = calloc(ncfg, sizeof(*d.vms));
+	d.vms = calloc(cl.ncfg, sizeof(*d.vms));
 	if (!d.vms) {
 		status = 1;
 		goto out;
 	}
-	for (unsigned i = 0; i < ncfg; i++) {
-		int ret = vm_new(&d, &cfgs[i], &d.vms[i], err, sizeof(err));
+	for (unsigned i = 0; i < cl.ncfg; i++) {
+		int ret = vm_new(&d, &cl.cfgs[i], &d.vms[i], err, sizeof(err));
 
 		if (ret) {
 			fprintf(stderr, PROG ": %s\n", err);
@@ -667,11 +626,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		d.nvms++;
-		logmsg(&d, 1, "%s: listening on %s%s%s", d.vms[i]->name, cfgs[i].socket,
-		       cfgs[i].uds_path ? ", host side on " : " (no host side)", cfgs[i].uds_path ? cfgs[i].uds_path : "");
+		logmsg(&d, 1, "%s: listening on %s%s%s", d.vms[i]->name, cl.cfgs[i].socket,
+		       cl.cfgs[i].uds_path ? ", host side on " : " (no host side)", cl.cfgs[i].uds_path ? cl.cfgs[i].uds_path : "");
 	}
 	set_budgets(&d, nofile);
-	if (stats && stats_listen(&d, stats, err, sizeof(err))) {
+	if (cl.stats && stats_listen(&d, cl.stats, err, sizeof(err))) {
 		fprintf(stderr, PROG ": --stats %s\n", err);
 		status = 1;
 		goto out;
@@ -692,7 +651,7 @@ out:
 	free(d.vms);
 	if (d.stats_fd >= 0) {
 		close(d.stats_fd);
-		unlink(stats);
+		unlink(cl.stats);
 	}
 	if (d.tap) {
 		for (size_t i = 0; i < vsm_tap_sink_count(d.tap); i++) {
@@ -706,8 +665,8 @@ out:
 		vsm_tap_free(d.tap);
 	}
 	log_reports_due(&d, INT64_MAX);
-	for (unsigned i = 0; i < ncfg; i++)
-		vm_config_free(&cfgs[i]);
+	for (unsigned i = 0; i < cl.ncfg; i++)
+		vm_config_free(&cl.cfgs[i]);
 	close(sigfd);
 	return status;
 }

@@ -16,6 +16,7 @@
 #include <cli.h>
 
 #include "daemon.h"
+#include "log.h"
 
 #define PROG "vsockdev"
 
@@ -104,16 +105,18 @@ static int clear_stale_socket(const char *path, char *err, size_t errlen)
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
+		ret = -errno;	/* before snprintf(), which may change errno */
+		snprintf(err, errlen, "socket: %s", strerror(-ret));
+		return ret;
 	}
 	/* A Unix connect answers at once: refused when nobody listens, EAGAIN when the backlog is full. */
 	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	close(fd);
 	if (ret == -ECONNREFUSED) {
 		if (unlink(path) < 0 && errno != ENOENT) {
-			snprintf(err, errlen, "%s: cannot remove the stale socket there: %s", path, strerror(errno));
-			return -errno;
+			ret = -errno;
+			snprintf(err, errlen, "%s: cannot remove the stale socket there: %s", path, strerror(-ret));
+			return ret;
 		}
 		return 0;
 	}
@@ -148,8 +151,9 @@ int service_listen_unix(const char *path, int backlog, const struct vsm_file_per
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -errno;
+		ret = -errno;	/* before snprintf(), which may change errno */
+		snprintf(err, errlen, "socket: %s", strerror(-ret));
+		return ret;
 	}
 	ret = clear_stale_socket(path, err, errlen);
 	if (ret) {

@@ -13,6 +13,7 @@
 #include <vsockmon/devcounters.h>
 
 #include "daemon.h"
+#include "log.h"
 
 /* The document's shape is versioned: vsocktop and monitoring read it (vsockdev(8) lists the keys). */
 #define STATS_VERSION 1
@@ -119,7 +120,7 @@ static json_t *vm_json(const struct vm *vm)
 			    refusals_json(vm->st.guest_refused_by));
 	json_object_set_new(o, VSM_DG_KEY(FORWARDING), json_pack("{s:o, s:o, s:o, s:o, s:o}",
 		VSM_DC_KEY(FWD_IN), u64(vm->st.fwd_in), VSM_DC_KEY(FWD_DROPPED), u64(vm->st.fwd_dropped),
-		VSM_DC_KEY(FWD_QUEUED_BYTES), u64(vm->fwd_bytes), VSM_DC_KEY(FWD_UNROUTABLE), u64(vm->st.unroutable),
+		VSM_DC_KEY(FWD_QUEUED_BYTES), u64(vm->fwd.bytes), VSM_DC_KEY(FWD_UNROUTABLE), u64(vm->st.unroutable),
 		VSM_DC_KEY(FWD_SPOOFED), u64(vm->st.spoofed)));
 	json_object_set_new(o, VSM_DC_KEY(EVENTS_TOTAL), u64(vm->events_total));
 	json_object_set_new(o, VSM_DC_KEY(EVENTS_BY_REASON), refusals_json(vm->events_by));

@@ -11,6 +11,7 @@
 #include <vsockmon/wire.h>
 
 #include "daemon.h"
+#include "log.h"
 
 /* Forwarded packets held for one VM's RX ring at the most; past the mark its senders wait. */
 #define FWD_MAX		(4u * 1024 * 1024)
@@ -40,32 +41,16 @@ bool vm_share_group(const struct vm *a, const struct vm *b)
 
 static void fwd_flush(struct vm *vm)
 {
-	while (vm->fwd_head) {
-		struct fwd_pkt *p = vm->fwd_head;
-		int ret = vtr_vudev_send(vm->dev, p->data, p->data + VSM_VIRTIO_HDR_LEN, p->len);
+	while (vm->fwd.head) {
+		struct vtr_pkt *p = vm->fwd.head;
+		int ret = vtr_vudev_send(vm->dev, vtr_pkt_hdr(p), vtr_pkt_payload(p), p->payload_len);
 
 		if (ret == -EAGAIN)
 			return;
 		if (ret)
 			vm->st.fwd_dropped++;
-		vm->fwd_head = p->next;
-		if (!vm->fwd_head)
-			vm->fwd_tail = NULL;
-		vm->fwd_bytes -= VSM_VIRTIO_HDR_LEN + p->len;
-		free(p);
+		free(vtr_pktq_pop(&vm->fwd));
 	}
-}
-
-static void fwd_clear(struct vm *vm)
-{
-	while (vm->fwd_head) {
-		struct fwd_pkt *p = vm->fwd_head;
-
-		vm->fwd_head = p->next;
-		free(p);
-	}
-	vm->fwd_tail = NULL;
-	vm->fwd_bytes = 0;
 }
 
 /*
@@ -74,10 +59,10 @@ static void fwd_clear(struct vm *vm)
  */
 static void forward(struct vm *to, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct fwd_pkt *p;
+	struct vtr_pkt *p;
 
 	to->st.fwd_in++;
-	if (!to->fwd_head) {
+	if (!to->fwd.head) {
 		int ret = vtr_vudev_send(to->dev, hdr, payload, len);
 
 		if (ret == 0)
@@ -87,21 +72,11 @@ static void forward(struct vm *to, const uint8_t *hdr, const uint8_t *payload, u
 			return;
 		}
 	}
-	if (to->fwd_bytes + VSM_VIRTIO_HDR_LEN + len > FWD_MAX || !(p = malloc(sizeof(*p) + VSM_VIRTIO_HDR_LEN + len))) {
+	if (to->fwd.bytes + vtr_pkt_size(len) > FWD_MAX || !(p = vtr_pkt_new(hdr, payload, len))) {
 		to->st.fwd_dropped++;
 		return;
 	}
-	p->next = NULL;
-	p->len = len;
-	memcpy(p->data, hdr, VSM_VIRTIO_HDR_LEN);
-	if (len)
-		memcpy(p->data + VSM_VIRTIO_HDR_LEN, payload, len);
-	if (to->fwd_tail)
-		to->fwd_tail->next = p;
-	else
-		to->fwd_head = p;
-	to->fwd_tail = p;
-	to->fwd_bytes += VSM_VIRTIO_HDR_LEN + len;
+	vtr_pktq_push(&to->fwd, p);
 }
 
 /* ---- device ops ---- */
@@ -149,7 +124,7 @@ static bool dev_can_deliver(void *ctx)
 	for (unsigned i = 0; i < vm->d->nvms; i++) {
 		struct vm *o = vm->d->vms[i];
 
-		if (o != vm && o->fwd_bytes > FWD_HIGH && vm_share_group(vm, o))
+		if (o != vm && o->fwd.bytes > FWD_HIGH && vm_share_group(vm, o))
 			return false;
 	}
 	return true;
@@ -160,7 +135,7 @@ static void dev_rx_ready(void *ctx)
 	struct vm *vm = ctx;
 
 	fwd_flush(vm);
-	if (!vm->fwd_head)
+	if (!vm->fwd.head)
 		vtr_flush(vm->engine);
 	/* Room in this ring: senders held back for it may go on. */
 	for (unsigned i = 0; i < vm->d->nvms; i++)
@@ -182,7 +157,7 @@ static void dev_stopped(void *ctx, int why, const char *reason)
 	logmsg(vm->d, why == VTR_VUDEV_STOP_BROKEN ? 0 : 1, "%s: device stopped: %s", vm->name, reason);
 	/* The guest's sockets are gone (its driver reset, or its VM went away): so are ours. */
 	vm_reset_all(vm, reason);
-	fwd_clear(vm);
+	vtr_pktq_clear(&vm->fwd);
 }
 
 /* ---- engine ops ---- */
@@ -192,7 +167,7 @@ static int engine_xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, ui
 	struct vm *vm = ctx;
 
 	/* Forwarded packets waiting for this ring go first: nothing may pass them. */
-	if (vm->fwd_head)
+	if (vm->fwd.head)
 		return -EAGAIN;
 	return vtr_vudev_send(vm->dev, hdr, payload, len);
 }
@@ -223,8 +198,9 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 		.buf_alloc = cfg->tx_buffer_size,
 		/* Host-side ports from 2^30 up, as Firecracker numbers them: easy to tell apart in a capture. */
 		.ephemeral_min = 1u << 30,
-		.connect_timeout_ms = VSOCKDEV_CONNECT_MS,
-		.max_sockets = VSOCKDEV_ENGINE_SOCKETS,
+		.max_sockets = VTR_DEFAULT_MAX_SOCKETS,
+		/* Linux guests reset a connection that queues too many small packets (see vtr.h). */
+		.max_unread_pkts = VTR_LINUX_MAX_UNREAD_PKTS,
 	};
 	struct vtr_vudev_config dcfg = { .guest_cid = cfg->guest_cid, .max_queue_size = cfg->queue_size,
 					 .no_seqpacket = d->no_seqpacket };
@@ -252,7 +228,7 @@ int vm_new(struct daemon *d, const struct vm_config *cfg, struct vm **ret_vm, ch
 	}
 	/* The device is this engine's wire: its packets are tapped there, once (tap.h), never here too. */
 	(void)vsm_tap_seal(vtr_engine_tap(vm->engine), "the host engine's packets are tapped at its device");
-	vm->max_sockets = VSOCKDEV_ENGINE_SOCKETS;
+	vm->max_sockets = VTR_DEFAULT_MAX_SOCKETS;
 	vm->by_sock = calloc(vm->max_sockets, sizeof(*vm->by_sock));
 	if (!vm->by_sock) {
 		ret = -ENOMEM;
@@ -295,7 +271,7 @@ void vm_free(struct vm *vm)
 		vm_reset_all(vm, "shutting down");
 	vtr_vudev_free(vm->dev);
 	vtr_engine_free(vm->engine);
-	fwd_clear(vm);
+	vtr_pktq_clear(&vm->fwd);
 	free(vm->by_sock);
 	if (vm->listen_fd >= 0) {
 		close(vm->listen_fd);
@@ -321,6 +297,7 @@ int64_t daemon_mono_ms(void)
 int daemon_accept(int lfd, int flags, int64_t *paused_until)
 {
 	int fd = accept4(lfd, NULL, NULL, flags);
+	int err = errno;
 
 	if (fd >= 0)
 		return fd;
@@ -329,9 +306,9 @@ int daemon_accept(int lfd, int flags, int64_t *paused_until)
 	 * again at once it would spin. It rests a while instead; meanwhile budgets free descriptors
 	 * (connections end) and the backlog holds the clients, or refuses them once full.
 	 */
-	if (errno == EMFILE || errno == ENFILE)
+	if (err == EMFILE || err == ENFILE)
 		*paused_until = daemon_mono_ms() + VSOCKDEV_ACCEPT_PAUSE_MS;
-	return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return err == EWOULDBLOCK ? -EAGAIN : -err;
 }
 
 bool daemon_paused(int64_t paused_until)

@@ -20,6 +20,7 @@
 
 #include <vsockmon/vsockmon.h>
 #include <vsockmon/wire.h>
+#include <vtr/pktq.h>
 #include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 #include <vtr/vudev.h>
@@ -230,13 +231,6 @@ struct node {
 	uint64_t refused_expected;	/* refused connects aimed at it that completed */
 };
 
-struct wire_pkt {
-	struct wire_pkt *next;
-	struct node *from;
-	uint32_t len;
-	uint8_t data[];
-};
-
 struct lab {
 	const struct options *o;
 	FILE *out;			/* stdout, or stderr when the pcap goes to stdout */
@@ -250,7 +244,7 @@ struct lab {
 	uint64_t rng;
 
 	/* the hypervisor's wire: one FIFO for all engines */
-	struct wire_pkt *head, *tail;
+	struct vtr_pktq wire;		/* each packet's origin is its sending node */
 	uint64_t routed, routed_bytes, delivered, dropped, wire_full;
 
 	/* scheduling */
@@ -1243,7 +1237,7 @@ static int wire_xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint
 {
 	struct node *n = ctx;
 	struct lab *lab = n->lab;
-	struct wire_pkt *p;
+	struct vtr_pkt *p;
 
 	if (lab->o->device)
 		return device_xmit(lab, n, hdr, payload, len);
@@ -1251,20 +1245,11 @@ static int wire_xmit(void *ctx, const uint8_t *hdr, const uint8_t *payload, uint
 		lab->wire_full++;
 		return -EAGAIN;
 	}
-	p = malloc(sizeof(*p) + VSM_VIRTIO_HDR_LEN + len);
+	p = vtr_pkt_new(hdr, payload, len);
 	if (!p)
 		return -ENOMEM;
-	p->next = NULL;
-	p->from = n;
-	p->len = VSM_VIRTIO_HDR_LEN + len;
-	memcpy(p->data, hdr, VSM_VIRTIO_HDR_LEN);
-	if (len)
-		memcpy(p->data + VSM_VIRTIO_HDR_LEN, payload, len);
-	if (lab->tail)
-		lab->tail->next = p;
-	else
-		lab->head = p;
-	lab->tail = p;
+	p->origin = n;
+	vtr_pktq_push(&lab->wire, p);
 	n->in_flight++;
 	n->sent++;
 	lab->routed++;
@@ -1293,20 +1278,18 @@ static void engine_event(void *ctx, int sock, unsigned events)
 /* Delivers the oldest packet on the wire to the engine of its dst_cid; another CID's is dropped. */
 static void wire_deliver(struct lab *lab)
 {
-	struct wire_pkt *p = lab->head;
+	struct vtr_pkt *p = vtr_pktq_pop(&lab->wire);
+	struct node *from = p->origin;
 	struct node *dst;
 
-	lab->head = p->next;
-	if (!lab->head)
-		lab->tail = NULL;
-	p->from->in_flight--;
+	from->in_flight--;
 	if (lab->o->virtual_clock)
-		lab->vnow += WIRE_LATENCY_NS + (p->len - VSM_VIRTIO_HDR_LEN);
+		lab->vnow += WIRE_LATENCY_NS + p->payload_len;
 	dst = node_by_cid(lab, vsm_le64(p->data + VSM_VH_DST_CID));
 	if (dst) {
 		dst->delivered++;
 		lab->delivered++;
-		vtr_input(dst->e, p->data, p->len);
+		vtr_input(dst->e, p->data, vtr_pkt_size(p->payload_len));
 	} else {
 		lab->dropped++;
 	}
@@ -1681,7 +1664,7 @@ static void run(struct lab *lab)
 				continue;
 			}
 		}
-		if (lab->head) {
+		if (lab->wire.head) {
 			if (lab->pace_ns && clock_ns(CLOCK_MONOTONIC) < lab->next_slot) {
 				wait_mono(lab, lab->next_slot);
 				continue;
@@ -1919,12 +1902,7 @@ static void lab_free(struct lab *lab)
 		next = l->next;
 		actor_free(l);
 	}
-	while (lab->head) {
-		struct wire_pkt *p = lab->head;
-
-		lab->head = p->next;
-		free(p);
-	}
+	vtr_pktq_clear(&lab->wire);
 	if (lab->nodes) {
 		for (size_t i = 0; i < lab->nnodes; i++) {
 			struct node *n = &lab->nodes[i];

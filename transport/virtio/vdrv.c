@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vdrv.h"
+#include <vtr/vdrv.h>
 #include "vring_layout.h"
 
 

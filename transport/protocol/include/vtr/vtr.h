@@ -77,6 +77,23 @@ struct vtr_ops {
  * So the worst a hostile peer costs is max_rx_queue + 2 * max_tx_queue plus max_sockets small
  * structures (about 170 bytes each), 264 MiB with the defaults.
  */
+/* The defaults a 0 in struct vtr_config stands for, for callers that size things by them. */
+#define VTR_DEFAULT_BUF_ALLOC		(256u * 1024)		/* Linux VSOCK_DEFAULT_BUFFER_SIZE */
+#define VTR_DEFAULT_MAX_BUF_ALLOC	(64u * 1024 * 1024)
+#define VTR_DEFAULT_MAX_PKT		(64u * 1024)		/* Linux VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
+#define VTR_DEFAULT_MAX_SOCKETS		4096u
+#define VTR_DEFAULT_MAX_TX_QUEUE	(4u * 1024 * 1024)
+#define VTR_DEFAULT_MAX_RX_QUEUE	(256u * 1024 * 1024)
+#define VTR_DEFAULT_CONNECT_MS		2000u			/* Linux VSOCK_DEFAULT_CONNECT_TIMEOUT */
+#define VTR_DEFAULT_CLOSE_MS		8000u			/* Linux VSOCK_CLOSE_TIMEOUT */
+/*
+ * A cap on unread packets for a Linux guest (max_unread_pkts): newer Linux guests count the packets
+ * they hold queued as well as their bytes and reset a connection that sends too many small ones
+ * (seen by vsockdev's real-guest test; this repository's commit 0007964), so a sender whose small
+ * writes each become a packet stops at some count whatever the credit says.
+ */
+#define VTR_LINUX_MAX_UNREAD_PKTS	64u
+
 struct vtr_config {
 	uint64_t cid;			/* this engine's CID */
 	uint32_t buf_alloc;		/* default receive buffer of a socket (0: 256 KiB, as Linux) */
@@ -90,6 +107,15 @@ struct vtr_config {
 	uint32_t connect_timeout_ms;	/* 0: 2000, as Linux */
 	uint32_t close_timeout_ms;	/* 0: 8000, as Linux (VSOCK_CLOSE_TIMEOUT) */
 	uint32_t ephemeral_min;		/* first ephemeral port (0: 1024) */
+	/*
+	 * 0: no cap. Otherwise a connection holds off sending (vtr_send() -EAGAIN, no VTR_EV_WRITABLE)
+	 * while the peer may hold this many of its RW packets unread, that is until the peer's fwd_cnt
+	 * passes their end. At the cap it asks for the peer's credit (CREDIT_REQUEST, virtio spec
+	 * 5.10.6.3) and again after 10, 20... up to 1000 ms, since a Linux guest that reads a little out
+	 * of a large buffer sends no CREDIT_UPDATE of its own (before Linux 6.8). Costs 4 bytes per
+	 * packet per socket (max_sockets * max_unread_pkts * 4 bytes).
+	 */
+	uint32_t max_unread_pkts;
 };
 
 int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void *ctx,
@@ -163,6 +189,8 @@ struct vtr_sock_info {
 	/* tx side */
 	uint32_t tx_cnt, peer_fwd_cnt, peer_buf_alloc;
 	int64_t credit;			/* peer_buf_alloc - (tx_cnt - peer_fwd_cnt) */
+	uint32_t unread_pkts;		/* RW packets the peer may not have read (counted with max_unread_pkts) */
+	uint64_t unread_room;		/* bytes vtr_send() may send before that cap (UINT64_MAX: no cap) */
 	/* rx side */
 	uint32_t fwd_cnt, last_fwd_cnt, rx_bytes, buf_alloc;
 	uint32_t msgs;			/* SEQPACKET: whole messages waiting */

@@ -22,7 +22,7 @@
 #include <vtr/vring.h>
 #include <vtr/vufront.h>
 
-#include "vdrv.h"
+#include <vtr/vdrv.h>
 
 #define HDR_LEN		VSM_VIRTIO_HDR_LEN	/* struct virtio_vsock_hdr, virtio 1.3 §5.10.6 */
 #define RX		0	/* virtio 1.3 §5.10.2: queue 0 rx (device to driver), 1 tx; the */
@@ -32,7 +32,6 @@
 #define DEFAULT_MEM		(64u << 20)
 #define DEFAULT_QUEUE		256
 #define DEFAULT_RX_BUF		(4096 + HDR_LEN)	/* Linux's VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE + header */
-#define DEFAULT_MAX_PKT		(64u * 1024)		/* the engine's default, and Linux's */
 #define DEFAULT_TIMEOUT_MS	5000
 #define MIN_RX_BUF		64
 #define MAX_RX_BUF		(1u << 20)
@@ -929,7 +928,7 @@ static void destroy(struct vtr_vufront *f)
 static int check_config(struct vtr_vufront *f, const struct vtr_vufront_config *cfg)
 {
 	unsigned q = cfg->queue_size ? cfg->queue_size : DEFAULT_QUEUE;
-	uint32_t max_pkt = cfg->engine.max_pkt ? cfg->engine.max_pkt : DEFAULT_MAX_PKT;
+	uint32_t max_pkt = cfg->engine.max_pkt ? cfg->engine.max_pkt : VTR_DEFAULT_MAX_PKT;
 
 	if (cfg->regions > VTR_VU_MAX_REGIONS)
 		return fail(f, -EINVAL, "%u memory regions, more than SET_MEM_TABLE carries (%u)", cfg->regions,

@@ -5,20 +5,13 @@
 #include <string.h>
 
 #include <vsockmon/wire.h>
+#include <vtr/pktq.h>
 #include <vsockmon/tap.h>
 #include <vtr/vtr.h>
 
 #include "credit.h"
 #include "rxbuf.h"
 
-#define DEFAULT_BUF_ALLOC	(256u * 1024)		/* Linux VSOCK_DEFAULT_BUFFER_SIZE */
-#define DEFAULT_MAX_BUF_ALLOC	(64u * 1024 * 1024)
-#define DEFAULT_MAX_PKT		(64u * 1024)		/* Linux VIRTIO_VSOCK_MAX_PKT_BUF_SIZE */
-#define DEFAULT_MAX_SOCKETS	4096u
-#define DEFAULT_MAX_TX_QUEUE	(4u * 1024 * 1024)
-#define DEFAULT_MAX_RX_QUEUE	(256u * 1024 * 1024)
-#define DEFAULT_CONNECT_MS	2000u			/* Linux VSOCK_DEFAULT_CONNECT_TIMEOUT */
-#define DEFAULT_CLOSE_MS	8000u			/* Linux VSOCK_CLOSE_TIMEOUT */
 #define HDR_LEN			VSM_VIRTIO_HDR_LEN
 #define NONE			(-1)
 
@@ -40,6 +33,10 @@ struct sock {
 	uint32_t peer_fwd_cnt;		/* bytes the peer has consumed */
 	uint32_t peer_buf_alloc;	/* the peer's receive buffer */
 	bool blocked;			/* a send found no credit: tell WRITABLE when credit comes */
+	/* cfg.max_unread_pkts: the end (tx_cnt after it) of each RW packet the peer may not have read */
+	uint32_t unread_head, unread_n;	/* a ring in the engine's unread_ends, this socket's row */
+	uint32_t ask_ms;		/* at the cap: the wait before asking for credit again, doubling */
+	struct timespec next_ask;	/* when that wait is over */
 
 	/* rx side: written by vtr_input(), consumed by vtr_recv() */
 	uint32_t fwd_cnt;		/* payload bytes consumed by the user */
@@ -67,13 +64,6 @@ struct sock {
 	bool hashed;
 };
 
-/* A packet the wire refused, kept until vtr_flush(). */
-struct txpkt {
-	struct txpkt *next;
-	uint32_t len;			/* payload length */
-	uint8_t data[];			/* header, then payload */
-};
-
 struct vtr_engine {
 	struct vtr_config cfg;
 	struct vtr_ops ops;
@@ -83,7 +73,8 @@ struct vtr_engine {
 	int *hash;			/* connection lookup: heads of chains, NONE when empty */
 	uint32_t hash_mask;
 	uint32_t next_ephemeral;
-	struct txpkt *txq_head, *txq_tail;
+	struct vtr_pktq txq;		/* packets the wire refused, kept until vtr_flush() */
+	uint32_t *unread_ends;		/* max_sockets rows of cfg.max_unread_pkts (NULL: no cap) */
 	uint32_t timers;		/* sockets with an armed timer: none, and the timer walks cost nothing */
 	struct vtr_stats stats;
 };
@@ -264,6 +255,79 @@ static void arm_timer(struct vtr_engine *e, struct sock *s, uint32_t ms)
 	s->timer_armed = true;
 }
 
+/* ---- the cap on unread packets (cfg.max_unread_pkts) ---- */
+
+static bool at_unread_cap(const struct vtr_engine *e, const struct sock *s)
+{
+	return e->unread_ends && s->unread_n >= e->cfg.max_unread_pkts;
+}
+
+static uint32_t *unread_row(const struct vtr_engine *e, const struct sock *s)
+{
+	return &e->unread_ends[(size_t)(s - e->socks) * e->cfg.max_unread_pkts];
+}
+
+/* Notes a RW packet that ends at tx_cnt; past the cap nothing more is noted. */
+static void note_unread(struct vtr_engine *e, struct sock *s)
+{
+	if (!e->unread_ends || s->unread_n >= e->cfg.max_unread_pkts)
+		return;
+	unread_row(e, s)[(s->unread_head + s->unread_n) % e->cfg.max_unread_pkts] = s->tx_cnt;
+	s->unread_n++;
+}
+
+/* Forgets the packets the peer has read: those whose end its fwd_cnt has passed (wrap-safe). */
+static void retire_unread(struct vtr_engine *e, struct sock *s)
+{
+	const uint32_t *row;
+
+	if (!e->unread_ends)
+		return;
+	row = unread_row(e, s);
+	while (s->unread_n && (int32_t)(s->peer_fwd_cnt - row[s->unread_head]) >= 0) {
+		s->unread_head = (s->unread_head + 1) % e->cfg.max_unread_pkts;
+		s->unread_n--;
+	}
+	if (!s->unread_n)
+		s->ask_ms = 0;
+}
+
+/* Whether the socket could send but for the cap: what VTR_EV_WRITABLE says without it. */
+static bool may_send(const struct vtr_engine *e, const struct sock *s)
+{
+	return s->state == VTR_STATE_ESTABLISHED && !(s->local_shutdown & VTR_SHUT_WR) &&
+	       !(s->peer_shutdown & VTR_SHUT_RD) && !e->txq.head &&
+	       vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt);
+}
+
+static int send_ctl(struct vtr_engine *e, struct sock *s, uint16_t op, uint32_t flags);
+static bool expired(const struct timespec *deadline, const struct timespec *t);
+
+/*
+ * At the cap: asks the peer for its credit now when no ask is pending, else when the last wait is
+ * over (10, 20... 1000 ms), and sets the timer for the next. Only a socket that could otherwise
+ * send asks: one waiting for credit or the wire hears from the peer anyway.
+ */
+static void ask_unread(struct vtr_engine *e, struct sock *s)
+{
+	struct timespec t;
+
+	if (!at_unread_cap(e, s) || !may_send(e, s))
+		return;
+	now(e, &t);
+	if (!s->ask_ms || expired(&s->next_ask, &t)) {
+		send_ctl(e, s, VSM_OP_CREDIT_REQUEST, 0);
+		s->ask_ms = s->ask_ms ? (s->ask_ms * 2 > 1000 ? 1000 : s->ask_ms * 2) : 10;
+		arm_timer(e, s, s->ask_ms);
+		s->next_ask = s->deadline;
+		return;
+	}
+	if (!s->timer_armed)
+		e->timers++;
+	s->timer_armed = true;
+	s->deadline = s->next_ask;
+}
+
 /* ---- the one send path ---- */
 
 /* Capture files want wall-clock time; an injected clock (tests, the lab) is used as it is. */
@@ -292,30 +356,20 @@ static void tap_and_count(struct vtr_engine *e, const uint8_t *hdr, const uint8_
 /* Keeps a packet the wire refused; order is kept by sending nothing past a queued packet. */
 static int enqueue(struct vtr_engine *e, const uint8_t *hdr, const uint8_t *payload, uint32_t len)
 {
-	struct txpkt *t;
+	struct vtr_pkt *t;
 
 	/*
 	 * Data stops at max_tx_queue (vtr_send() says -EAGAIN); control packets may go past it, but a
 	 * peer that floods requests while the wire is stuck cannot grow the queue past twice that.
 	 */
-	if (e->stats.tx_queue_bytes + HDR_LEN + len > 2 * e->cfg.max_tx_queue) {
+	if (e->txq.bytes + vtr_pkt_size(len) > 2 * e->cfg.max_tx_queue) {
 		e->stats.tx_dropped++;
 		return -ENOBUFS;
 	}
-	t = malloc(sizeof(*t) + HDR_LEN + len);
+	t = vtr_pkt_new(hdr, payload, len);
 	if (!t)
 		return -ENOMEM;
-	t->next = NULL;
-	t->len = len;
-	memcpy(t->data, hdr, HDR_LEN);
-	if (len)
-		memcpy(t->data + HDR_LEN, payload, len);
-	if (e->txq_tail)
-		e->txq_tail->next = t;
-	else
-		e->txq_head = t;
-	e->txq_tail = t;
-	e->stats.tx_queue_bytes += HDR_LEN + len;
+	vtr_pktq_push(&e->txq, t);
 	return 0;
 }
 
@@ -341,7 +395,7 @@ static int send_pkt(struct vtr_engine *e, struct sock *s, const struct pkt_info 
 		if (s->buf_alloc > s->rx_horizon - s->fwd_cnt)
 			s->rx_horizon = s->fwd_cnt + s->buf_alloc;
 	}
-	if (!e->txq_head) {
+	if (!e->txq.head) {
 		ret = e->ops.xmit(e->ctx, hdr, pi->payload, pi->len);
 		if (ret == 0) {
 			tap_and_count(e, hdr, pi->payload, pi->len);
@@ -385,25 +439,21 @@ size_t vtr_flush(struct vtr_engine *e)
 {
 	size_t left = 0;
 
-	while (e->txq_head) {
-		struct txpkt *t = e->txq_head;
-		int ret = e->ops.xmit(e->ctx, t->data, t->data + HDR_LEN, t->len);
+	while (e->txq.head) {
+		struct vtr_pkt *t = e->txq.head;
+		int ret = e->ops.xmit(e->ctx, vtr_pkt_hdr(t), vtr_pkt_payload(t), t->payload_len);
 
 		if (ret == -EAGAIN)
 			break;
 		/* Sent, or failed for good: either way it leaves the queue (a dead wire drops). */
 		if (ret == 0)
-			tap_and_count(e, t->data, t->data + HDR_LEN, t->len);
-		e->txq_head = t->next;
-		if (!e->txq_head)
-			e->txq_tail = NULL;
-		e->stats.tx_queue_bytes -= HDR_LEN + t->len;
-		free(t);
+			tap_and_count(e, vtr_pkt_hdr(t), vtr_pkt_payload(t), t->payload_len);
+		free(vtr_pktq_pop(&e->txq));
 	}
-	for (struct txpkt *t = e->txq_head; t; t = t->next)
+	for (struct vtr_pkt *t = e->txq.head; t; t = t->next)
 		left++;
 	/* Queue room came back: senders that were held by it may go on. */
-	if (!e->txq_head) {
+	if (!e->txq.head) {
 		for (uint32_t i = 0; i < e->cfg.max_sockets; i++) {
 			struct sock *s = &e->socks[i];
 
@@ -419,7 +469,7 @@ size_t vtr_flush(struct vtr_engine *e)
 
 bool vtr_want_write(const struct vtr_engine *e)
 {
-	return e->txq_head != NULL;
+	return e->txq.head != NULL;
 }
 
 /* ---- connection endings ---- */
@@ -452,7 +502,9 @@ static void space_update(struct vtr_engine *e, struct sock *s, const struct vsm_
 {
 	s->peer_buf_alloc = h->buf_alloc;
 	s->peer_fwd_cnt = h->fwd_cnt;
-	if (s->blocked && !e->txq_head && vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
+	retire_unread(e, s);
+	if (s->blocked && !e->txq.head && !at_unread_cap(e, s) &&
+	    vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt)) {
 		s->blocked = false;
 		notify(e, s, VTR_EV_WRITABLE);
 	}
@@ -794,7 +846,7 @@ static ssize_t send_check(struct vtr_engine *e, struct sock *s)
 		return s->state == VTR_STATE_LISTEN ? -ENOTCONN : -EPIPE;
 	if ((s->local_shutdown & VTR_SHUT_WR) || (s->peer_shutdown & VTR_SHUT_RD))
 		return -EPIPE;
-	if (e->stats.tx_queue_bytes >= e->cfg.max_tx_queue) {
+	if (e->txq.bytes >= e->cfg.max_tx_queue || at_unread_cap(e, s)) {
 		s->blocked = true;
 		return -EAGAIN;
 	}
@@ -828,6 +880,10 @@ ssize_t vtr_send(struct vtr_engine *e, int sock, const void *buf, size_t len, un
 	if (!len)
 		return 0;	/* a zero-length RW is never sent (Linux) */
 	todo = len < space ? (uint32_t)len : space;
+	/* A stream stops at the cap on unread packets; a message goes whole (noted up to the cap). */
+	if (e->unread_ends && s->type == VTR_STREAM &&
+	    todo > (uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt)
+		todo = (uint32_t)((uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt);
 	while (done < todo) {
 		uint32_t n = todo - done < e->cfg.max_pkt ? todo - done : e->cfg.max_pkt;
 		bool last = done + n == todo;
@@ -844,12 +900,16 @@ ssize_t vtr_send(struct vtr_engine *e, int sock, const void *buf, size_t len, un
 		ret = send_pkt(e, s, &pi);
 		if (ret < 0) {
 			s->tx_cnt -= n;
+			if (done)
+				ask_unread(e, s);
 			return done ? (ssize_t)done : ret;
 		}
+		note_unread(e, s);
 		done += n;
 	}
-	if (done < len)
+	if (done < len || at_unread_cap(e, s))
 		s->blocked = true;
+	ask_unread(e, s);
 	return done;
 }
 
@@ -1054,8 +1114,7 @@ unsigned vtr_poll(const struct vtr_engine *e, int sock)
 			ev |= VTR_EV_READABLE;
 		if (s->peer_shutdown & VTR_SHUT_WR)
 			ev |= VTR_EV_READABLE;	/* end of stream */
-		if (!(s->local_shutdown & VTR_SHUT_WR) && !(s->peer_shutdown & VTR_SHUT_RD) && !e->txq_head &&
-		    vtr_credit_space(s->peer_buf_alloc, s->buf_alloc, s->tx_cnt, s->peer_fwd_cnt))
+		if (may_send(e, s) && !at_unread_cap(e, s))
 			ev |= VTR_EV_WRITABLE;
 		break;
 	case VTR_STATE_CLOSED:
@@ -1091,6 +1150,8 @@ int vtr_sock_info(const struct vtr_engine *e, int sock, struct vtr_sock_info *re
 		.local_port = s->local_port, .peer_port = s->peer_port,
 		.tx_cnt = s->tx_cnt, .peer_fwd_cnt = s->peer_fwd_cnt, .peer_buf_alloc = s->peer_buf_alloc,
 		.credit = vsm_credit(s->peer_buf_alloc, s->tx_cnt, s->peer_fwd_cnt),
+		.unread_pkts = s->unread_n,
+		.unread_room = e->unread_ends ? (uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt : UINT64_MAX,
 		.fwd_cnt = s->fwd_cnt, .last_fwd_cnt = s->last_fwd_cnt, .rx_bytes = s->rx.len,
 		.buf_alloc = s->buf_alloc, .msgs = s->rx.msg_count,
 		.peer_shutdown = s->peer_shutdown, .local_shutdown = s->local_shutdown,
@@ -1134,6 +1195,9 @@ void vtr_tick(struct vtr_engine *e)
 		} else if (s->state == VTR_STATE_CLOSING) {
 			/* virtio spec 5.10.6.7: no RST came in time, so send one to end it forcibly. */
 			conn_reset(e, s, 0);
+		} else if (s->state == VTR_STATE_ESTABLISHED) {
+			/* Still at the cap on unread packets: ask again. */
+			ask_unread(e, s);
 		}
 	}
 }
@@ -1178,24 +1242,25 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 	e->ops = *ops;
 	e->ctx = ctx;
 	if (!e->cfg.buf_alloc)
-		e->cfg.buf_alloc = DEFAULT_BUF_ALLOC;
+		e->cfg.buf_alloc = VTR_DEFAULT_BUF_ALLOC;
 	if (!e->cfg.max_buf_alloc)
-		e->cfg.max_buf_alloc = DEFAULT_MAX_BUF_ALLOC;
+		e->cfg.max_buf_alloc = VTR_DEFAULT_MAX_BUF_ALLOC;
 	if (!e->cfg.max_pkt)
-		e->cfg.max_pkt = DEFAULT_MAX_PKT;
+		e->cfg.max_pkt = VTR_DEFAULT_MAX_PKT;
 	if (!e->cfg.max_sockets)
-		e->cfg.max_sockets = DEFAULT_MAX_SOCKETS;
+		e->cfg.max_sockets = VTR_DEFAULT_MAX_SOCKETS;
 	if (!e->cfg.max_tx_queue)
-		e->cfg.max_tx_queue = DEFAULT_MAX_TX_QUEUE;
+		e->cfg.max_tx_queue = VTR_DEFAULT_MAX_TX_QUEUE;
 	if (!e->cfg.max_rx_queue)
-		e->cfg.max_rx_queue = DEFAULT_MAX_RX_QUEUE;
+		e->cfg.max_rx_queue = VTR_DEFAULT_MAX_RX_QUEUE;
 	if (!e->cfg.connect_timeout_ms)
-		e->cfg.connect_timeout_ms = DEFAULT_CONNECT_MS;
+		e->cfg.connect_timeout_ms = VTR_DEFAULT_CONNECT_MS;
 	if (!e->cfg.close_timeout_ms)
-		e->cfg.close_timeout_ms = DEFAULT_CLOSE_MS;
+		e->cfg.close_timeout_ms = VTR_DEFAULT_CLOSE_MS;
 	if (!e->cfg.ephemeral_min)
 		e->cfg.ephemeral_min = 1024;
-	if (e->cfg.buf_alloc > e->cfg.max_buf_alloc || e->cfg.max_sockets > (1u << 24)) {
+	if (e->cfg.buf_alloc > e->cfg.max_buf_alloc || e->cfg.max_sockets > (1u << 24) ||
+	    e->cfg.max_unread_pkts > (1u << 16)) {
 		free(e);
 		return -EINVAL;
 	}
@@ -1204,9 +1269,17 @@ int vtr_engine_new(const struct vtr_config *cfg, const struct vtr_ops *ops, void
 		buckets <<= 1;
 	e->hash_mask = buckets - 1;
 	e->socks = calloc(e->cfg.max_sockets, sizeof(*e->socks));
+	if (e->cfg.max_unread_pkts && e->socks) {
+		e->unread_ends = calloc((size_t)e->cfg.max_sockets * e->cfg.max_unread_pkts, sizeof(*e->unread_ends));
+		if (!e->unread_ends) {
+			free(e->socks);
+			e->socks = NULL;
+		}
+	}
 	e->hash = malloc(buckets * sizeof(*e->hash));
 	r = e->socks && e->hash ? vsm_tap_new(&e->tap) : -ENOMEM;
 	if (r < 0) {
+		free(e->unread_ends);
 		free(e->socks);
 		free(e->hash);
 		free(e);
@@ -1224,13 +1297,9 @@ void vtr_engine_free(struct vtr_engine *e)
 		return;
 	for (uint32_t i = 0; i < e->cfg.max_sockets; i++)
 		vtr_rxbuf_free(&e->socks[i].rx);
-	while (e->txq_head) {
-		struct txpkt *t = e->txq_head;
-
-		e->txq_head = t->next;
-		free(t);
-	}
+	vtr_pktq_clear(&e->txq);
 	vsm_tap_free(e->tap);
+	free(e->unread_ends);
 	free(e->socks);
 	free(e->hash);
 	free(e);
@@ -1249,4 +1318,5 @@ uint64_t vtr_engine_cid(const struct vtr_engine *e)
 void vtr_engine_stats(const struct vtr_engine *e, struct vtr_stats *ret)
 {
 	*ret = e->stats;
+	ret->tx_queue_bytes = e->txq.bytes;
 }

@@ -104,8 +104,6 @@ void vtr_vudev_poke(struct vtr_vudev *dev);
 
 /* Rings set up and enabled, memory mapped: packets can move. */
 bool vtr_vudev_running(const struct vtr_vudev *dev);
-/* The guest's CID (the config's). */
-uint64_t vtr_vudev_guest_cid(const struct vtr_vudev *dev);
 
 /*
  * One packet to the guest (hdr: 44 bytes; payload: len bytes), split over as many RX buffers as it

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* vdrv.h: the driver side of a split virtqueue (virtio 1.2 §2.7), as a guest runs it; private to libvtr. */
+/* vdrv.h: the driver side of a split virtqueue (virtio 1.2 §2.7), as a guest runs it (vufront.c). */
 #ifndef VTR_VDRV_H
 #define VTR_VDRV_H
 
