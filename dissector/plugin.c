@@ -5,6 +5,7 @@
 #include <epan/proto.h>
 #include <ws_version.h>
 
+#include "registration.h"
 #include "ws-compat.h"
 
 /*
@@ -32,10 +33,6 @@ uint32_t plugin_describe(void)
 	return WS_PLUGIN_DESC_DISSECTOR;
 }
 #endif
-
-/* In packet-vsockmon.c. */
-void proto_register_vsockmon(void);
-void proto_reg_handoff_vsockmon(void);
 
 void plugin_register(void)
 {
