@@ -42,14 +42,26 @@ else
 	exit
 fi
 
-# Nothing outside the prefix: a DESTDIR install lays out absolute paths under $dest as they are.
+# Nothing outside the prefix: a DESTDIR install lays out absolute paths under $dest as they are. Only a folder
+# the configuration names on purpose may lie elsewhere (-Dwireshark-plugindir, -Dsystemdunitdir, -Dsysusersdir).
 (cd "$dest" && find . ! -type d | sed 's|^\.||') | sort >"$tmp/installed"
-grep -v "^$prefix/" "$tmp/installed" >"$tmp/outside"
+chosen=()
+for o in systemdunitdir sysusersdir wireshark-plugindir; do
+	dir=$(option $o)
+	[ "$dir" = pkg-config ] && [ $o = wireshark-plugindir ] && dir=$(pkg-config --variable=plugindir wireshark)/epan
+	case $dir in /*) chosen+=("$dir/"); echo "# -D$o=$(option $o): $dir may lie outside the prefix" ;; esac
+done
+grep -v "^$prefix/" "$tmp/installed" | while read -r f; do
+	for dir in "${chosen[@]}"; do
+		case $f in "$dir"*) continue 2 ;; esac
+	done
+	echo "$f"
+done >"$tmp/outside"
 if [ -s "$tmp/outside" ]; then
 	bad "meson install writes outside the prefix $prefix:"
 	show "$tmp/outside"
 else
-	ok "all $(wc -l <"$tmp/installed") installed files are under $prefix"
+	ok "all $(wc -l <"$tmp/installed") installed files are under $prefix${chosen:+ or the folders chosen}"
 fi
 # The Wireshark plugin, when built, in PREFIX/LIBDIR/wireshark/plugins/X.Y/epan (unless -Dwireshark-plugindir says else).
 plugin=$(grep '/vsockmon\.so$' "$tmp/installed")
