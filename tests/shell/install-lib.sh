@@ -6,7 +6,7 @@
 # page's), run on real kernel captures, prints the stalls vsockdump --flows --json reports; and the shared
 # library exports exactly what the installed headers declare.
 # Usage: install-lib.sh BUILDDIR VSOCKDUMP CAPTURE...   (the first capture must show stalls)
-# Exit: 0 pass, 1 fail, 77 skip (no meson, cc, pkg-config, jq or nm), 99 bad invocation.
+# Exit: 0 pass, 1 fail, 77 skip (no meson, cc, pkg-config, jq, nm or python3), 99 bad invocation.
 set -u
 
 if [ $# -lt 3 ]; then
@@ -18,38 +18,27 @@ shift 2
 src=${SRCDIR:?SRCDIR names the source tree}
 
 . "$(dirname "$0")/harness.sh"
-for t in meson cc pkg-config jq nm; do
+for t in meson cc pkg-config jq nm python3; do
 	command -v $t >/dev/null || skip "$t not found: the test needs it (./do deps installs it)"
 done
 start_harness
 
-# The build's own options, as meson reports them.
-meson introspect --buildoptions "$build" >"$tmp/options.json" || { bad "meson introspect --buildoptions $build"; verdict; exit; }
-option() {
-	jq -r --arg n "$1" '.[] | select(.name == $n) | .value' "$tmp/options.json"
-}
-prefix=$(option prefix) libdir=$(option libdir) includedir=$(option includedir)
+read_build_options "$build" || { bad "meson introspect --buildoptions $build"; verdict; exit; }
+prefix=$(build_option prefix) libdir=$(build_option libdir) includedir=$(build_option includedir)
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 case $includedir in /*) ;; *) includedir=$prefix/$includedir ;; esac
 
 dest=$tmp/dest
-if meson install -C "$build" --no-rebuild --destdir "$dest" >"$tmp/install.log" 2>&1; then
-	ok "meson install --destdir (prefix $prefix)"
-else
-	bad "meson install --destdir failed:"
-	show "$tmp/install.log"
-	verdict
-	exit
-fi
+staged_install "$build" "$dest" || { verdict; exit; }
 
 # Nothing outside the prefix: a DESTDIR install lays out absolute paths under $dest as they are. Only a folder
 # the configuration names on purpose may lie elsewhere (-Dwireshark-plugindir, -Dsystemdunitdir, -Dsysusersdir).
 (cd "$dest" && find . ! -type d | sed 's|^\.||') | sort >"$tmp/installed"
 chosen=()
 for o in systemdunitdir sysusersdir wireshark-plugindir; do
-	dir=$(option $o)
+	dir=$(build_option $o)
 	[ "$dir" = pkg-config ] && [ $o = wireshark-plugindir ] && dir=$(pkg-config --variable=plugindir wireshark)/epan
-	case $dir in /*) chosen+=("$dir/"); echo "# -D$o=$(option $o): $dir may lie outside the prefix" ;; esac
+	case $dir in /*) chosen+=("$dir/"); echo "# -D$o=$(build_option $o): $dir may lie outside the prefix" ;; esac
 done
 grep -v "^$prefix/" "$tmp/installed" | while read -r f; do
 	for dir in "${chosen[@]}"; do
@@ -67,8 +56,8 @@ fi
 plugin=$(grep '/vsockmon\.so$' "$tmp/installed")
 if [ -z "$plugin" ]; then
 	echo "# the Wireshark plugin is not built here (-Ddissector): its folder is not checked"
-elif [ -n "$(option wireshark-plugindir)" ]; then
-	echo "# -Dwireshark-plugindir=$(option wireshark-plugindir): the plugin went to $plugin"
+elif [ -n "$(build_option wireshark-plugindir)" ]; then
+	echo "# -Dwireshark-plugindir=$(build_option wireshark-plugindir): the plugin went to $plugin"
 elif [[ $plugin =~ ^$libdir/wireshark/plugins/[0-9]+\.[0-9]+/epan/vsockmon\.so$ ]]; then
 	ok "the Wireshark plugin is installed as $plugin"
 else
@@ -100,9 +89,9 @@ ok "pkg-config --cflags --libs vsockmon: $flags"
 mkdir "$tmp/prog"
 cp "$src/examples/stalls.c" "$tmp/prog/"
 cflags=(-Wall -Wextra)
-[ "$(option werror)" = true ] && cflags+=(-Werror)
+[ "$(build_option werror)" = true ] && cflags+=(-Werror)
 # A library built with the sanitizers needs their run time in the program too.
-[ "$(option sanitizers)" = true ] && cflags+=(-fsanitize=address,undefined)
+[ "$(build_option sanitizers)" = true ] && cflags+=(-fsanitize=address,undefined)
 # shellcheck disable=SC2086 # pkg-config's flags are words
 if (cd "$tmp/prog" && cc "${cflags[@]}" stalls.c $flags -o stalls) >"$tmp/cc.log" 2>&1; then
 	ok "examples/stalls.c builds with cc ${cflags[*]} \$(pkg-config --cflags --libs vsockmon)"
