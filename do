@@ -39,10 +39,12 @@ deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# setup DIR [meson options...]: configure once, reconfigure when options change.
+# setup DIR [meson options...]: configure once, reconfigure when options change. Warnings are errors here
+# and in CI (.ci/run runs ./do test), not in a plain `meson setup` of a release (meson.build's werror=false).
 setup() {
 	local dir=$1
 	shift
+	set -- -Dwerror=true "$@"
 	if [ -f "$dir/build.ninja" ]; then
 		meson configure "$dir" "$@" >/dev/null
 	else

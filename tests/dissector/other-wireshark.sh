@@ -26,7 +26,7 @@ unshare --mount --pid --fork --mount-proc="$root/proc" chroot "$root" /bin/bash 
 	set -euo pipefail
 	cd /src
 	echo "in Debian $(cat /etc/debian_version): $(tshark --version 2>/dev/null | head -1), $(gcc --version | head -1)"
-	meson setup b -Ddissector=enabled -Dfuzz=disabled -Dman-pages=disabled >setup.log 2>&1 || { tail -20 setup.log; exit 1; }
+	meson setup b -Dwerror=true -Ddissector=enabled -Dfuzz=disabled -Dman-pages=disabled >setup.log 2>&1 || { tail -20 setup.log; exit 1; }
 	grep -E "^ *(wireshark|Run-time dependency wireshark)" setup.log || true
 	ninja -C b >build.log 2>&1 || { grep -E "error|warning" build.log | head -30; exit 1; }
 	meson test -C b --suite dissector --print-errorlogs

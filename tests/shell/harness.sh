@@ -80,3 +80,28 @@ harness_cleanup() {
 	fi
 	rm -rf "$tmp"
 }
+
+# read_build_options BUILDDIR: the build's own options, as meson reports them (not as the test's caller says),
+# for build_option; fails when meson cannot read them. Call it after start_harness.
+read_build_options() {
+	meson introspect --buildoptions "$1" >"$tmp/options.json"
+}
+# build_option NAME: the value of one of them (a boolean as meson writes it: true, false).
+build_option() {
+	python3 -c 'import json, sys
+for o in json.load(sys.stdin):
+    if o["name"] == sys.argv[1]:
+        print(json.dumps(o["value"]) if isinstance(o["value"], bool) else o["value"])' "$1" <"$tmp/options.json"
+}
+
+# staged_install BUILDDIR DEST: meson install of the build into the DESTDIR DEST, said as ok or bad (with
+# meson's log); fails when the install did.
+staged_install() {
+	if meson install -C "$1" --no-rebuild --destdir "$2" >"$tmp/install.log" 2>&1; then
+		ok "meson install --destdir"
+		return 0
+	fi
+	bad "meson install --destdir failed:"
+	show "$tmp/install.log"
+	return 1
+}

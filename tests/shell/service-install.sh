@@ -18,16 +18,9 @@ max_exposure=3.0
 command -v meson >/dev/null || skip "meson not found on PATH: the test runs meson install"
 start_harness
 
-# The build's own options, as meson reports them (not as this test's caller says).
-option() {
-	python3 -c 'import json, sys
-for o in json.load(sys.stdin):
-    if o["name"] == sys.argv[1]:
-        print(o["value"])' "$1" <"$tmp/options.json"
-}
-meson introspect --buildoptions "$build" >"$tmp/options.json" || { bad "meson introspect --buildoptions $build"; verdict; exit; }
-prefix=$(option prefix) sbindir=$(option sbindir)
-unitdir=$(option systemdunitdir) usersdir=$(option sysusersdir)
+read_build_options "$build" || { bad "meson introspect --buildoptions $build"; verdict; exit; }
+prefix=$(build_option prefix) sbindir=$(build_option sbindir)
+unitdir=$(build_option systemdunitdir) usersdir=$(build_option sysusersdir)
 # The rule meson.build states: an option wins; with prefix /usr, systemd's pkg-config; else under the prefix.
 if [ -z "$unitdir" ]; then
 	if [ "$prefix" = /usr ] && pkg-config --exists systemd; then
@@ -46,14 +39,7 @@ fi
 case $sbindir in /*) ;; *) sbindir=$prefix/$sbindir ;; esac
 
 dest=$tmp/dest
-if meson install -C "$build" --no-rebuild --destdir "$dest" >"$tmp/install.log" 2>&1; then
-	ok "meson install --destdir"
-else
-	bad "meson install --destdir failed:"
-	show "$tmp/install.log"
-	verdict
-	exit
-fi
+staged_install "$build" "$dest" || { verdict; exit; }
 
 unit=$dest$unitdir/vsockdev@.service
 users=$dest$usersdir/vsockdev.conf

@@ -3,6 +3,7 @@
 #ifndef VSOCKMON_VSOCKMON_H
 #define VSOCKMON_VSOCKMON_H
 
+#include <vsockmon/version.h>
 #include <vsockmon/wire.h>
 #include <vsockmon/decode.h>
 #include <vsockmon/fields.h>
@@ -17,7 +18,5 @@
 #include <vsockmon/flow.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
-
-#define VSM_VERSION "0.1.0"
 
 #endif
