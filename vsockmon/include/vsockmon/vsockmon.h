@@ -15,8 +15,10 @@
 #include <vsockmon/live.h>
 #include <vsockmon/source.h>
 #include <vsockmon/tunif.h>
+#include <vsockmon/tap.h>
 #include <vsockmon/flow.h>
 #include <vsockmon/flowprint.h>
 #include <vsockmon/print.h>
+#include <vsockmon/devcounters.h>
 
 #endif
