@@ -11,6 +11,9 @@
 #include <vtr/vdrv.h>
 #include "vring_layout.h"
 
+/* Breaks the ring (vring_layout.h's vring_broken()). */
+#define broken(vq, err, ...) vring_broken(&(vq)->error, (vq)->errmsg, sizeof((vq)->errmsg), (err), __VA_ARGS__)
+
 
 #define DESC_F_NEXT		1
 #define DESC_F_WRITE		2
@@ -37,18 +40,6 @@ static void write_desc(uint8_t *table, unsigned i, uint64_t addr, uint32_t len, 
 	memcpy(raw + 12, &f, 2);
 	memcpy(raw + 14, &n, 2);
 	memcpy(table + (size_t)i * VRING_DESC_SIZE, raw, VRING_DESC_SIZE);
-}
-
-__attribute__((format(printf, 3, 4)))
-static int broken(struct vdrv *vq, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(vq->errmsg, sizeof(vq->errmsg), fmt, ap);
-	va_end(ap);
-	vq->error = err;
-	return err;
 }
 
 int vdrv_init(struct vdrv *vq, unsigned num, void *desc, void *avail, void *used, uint64_t features)

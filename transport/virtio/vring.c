@@ -11,6 +11,9 @@
 
 #include "vring_layout.h"
 
+/* Breaks the ring (vring_layout.h's vring_broken()). */
+#define broken(vq, err, ...) vring_broken(&(vq)->error, (vq)->errmsg, sizeof((vq)->errmsg), (err), __VA_ARGS__)
+
 struct desc {
 	uint64_t addr;
 	uint32_t len;
@@ -152,19 +155,6 @@ const char *vtr_vring_strerror(const struct vtr_vring *vq)
 }
 
 /* ---- pop ---- */
-
-/* Breaks the ring: the error sticks until the ring is set up again. */
-__attribute__((format(printf, 3, 4)))
-static int broken(struct vtr_vring *vq, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(vq->errmsg, sizeof(vq->errmsg), fmt, ap);
-	va_end(ap);
-	vq->error = err;
-	return err;
-}
 
 /* Where a descriptor was found, for the messages. */
 static const char *where(bool in_indirect)

@@ -4,8 +4,11 @@
 #define VTR_VRING_LAYOUT_H
 
 #include <endian.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Layout (virtio 1.2 §2.7, "Split Virtqueues", and its table of alignments):
@@ -49,6 +52,22 @@ static inline uint16_t *vring_avail_event(uint16_t *used, unsigned num)
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/*
+ * Breaks a ring, the device's (vring.c) or the driver's (vdrv.c): the error and its message stick until
+ * the ring is set up again. Returns err, so that a caller can `return vring_broken(...)`.
+ */
+__attribute__((format(printf, 5, 6)))
+static inline int vring_broken(int *error, char *msg, size_t msglen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+	*error = err;
+	return err;
 }
 
 #endif
