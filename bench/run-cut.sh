@@ -26,9 +26,11 @@ one() {
 	local tree=$1 b=$1/build-bench t line
 	for mode in "-n" "-n -v" "--json"; do
 		# shellcheck disable=SC2086 # the modes are word lists
-		/usr/bin/time -f %e -o "$out/cut-time.txt" "$b/vsockdump/vsockdump" $mode -r "$cap" >/dev/null
-		t=$(cat "$out/cut-time.txt")
+		/usr/bin/time -f "%e %U %S" -o "$out/cut-time.txt" "$b/vsockdump/vsockdump" $mode -r "$cap" >/dev/null
+		read -r t u s <"$out/cut-time.txt"
 		echo "$tree decode_s[vsockdump_${mode// /_}] $t" >>"$raw"
+		# CPU seconds (user + system): less at the mercy of other work on the machine than wall time
+		echo "$tree decode_cpu_s[vsockdump_${mode// /_}] $(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')" >>"$raw"
 	done
 	line=$("$b/bench/engine-bench" --tap none --mib "$mib" --reps 1)
 	for k in engine_gbps rtt_engine_us ratio; do
