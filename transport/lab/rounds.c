@@ -171,6 +171,26 @@ static void report_stuck(struct lab *lab, const char *why)
 	}
 }
 
+/* --pace: waits for the next slot when a packet is not due yet; returns whether it waited. */
+static bool pace_wait(struct lab *lab)
+{
+	if (!lab->pace_ns || clock_ns(CLOCK_MONOTONIC) >= lab->next_slot)
+		return false;
+	wait_mono(lab, lab->next_slot);
+	return true;
+}
+
+/* --pace: a packet moved; the next may move one pace later (never earlier than now plus the pace). */
+static void pace_next(struct lab *lab)
+{
+	int64_t m;
+
+	if (!lab->pace_ns)
+		return;
+	m = clock_ns(CLOCK_MONOTONIC);
+	lab->next_slot = (lab->next_slot > m ? lab->next_slot : m) + lab->pace_ns;
+}
+
 void lab_run(struct lab *lab)
 {
 	const struct options *o = lab->o;
@@ -188,32 +208,20 @@ void lab_run(struct lab *lab)
 		if (lab->iterations % SIGNAL_EVERY == 0)
 			check_signals(lab);
 		if (o->device) {
-			if (lab->pace_ns && clock_ns(CLOCK_MONOTONIC) < lab->next_slot) {
-				wait_mono(lab, lab->next_slot);
+			if (pace_wait(lab))
 				continue;
-			}
 			if (devices_step(lab)) {
-				if (lab->pace_ns) {
-					int64_t m = clock_ns(CLOCK_MONOTONIC);
-
-					lab->next_slot = (lab->next_slot > m ? lab->next_slot : m) + lab->pace_ns;
-				}
+				pace_next(lab);
 				if (lab->iterations % TIMER_EVERY == 0)
 					fire_timers(lab);
 				continue;
 			}
 		}
 		if (lab->wire.head) {
-			if (lab->pace_ns && clock_ns(CLOCK_MONOTONIC) < lab->next_slot) {
-				wait_mono(lab, lab->next_slot);
+			if (pace_wait(lab))
 				continue;
-			}
 			wire_deliver(lab);
-			if (lab->pace_ns) {
-				int64_t m = clock_ns(CLOCK_MONOTONIC);
-
-				lab->next_slot = (lab->next_slot > m ? lab->next_slot : m) + lab->pace_ns;
-			}
+			pace_next(lab);
 			if (lab->iterations % TIMER_EVERY == 0)
 				fire_timers(lab);
 			continue;
