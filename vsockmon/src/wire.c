@@ -5,32 +5,19 @@
 #include <vsockmon/wire.h>
 
 /*
- * Each header's fields, written once for both directions (name, bits, offset): the decoder and
- * the encoder are expanded from the same list, so they cannot disagree on a field's place.
+ * Each header's fields, written once for both directions in wirefields.def (header, name, bits,
+ * offset): the decoder and the encoder are expanded from the same list, so they cannot disagree on a
+ * field's place. ONLY_<header>_<wanted> keeps the lines of one header.
  */
-#define MON_FIELDS(X)						\
-	X(src_cid, 64, VSM_OFF_MON_SRC_CID)			\
-	X(dst_cid, 64, VSM_OFF_MON_DST_CID)			\
-	X(src_port, 32, VSM_OFF_MON_SRC_PORT)			\
-	X(dst_port, 32, VSM_OFF_MON_DST_PORT)			\
-	X(op, 16, VSM_OFF_MON_OP)				\
-	X(transport, 16, VSM_OFF_MON_TRANSPORT)			\
-	X(len, 16, VSM_OFF_MON_LEN)
+#define ONLY_MON_MON(x)		x
+#define ONLY_MON_VIRTIO(x)
+#define ONLY_VIRTIO_VIRTIO(x)	x
+#define ONLY_VIRTIO_MON(x)
+#define DECODE_MON(hdr, name, bits, off)	ONLY_MON_##hdr(h->name = vsm_le##bits(p + (off));)
+#define ENCODE_MON(hdr, name, bits, off)	ONLY_MON_##hdr(vsm_put_le##bits(p + (off), h->name);)
+#define DECODE_VIRTIO(hdr, name, bits, off)	ONLY_VIRTIO_##hdr(h->name = vsm_le##bits(p + (off));)
+#define ENCODE_VIRTIO(hdr, name, bits, off)	ONLY_VIRTIO_##hdr(vsm_put_le##bits(p + (off), h->name);)
 
-#define VIRTIO_FIELDS(X)					\
-	X(src_cid, 64, VSM_VH_SRC_CID)				\
-	X(dst_cid, 64, VSM_VH_DST_CID)				\
-	X(src_port, 32, VSM_VH_SRC_PORT)			\
-	X(dst_port, 32, VSM_VH_DST_PORT)			\
-	X(len, 32, VSM_VH_LEN)					\
-	X(type, 16, VSM_VH_TYPE)				\
-	X(op, 16, VSM_VH_OP)					\
-	X(flags, 32, VSM_VH_FLAGS)				\
-	X(buf_alloc, 32, VSM_VH_BUF_ALLOC)			\
-	X(fwd_cnt, 32, VSM_VH_FWD_CNT)
-
-#define DECODE_FIELD(name, bits, off)	h->name = vsm_le##bits(p + (off));
-#define ENCODE_FIELD(name, bits, off)	vsm_put_le##bits(p + (off), h->name);
 
 uint16_t vsm_mon_op_for(uint16_t op)
 {
@@ -61,13 +48,17 @@ void vsm_decode_mon_hdr(const uint8_t *p, size_t cap_len, struct vsm_mon_hdr *h)
 		p = cut;
 	}
 	memset(h, 0, sizeof(*h));
-	MON_FIELDS(DECODE_FIELD)
+#define X DECODE_MON
+#include "wirefields.def"
+#undef X
 	memcpy(h->reserved, p + VSM_OFF_MON_RESERVED, sizeof(h->reserved));
 }
 
 void vsm_encode_mon_hdr(const struct vsm_mon_hdr *h, uint8_t *p)
 {
-	MON_FIELDS(ENCODE_FIELD)
+#define X ENCODE_MON
+#include "wirefields.def"
+#undef X
 	memcpy(p + VSM_OFF_MON_RESERVED, h->reserved, sizeof(h->reserved));
 }
 
@@ -75,12 +66,16 @@ void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *h)
 {
 	/* Padding too, so that decoded headers compare with memcmp(). */
 	memset(h, 0, sizeof(*h));
-	VIRTIO_FIELDS(DECODE_FIELD)
+#define X DECODE_VIRTIO
+#include "wirefields.def"
+#undef X
 }
 
 void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *h, uint8_t *p)
 {
-	VIRTIO_FIELDS(ENCODE_FIELD)
+#define X ENCODE_VIRTIO
+#include "wirefields.def"
+#undef X
 }
 
 void vsm_mon_hdr_for_virtio(const uint8_t *v, uint8_t *m)
