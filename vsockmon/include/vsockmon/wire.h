@@ -228,17 +228,78 @@ struct vsm_virtio_hdr {
 };
 
 /*
+ * The four codecs are expanded from one list of both headers' fields, wirefields.def (header, name,
+ * bits, offset), so they cannot disagree on a field's place; inline, since every packet of every tool
+ * goes through them. VSM_WIRE_ONLY_<header>_<wanted> keeps the lines of one header.
+ */
+#define VSM_WIRE_ONLY_MON_MON(x)	x
+#define VSM_WIRE_ONLY_MON_VIRTIO(x)
+#define VSM_WIRE_ONLY_VIRTIO_VIRTIO(x)	x
+#define VSM_WIRE_ONLY_VIRTIO_MON(x)
+#define VSM_WIRE_DECODE_MON(hdr, name, bits, off)	VSM_WIRE_ONLY_MON_##hdr(h->name = vsm_le##bits(p + (off));)
+#define VSM_WIRE_ENCODE_MON(hdr, name, bits, off)	VSM_WIRE_ONLY_MON_##hdr(vsm_put_le##bits(p + (off), h->name);)
+#define VSM_WIRE_DECODE_VIRTIO(hdr, name, bits, off)	VSM_WIRE_ONLY_VIRTIO_##hdr(h->name = vsm_le##bits(p + (off));)
+#define VSM_WIRE_ENCODE_VIRTIO(hdr, name, bits, off)	VSM_WIRE_ONLY_VIRTIO_##hdr(vsm_put_le##bits(p + (off), h->name);)
+
+_Static_assert(sizeof(struct vsm_mon_hdr) == VSM_MON_HDR_LEN, "struct vsm_mon_hdr has padding");
+
+/*
  * Decodes the monitor header from the first cap_len bytes of a frame: bytes past cap_len read
  * as 0 (a field cut in the middle keeps its captured bytes, as vsm_decode() has always shown it).
- * Padding is zeroed too, so decoded headers compare with memcmp().
+ * The struct has no padding, so decoded headers compare with memcmp().
  */
-void vsm_decode_mon_hdr(const uint8_t *p, size_t cap_len, struct vsm_mon_hdr *ret_hdr);
+static inline void vsm_decode_mon_hdr(const uint8_t *p, size_t cap_len, struct vsm_mon_hdr *h)
+{
+	uint8_t cut[VSM_MON_HDR_LEN];
+
+	if (cap_len < VSM_MON_HDR_LEN) {
+		/* Keep what was captured, a field cut in the middle included; the rest reads as zero. */
+		memset(cut, 0, sizeof(cut));
+		memcpy(cut, p, cap_len);
+		p = cut;
+	}
+#define X VSM_WIRE_DECODE_MON
+#include <vsockmon/wirefields.def>
+#undef X
+	memcpy(h->reserved, p + VSM_OFF_MON_RESERVED, sizeof(h->reserved));
+}
+
 /* Encodes one into VSM_MON_HDR_LEN bytes, little-endian. */
-void vsm_encode_mon_hdr(const struct vsm_mon_hdr *hdr, uint8_t *ret_bytes);
+static inline void vsm_encode_mon_hdr(const struct vsm_mon_hdr *h, uint8_t *p)
+{
+#define X VSM_WIRE_ENCODE_MON
+#include <vsockmon/wirefields.def>
+#undef X
+	memcpy(p + VSM_OFF_MON_RESERVED, h->reserved, sizeof(h->reserved));
+}
+
 /* Decodes a bare 44-byte little-endian virtio-vsock header (as on a virtqueue or a wire). */
-void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *ret_hdr);
+static inline void vsm_decode_virtio_hdr(const uint8_t *p, struct vsm_virtio_hdr *h)
+{
+	/* Padding too, so that decoded headers compare with memcmp(). */
+	memset(h, 0, sizeof(*h));
+#define X VSM_WIRE_DECODE_VIRTIO
+#include <vsockmon/wirefields.def>
+#undef X
+}
+
 /* Encodes one into 44 bytes, little-endian (virtio spec 5.10.6). */
-void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *hdr, uint8_t *ret_bytes);
+static inline void vsm_encode_virtio_hdr(const struct vsm_virtio_hdr *h, uint8_t *p)
+{
+#define X VSM_WIRE_ENCODE_VIRTIO
+#include <vsockmon/wirefields.def>
+#undef X
+}
+
+#undef VSM_WIRE_ONLY_MON_MON
+#undef VSM_WIRE_ONLY_MON_VIRTIO
+#undef VSM_WIRE_ONLY_VIRTIO_VIRTIO
+#undef VSM_WIRE_ONLY_VIRTIO_MON
+#undef VSM_WIRE_DECODE_MON
+#undef VSM_WIRE_ENCODE_MON
+#undef VSM_WIRE_DECODE_VIRTIO
+#undef VSM_WIRE_ENCODE_VIRTIO
+
 /* The af_vsockmon op Linux's tap writes for a virtio op (virtio_transport_build_skb()). */
 uint16_t vsm_mon_op_for(uint16_t virtio_op);
 /*
