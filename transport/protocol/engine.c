@@ -267,10 +267,16 @@ static uint32_t *unread_row(const struct vtr_engine *e, const struct sock *s)
 	return &e->unread_ends[(size_t)(s - e->socks) * e->cfg.max_unread_pkts];
 }
 
+/* The bytes a stream may still send before the cap: whole packets the peer may yet hold; no cap, no limit. */
+static uint64_t unread_room(const struct vtr_engine *e, const struct sock *s)
+{
+	return e->unread_ends ? (uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt : UINT64_MAX;
+}
+
 /* Notes a RW packet that ends at tx_cnt; past the cap nothing more is noted. */
 static void note_unread(struct vtr_engine *e, struct sock *s)
 {
-	if (!e->unread_ends || s->unread_n >= e->cfg.max_unread_pkts)
+	if (!e->unread_ends || at_unread_cap(e, s))
 		return;
 	unread_row(e, s)[(s->unread_head + s->unread_n) % e->cfg.max_unread_pkts] = s->tx_cnt;
 	s->unread_n++;
@@ -881,9 +887,8 @@ ssize_t vtr_send(struct vtr_engine *e, int sock, const void *buf, size_t len, un
 		return 0;	/* a zero-length RW is never sent (Linux) */
 	todo = len < space ? (uint32_t)len : space;
 	/* A stream stops at the cap on unread packets; a message goes whole (noted up to the cap). */
-	if (e->unread_ends && s->type == VTR_STREAM &&
-	    todo > (uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt)
-		todo = (uint32_t)((uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt);
+	if (s->type == VTR_STREAM && todo > unread_room(e, s))
+		todo = (uint32_t)unread_room(e, s);
 	while (done < todo) {
 		uint32_t n = todo - done < e->cfg.max_pkt ? todo - done : e->cfg.max_pkt;
 		bool last = done + n == todo;
@@ -1151,7 +1156,7 @@ int vtr_sock_info(const struct vtr_engine *e, int sock, struct vtr_sock_info *re
 		.tx_cnt = s->tx_cnt, .peer_fwd_cnt = s->peer_fwd_cnt, .peer_buf_alloc = s->peer_buf_alloc,
 		.credit = vsm_credit(s->peer_buf_alloc, s->tx_cnt, s->peer_fwd_cnt),
 		.unread_pkts = s->unread_n,
-		.unread_room = e->unread_ends ? (uint64_t)(e->cfg.max_unread_pkts - s->unread_n) * e->cfg.max_pkt : UINT64_MAX,
+		.unread_room = unread_room(e, s),
 		.fwd_cnt = s->fwd_cnt, .last_fwd_cnt = s->last_fwd_cnt, .rx_bytes = s->rx.len,
 		.buf_alloc = s->buf_alloc, .msgs = s->rx.msg_count,
 		.peer_shutdown = s->peer_shutdown, .local_shutdown = s->local_shutdown,
